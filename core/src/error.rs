@@ -1,0 +1,160 @@
+//! The one error type of the core: every rejection a caller can meet, with a message a support
+//! engineer understands without reading the code.
+
+use std::path::PathBuf;
+
+/// Everything the core can refuse or fail at.
+///
+/// Bridges map each variant to a stable numeric code (see [`OrderTraceError::code`]) so Java and
+/// C# callers can branch on it without parsing messages.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderTraceError {
+    /// A caller-supplied value broke a schema rule (empty order id, malformed user id, ...).
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// Which input was wrong, e.g. `order id`.
+        field: &'static str,
+        /// What was wrong with it, in plain words.
+        reason: String,
+    },
+    /// An event name that is not one of the eight canonical order events.
+    #[error("unknown order event {0:?}; expected one of: {list}", list = crate::schema::OrderEvent::names().join(", "))]
+    UnknownEvent(String),
+    /// A W3C `traceparent`, `tracestate` or `baggage` header that breaks its specification.
+    #[error("malformed {header} header: {reason}")]
+    MalformedHeader {
+        /// `traceparent`, `tracestate` or `baggage`.
+        header: &'static str,
+        /// The rule it broke, e.g. "traceparent has 3 fields, expected 4".
+        reason: String,
+    },
+    /// Configuration that cannot work (unknown protocol, unparsable number, ...).
+    #[error("invalid configuration {key}: {reason}")]
+    InvalidConfig {
+        /// The setting or environment variable.
+        key: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The export pipeline could not be built (exporter construction, worker thread).
+    #[error("could not start the export pipeline: {0}")]
+    PipelineStart(String),
+    /// Flush or shutdown did not finish inside its time bound.
+    #[error("{operation} did not finish within {timeout_ms} ms; {pending} span(s) still queued")]
+    Timeout {
+        /// `flush` or `shutdown`.
+        operation: &'static str,
+        /// The bound that ran out.
+        timeout_ms: u128,
+        /// Spans still waiting in the queue when it ran out.
+        pending: usize,
+    },
+    /// An export attempt failed (collector down, file not writable).
+    #[error("export failed: {0}")]
+    Export(String),
+    /// The tracer was shut down; it records nothing more.
+    #[error("the tracer has been shut down")]
+    ShutDown,
+    /// Reading an OTLP/JSON document (span file, Jaeger answer) failed.
+    #[error("cannot read OTLP JSON from {source_name}: {reason}")]
+    OtlpJson {
+        /// The file or URL it came from.
+        source_name: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A file the caller named could not be opened or written.
+    #[error("cannot use file {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+}
+
+impl OrderTraceError {
+    /// Stable numeric code for the bridges (0 is reserved for "no error").
+    pub fn code(&self) -> i32 {
+        match self {
+            Self::InvalidInput { .. } => 1,
+            Self::UnknownEvent(_) => 2,
+            Self::MalformedHeader { .. } => 3,
+            Self::InvalidConfig { .. } => 4,
+            Self::PipelineStart(_) => 5,
+            Self::Timeout { .. } => 6,
+            Self::Export(_) => 7,
+            Self::ShutDown => 8,
+            Self::OtlpJson { .. } => 9,
+            Self::File { .. } => 10,
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn header(header: &'static str, reason: impl Into<String>) -> Self {
+        Self::MalformedHeader {
+            header,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn config(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result alias used across the core.
+pub type Result<T, E = OrderTraceError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_non_zero() {
+        let errors = [
+            OrderTraceError::invalid("order id", "empty"),
+            OrderTraceError::UnknownEvent("x".into()),
+            OrderTraceError::header("traceparent", "x"),
+            OrderTraceError::config("k", "r"),
+            OrderTraceError::PipelineStart("x".into()),
+            OrderTraceError::Timeout {
+                operation: "flush",
+                timeout_ms: 1,
+                pending: 0,
+            },
+            OrderTraceError::Export("x".into()),
+            OrderTraceError::ShutDown,
+            OrderTraceError::OtlpJson {
+                source_name: "f".into(),
+                reason: "r".into(),
+            },
+            OrderTraceError::File {
+                path: "p".into(),
+                source: std::io::Error::other("x"),
+            },
+        ];
+        let mut codes: Vec<i32> = errors.iter().map(OrderTraceError::code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), errors.len());
+        assert!(codes.iter().all(|c| *c > 0));
+    }
+
+    #[test]
+    fn unknown_event_message_lists_the_valid_events() {
+        let msg = OrderTraceError::UnknownEvent("order_lost".into()).to_string();
+        assert!(msg.contains("order_lost"), "{msg}");
+        assert!(msg.contains("order_submitted"), "{msg}");
+        assert!(msg.contains("order_shipped"), "{msg}");
+    }
+}

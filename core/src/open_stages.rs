@@ -1,0 +1,198 @@
+//! Stages that have started and not yet ended, and the heartbeat thread that keeps them
+//! visible: a span reaches Jaeger only when it ends, so a stage that hangs would be invisible
+//! exactly when it matters. Each open stage gets a zero-length `<event>.heartbeat` span every
+//! interval, carrying how long it has been open.
+
+use crate::schema::{OrderEvent, RECORD_HEARTBEAT, attr};
+use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::SdkTracer;
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+#[derive(Debug)]
+struct OpenStage {
+    context: SpanContext,
+    event: OrderEvent,
+    order_id: String,
+    user_id: Option<String>,
+    started: Instant,
+    last_beat: Instant,
+}
+
+/// Registry of open stages, keyed by span id.
+#[derive(Debug, Default)]
+pub(crate) struct OpenStages {
+    stages: Mutex<HashMap<SpanId, OpenStage>>,
+}
+
+impl OpenStages {
+    pub(crate) fn opened(
+        &self,
+        context: SpanContext,
+        event: OrderEvent,
+        order_id: &str,
+        user_id: Option<&str>,
+    ) {
+        let now = Instant::now();
+        let stage = OpenStage {
+            context: context.clone(),
+            event,
+            order_id: order_id.to_string(),
+            user_id: user_id.map(str::to_string),
+            started: now,
+            last_beat: now,
+        };
+        self.stages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(context.span_id(), stage);
+    }
+
+    pub(crate) fn closed(&self, span_id: SpanId) {
+        self.stages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&span_id);
+    }
+
+    /// Number of stages open now.
+    pub(crate) fn len(&self) -> usize {
+        self.stages.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Writes a heartbeat for every stage whose last one is at least `interval` old.
+    fn beat(&self, tracer: &SdkTracer, interval: Duration) {
+        let now = Instant::now();
+        let due: Vec<(SpanContext, OrderEvent, String, Option<String>, Duration)> = {
+            let mut stages = self.stages.lock().unwrap_or_else(|p| p.into_inner());
+            stages
+                .values_mut()
+                .filter(|s| now.duration_since(s.last_beat) >= interval)
+                .map(|s| {
+                    s.last_beat = now;
+                    (
+                        s.context.clone(),
+                        s.event,
+                        s.order_id.clone(),
+                        s.user_id.clone(),
+                        now.duration_since(s.started),
+                    )
+                })
+                .collect()
+        };
+        // Spans are built outside the lock so stages can start and end meanwhile.
+        for (context, event, order_id, user_id, open_for) in due {
+            let at = SystemTime::now();
+            let mut attributes = record_attributes(
+                event,
+                &order_id,
+                user_id.as_deref(),
+                &context,
+                RECORD_HEARTBEAT,
+            );
+            attributes.push(KeyValue::new(
+                attr::OPEN_FOR_MS,
+                open_for.as_millis() as i64,
+            ));
+            emit_record(tracer, &context, event.heartbeat_name(), attributes, at);
+        }
+    }
+}
+
+/// Attributes shared by start records and heartbeats.
+pub(crate) fn record_attributes(
+    event: OrderEvent,
+    order_id: &str,
+    user_id: Option<&str>,
+    stage: &SpanContext,
+    record: &'static str,
+) -> Vec<KeyValue> {
+    let mut attributes = vec![
+        KeyValue::new(attr::ORDER_ID, order_id.to_string()),
+        KeyValue::new(attr::ORDER_EVENT, event.name()),
+        KeyValue::new(attr::ORDER_STAGE, i64::from(event.stage())),
+        KeyValue::new(attr::RECORD, record),
+        KeyValue::new(attr::STAGE_SPAN_ID, stage.span_id().to_string()),
+    ];
+    if let Some(u) = user_id {
+        attributes.push(KeyValue::new(attr::USER_ID, u.to_string()));
+    }
+    attributes
+}
+
+/// Exports a zero-length child of `stage` at `at`.
+pub(crate) fn emit_record(
+    tracer: &SdkTracer,
+    stage: &SpanContext,
+    name: String,
+    attributes: Vec<KeyValue>,
+    at: SystemTime,
+) {
+    use opentelemetry::trace::Span as _;
+    let parent = Context::new().with_remote_span_context(stage.clone());
+    let mut builder = SpanBuilder::from_name(name);
+    builder.start_time = Some(at);
+    builder.attributes = Some(attributes);
+    let mut span = tracer.build_with_context(builder, &parent);
+    span.end_with_timestamp(at);
+}
+
+/// The heartbeat thread of one tracer; stops when dropped.
+#[derive(Debug)]
+pub(crate) struct Heartbeats {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Heartbeats {
+    pub(crate) fn start(
+        tracer: SdkTracer,
+        open: Arc<OpenStages>,
+        interval: Duration,
+    ) -> std::io::Result<Self> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let thread_stop = Arc::clone(&stop);
+        // Check often enough that a beat is at most a quarter interval late.
+        let tick = (interval / 4).max(Duration::from_millis(5));
+        let handle = std::thread::Builder::new()
+            .name("ordertrace-heartbeat".into())
+            .spawn(move || {
+                let (lock, cvar) = &*thread_stop;
+                let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+                while !*stopped {
+                    stopped = cvar
+                        .wait_timeout(stopped, tick)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                    if *stopped {
+                        break;
+                    }
+                    drop(stopped);
+                    open.beat(&tracer, interval);
+                    stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+                }
+            })?;
+        Ok(Self {
+            stop,
+            handle: Some(handle),
+        })
+    }
+
+    pub(crate) fn stop(&mut self) {
+        let (lock, cvar) = &*self.stop;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cvar.notify_all();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Heartbeats {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

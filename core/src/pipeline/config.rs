@@ -1,0 +1,484 @@
+//! Pipeline configuration: the standard `OTEL_*` environment variables read in one place, plus
+//! ordertrace's own `ORDERTRACE_*` settings. Explicit builder settings are applied after this
+//! and win.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `OTEL_SERVICE_NAME` | service name (also `service.name` in `OTEL_RESOURCE_ATTRIBUTES`) | `unknown_service` |
+//! | `OTEL_RESOURCE_ATTRIBUTES` | `k=v,k2=v2` resource attributes | none |
+//! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT` | collector; setting one selects OTLP export | unset: file export |
+//! | `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc` or `http/protobuf` | `http/protobuf` |
+//! | `OTEL_EXPORTER_OTLP_TRACES_HEADERS` / `OTEL_EXPORTER_OTLP_HEADERS` | `k=v,...` sent with each export | none |
+//! | `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` / `OTEL_EXPORTER_OTLP_TIMEOUT` | export request timeout, ms | 10000 |
+//! | `OTEL_BSP_SCHEDULE_DELAY` | ms between batch exports | 5000 |
+//! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans queued before new ones are dropped (counted) | 2048 |
+//! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans per export | 512 |
+//! | `ORDERTRACE_FILE` | the embedded file exporter's OTLP/JSON-lines path | `ordertrace-spans.jsonl` |
+//! | `ORDERTRACE_IDENTITY` | `order_derived` or `propagated` (see [`crate::identity`]) | `order_derived` |
+//! | `ORDERTRACE_HEARTBEAT_MS` | heartbeat interval for open stages, 0 disables | 30000 |
+//! | `ORDERTRACE_START_RECORDS` | export a start record when a stage starts | `true` |
+
+use crate::error::{OrderTraceError, Result};
+use crate::identity::IdentityMode;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default path of the embedded file exporter.
+pub const DEFAULT_FILE: &str = "ordertrace-spans.jsonl";
+
+/// The OTLP wire protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// OTLP over gRPC (port 4317 by convention).
+    Grpc,
+    /// OTLP protobuf over HTTP (port 4318, path `/v1/traces`).
+    HttpProtobuf,
+}
+
+impl std::str::FromStr for OtlpProtocol {
+    type Err = OrderTraceError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "grpc" => Ok(Self::Grpc),
+            "http/protobuf" => Ok(Self::HttpProtobuf),
+            "http/json" => Err(OrderTraceError::config(
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                "http/json is not supported; use grpc or http/protobuf",
+            )),
+            other => Err(OrderTraceError::config(
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                format!("{other:?} is not one of grpc, http/protobuf"),
+            )),
+        }
+    }
+}
+
+/// Where spans go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportTarget {
+    /// OTLP/JSON lines appended to a local file (the embedded default).
+    File(PathBuf),
+    /// An OTLP receiver: Jaeger, or an OpenTelemetry Collector.
+    Otlp {
+        /// Full URL of the receiver (for HTTP, including `/v1/traces`).
+        endpoint: String,
+        /// Wire protocol.
+        protocol: OtlpProtocol,
+    },
+}
+
+/// Batch export settings (`OTEL_BSP_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSettings {
+    /// Spans queued before new ones are dropped.
+    pub max_queue_size: usize,
+    /// Time between exports when the queue does not fill a batch.
+    pub scheduled_delay: Duration,
+    /// Spans per export call.
+    pub max_export_batch_size: usize,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        Self {
+            max_queue_size: 2048,
+            scheduled_delay: Duration::from_millis(5000),
+            max_export_batch_size: 512,
+        }
+    }
+}
+
+/// Everything the pipeline needs, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineConfig {
+    /// `service.name` of everything this tracer exports.
+    pub service_name: String,
+    /// Further resource attributes.
+    pub resource_attributes: Vec<(String, String)>,
+    /// Where spans go.
+    pub target: ExportTarget,
+    /// Also write every exported batch to this file (the demo uses it to read back).
+    pub mirror_file: Option<PathBuf>,
+    /// Headers sent with each OTLP export.
+    pub otlp_headers: Vec<(String, String)>,
+    /// Timeout of one OTLP export request.
+    pub export_timeout: Duration,
+    /// Batch settings.
+    pub batch: BatchSettings,
+    /// Which trace a stage joins; see [`crate::identity`].
+    pub identity: IdentityMode,
+    /// Heartbeat interval of open stages; `None` disables heartbeats.
+    pub heartbeat_interval: Option<Duration>,
+    /// Export a start record the moment a stage starts.
+    pub start_records: bool,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            service_name: "unknown_service".into(),
+            resource_attributes: Vec::new(),
+            target: ExportTarget::File(PathBuf::from(DEFAULT_FILE)),
+            mirror_file: None,
+            otlp_headers: Vec::new(),
+            export_timeout: Duration::from_secs(10),
+            batch: BatchSettings::default(),
+            identity: IdentityMode::default(),
+            heartbeat_interval: Some(Duration::from_secs(30)),
+            start_records: true,
+        }
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| OrderTraceError::config(key, format!("{value:?} is not a whole number")))
+}
+
+/// Parses `k=v,k2=v2` with percent-decoding, as `OTEL_RESOURCE_ATTRIBUTES` and
+/// `OTEL_EXPORTER_OTLP_HEADERS` are written.
+fn parse_pairs(key: &str, value: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| OrderTraceError::config(key, format!("{item:?} is not key=value")))?;
+        let decode = |s: &str| -> Result<String> {
+            let mut bytes = Vec::new();
+            let raw = s.trim().as_bytes();
+            let mut i = 0;
+            while i < raw.len() {
+                if raw[i] == b'%' {
+                    let b = s
+                        .trim()
+                        .get(i + 1..i + 3)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .ok_or_else(|| {
+                            OrderTraceError::config(key, format!("bad percent escape in {item:?}"))
+                        })?;
+                    bytes.push(b);
+                    i += 3;
+                } else {
+                    bytes.push(raw[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(bytes).map_err(|_| {
+                OrderTraceError::config(key, format!("{item:?} is not UTF-8 once decoded"))
+            })
+        };
+        out.push((decode(k)?, decode(v)?));
+    }
+    Ok(out)
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        other => Err(OrderTraceError::config(
+            key,
+            format!("{other:?} is not true or false"),
+        )),
+    }
+}
+
+impl PipelineConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let either = |traces: &str, general: &str| {
+            get(traces)
+                .map(|v| (traces.to_string(), v))
+                .or_else(|| get(general).map(|v| (general.to_string(), v)))
+        };
+        let mut cfg = Self::default();
+
+        if let Some(v) = get("OTEL_RESOURCE_ATTRIBUTES") {
+            for (k, v) in parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &v)? {
+                if k == "service.name" {
+                    cfg.service_name = v;
+                } else {
+                    cfg.resource_attributes.push((k, v));
+                }
+            }
+        }
+        if let Some(v) = get("OTEL_SERVICE_NAME") {
+            cfg.service_name = v.trim().to_string();
+        }
+
+        let protocol = match either(
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ) {
+            Some((_, v)) => v.parse()?,
+            None => OtlpProtocol::HttpProtobuf,
+        };
+        if let Some((_, v)) = either(
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ) {
+            cfg.otlp_headers = parse_pairs("OTEL_EXPORTER_OTLP_HEADERS", &v)?;
+        }
+        if let Some((k, v)) = either(
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+        ) {
+            cfg.export_timeout = Duration::from_millis(parse_number(&k, &v)?);
+        }
+        let endpoint = if let Some(v) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+            Some(v.trim().to_string())
+        } else {
+            get("OTEL_EXPORTER_OTLP_ENDPOINT").map(|base| match protocol {
+                // The general endpoint is a base URL; HTTP appends the signal path.
+                OtlpProtocol::HttpProtobuf => {
+                    format!("{}/v1/traces", base.trim().trim_end_matches('/'))
+                }
+                OtlpProtocol::Grpc => base.trim().to_string(),
+            })
+        };
+        cfg.target = match endpoint {
+            Some(endpoint) => {
+                validate_endpoint(&endpoint)?;
+                ExportTarget::Otlp { endpoint, protocol }
+            }
+            None => ExportTarget::File(PathBuf::from(
+                get("ORDERTRACE_FILE").unwrap_or_else(|| DEFAULT_FILE.into()),
+            )),
+        };
+
+        if let Some(v) = get("OTEL_BSP_SCHEDULE_DELAY") {
+            cfg.batch.scheduled_delay =
+                Duration::from_millis(parse_number("OTEL_BSP_SCHEDULE_DELAY", &v)?);
+        }
+        if let Some(v) = get("OTEL_BSP_MAX_QUEUE_SIZE") {
+            cfg.batch.max_queue_size = parse_number("OTEL_BSP_MAX_QUEUE_SIZE", &v)?;
+        }
+        if let Some(v) = get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
+            cfg.batch.max_export_batch_size = parse_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", &v)?;
+        }
+        if let Some(v) = get("ORDERTRACE_IDENTITY") {
+            cfg.identity = v.parse()?;
+        }
+        if let Some(v) = get("ORDERTRACE_HEARTBEAT_MS") {
+            let ms: u64 = parse_number("ORDERTRACE_HEARTBEAT_MS", &v)?;
+            cfg.heartbeat_interval = (ms > 0).then(|| Duration::from_millis(ms));
+        }
+        if let Some(v) = get("ORDERTRACE_START_RECORDS") {
+            cfg.start_records = parse_bool("ORDERTRACE_START_RECORDS", &v)?;
+        }
+        Ok(cfg)
+    }
+
+    /// Checks the combination of settings, whatever their source.
+    pub fn validate(&self) -> Result<()> {
+        if self.service_name.trim().is_empty() {
+            return Err(OrderTraceError::config("service name", "it is empty"));
+        }
+        if self.batch.max_queue_size == 0 {
+            return Err(OrderTraceError::config(
+                "max queue size",
+                "it must be at least 1",
+            ));
+        }
+        if self.batch.max_export_batch_size == 0 {
+            return Err(OrderTraceError::config(
+                "max export batch size",
+                "it must be at least 1",
+            ));
+        }
+        if self.batch.max_export_batch_size > self.batch.max_queue_size {
+            return Err(OrderTraceError::config(
+                "max export batch size",
+                format!(
+                    "{} is larger than the queue ({})",
+                    self.batch.max_export_batch_size, self.batch.max_queue_size
+                ),
+            ));
+        }
+        if let ExportTarget::Otlp { endpoint, .. } = &self.target {
+            validate_endpoint(endpoint)?;
+        }
+        if let ExportTarget::File(p) = &self.target {
+            if p.as_os_str().is_empty() {
+                return Err(OrderTraceError::config("file", "the path is empty"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_endpoint(endpoint: &str) -> Result<()> {
+    let rest = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))
+        .ok_or_else(|| {
+            OrderTraceError::config(
+                "OTLP endpoint",
+                format!("{endpoint:?} must start with http:// or https://"),
+            )
+        })?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(OrderTraceError::config(
+            "OTLP endpoint",
+            format!("{endpoint:?} has no host"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<PipelineConfig> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        PipelineConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn empty_environment_gives_file_export_defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.target, ExportTarget::File(PathBuf::from(DEFAULT_FILE)));
+        assert_eq!(c.service_name, "unknown_service");
+        assert_eq!(c.batch, BatchSettings::default());
+        assert_eq!(c.identity, IdentityMode::OrderDerived);
+        assert!(c.start_records);
+    }
+
+    #[test]
+    fn general_endpoint_gets_signal_path_for_http() {
+        let c = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/")]).unwrap();
+        assert_eq!(
+            c.target,
+            ExportTarget::Otlp {
+                endpoint: "http://127.0.0.1:4318/v1/traces".into(),
+                protocol: OtlpProtocol::HttpProtobuf
+            }
+        );
+    }
+
+    #[test]
+    fn traces_endpoint_is_used_as_is_and_wins() {
+        let c = cfg(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4317"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.target,
+            ExportTarget::Otlp {
+                endpoint: "http://b:4317".into(),
+                protocol: OtlpProtocol::Grpc
+            }
+        );
+    }
+
+    #[test]
+    fn service_name_variable_beats_resource_attributes() {
+        let c = cfg(&[
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.name=a,deployment.environment=prod%20eu",
+            ),
+            ("OTEL_SERVICE_NAME", "mes-api"),
+        ])
+        .unwrap();
+        assert_eq!(c.service_name, "mes-api");
+        assert_eq!(
+            c.resource_attributes,
+            [("deployment.environment".to_string(), "prod eu".to_string())]
+        );
+    }
+
+    #[test]
+    fn reads_headers_timeouts_and_batch_settings() {
+        let c = cfg(&[
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer%20x, tenant=t1",
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "5"),
+            ("ORDERTRACE_HEARTBEAT_MS", "0"),
+            ("ORDERTRACE_IDENTITY", "propagated"),
+            ("ORDERTRACE_START_RECORDS", "false"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.otlp_headers[0],
+            ("authorization".to_string(), "Bearer x".to_string())
+        );
+        assert_eq!(c.export_timeout, Duration::from_millis(2500));
+        assert_eq!(c.batch.scheduled_delay, Duration::from_millis(100));
+        assert_eq!(c.batch.max_queue_size, 10);
+        assert_eq!(c.heartbeat_interval, None);
+        assert_eq!(c.identity, IdentityMode::Propagated);
+        assert!(!c.start_records);
+    }
+
+    #[test]
+    fn rejects_unknown_protocol() {
+        let e = cfg(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "udp")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("\"udp\" is not one of grpc, http/protobuf"),
+            "{e}"
+        );
+        assert!(cfg(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).is_err());
+    }
+
+    #[test]
+    fn rejects_non_numeric_numbers() {
+        let e = cfg(&[("OTEL_BSP_MAX_QUEUE_SIZE", "lots")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration OTEL_BSP_MAX_QUEUE_SIZE: \"lots\" is not a whole number"
+        );
+    }
+
+    #[test]
+    fn rejects_endpoint_without_scheme() {
+        assert!(cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317")]).is_err());
+    }
+
+    #[test]
+    fn rejects_malformed_pairs() {
+        assert!(cfg(&[("OTEL_EXPORTER_OTLP_HEADERS", "novalue")]).is_err());
+        assert!(cfg(&[("OTEL_RESOURCE_ATTRIBUTES", "k=%zz")]).is_err());
+    }
+
+    #[test]
+    fn rejects_bad_bool() {
+        assert!(cfg(&[("ORDERTRACE_START_RECORDS", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn validate_rejects_batch_larger_than_queue_and_zero_sizes() {
+        let mut c = PipelineConfig::default();
+        c.batch.max_export_batch_size = c.batch.max_queue_size + 1;
+        assert!(c.validate().is_err());
+        c.batch.max_export_batch_size = 0;
+        assert!(c.validate().is_err());
+        let c = PipelineConfig {
+            service_name: " ".into(),
+            ..Default::default()
+        };
+        assert!(c.validate().is_err());
+    }
+}

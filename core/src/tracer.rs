@@ -1,0 +1,319 @@
+//! [`OrderTracer`]: the entry point. Builds the pipeline, starts stages, flushes and shuts down.
+//!
+//! ```
+//! use ordertrace::{OrderTracer, schema::OrderEvent};
+//! use std::time::Duration;
+//! let dir = std::env::temp_dir().join(format!("ordertrace-doc-tracer-{}", std::process::id()));
+//! let tracer = OrderTracer::builder()
+//!     .without_env()
+//!     .service_name("shop-api")
+//!     .file(dir.join("spans.jsonl"))
+//!     .build()?;
+//! tracer.stage(OrderEvent::OrderSubmitted, "ORD-1").start()?.end();
+//! tracer.flush(Duration::from_secs(5))?;
+//! assert_eq!(tracer.counters().spans_exported, 2); // the stage and its start record
+//! tracer.shutdown(Duration::from_secs(5))?;
+//! # std::fs::remove_dir_all(dir).ok();
+//! # Ok::<(), ordertrace::OrderTraceError>(())
+//! ```
+
+use crate::error::{OrderTraceError, Result};
+use crate::identity::{IdentityMode, OrderIdGenerator};
+use crate::open_stages::{Heartbeats, OpenStages};
+use crate::pipeline::{
+    BatchProcessor, ExportTarget, OtlpProtocol, PipelineConfig, PipelineCounters, PipelineHandle,
+};
+use crate::schema::OrderEvent;
+use crate::stage::StageBuilder;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{SpanId, TracerProvider as _};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long dropping the last handle of a tracer waits for queued spans to export.
+pub const DROP_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Setting = Box<dyn FnOnce(&mut PipelineConfig) + Send>;
+
+/// Builds an [`OrderTracer`]. Reads the `OTEL_*` and `ORDERTRACE_*` environment (see
+/// [`PipelineConfig`]) unless [`without_env`](Self::without_env) is called; explicit settings
+/// are applied afterwards and win.
+#[must_use]
+pub struct OrderTracerBuilder {
+    read_env: bool,
+    settings: Vec<Setting>,
+}
+
+impl OrderTracerBuilder {
+    fn set(mut self, f: impl FnOnce(&mut PipelineConfig) + Send + 'static) -> Self {
+        self.settings.push(Box::new(f));
+        self
+    }
+
+    /// Ignore the environment; start from the defaults.
+    pub fn without_env(mut self) -> Self {
+        self.read_env = false;
+        self
+    }
+
+    /// `service.name`: shop-api, crm-api, mes-api.
+    pub fn service_name(self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.set(move |c| c.service_name = name)
+    }
+
+    /// A further resource attribute.
+    pub fn resource_attribute(self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let kv = (key.into(), value.into());
+        self.set(move |c| c.resource_attributes.push(kv))
+    }
+
+    /// Export OTLP/JSON lines to this file (the embedded default).
+    pub fn file(self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.set(move |c| c.target = ExportTarget::File(path))
+    }
+
+    /// Export OTLP to this endpoint (full URL; for HTTP include `/v1/traces`).
+    pub fn otlp(self, endpoint: impl Into<String>, protocol: OtlpProtocol) -> Self {
+        let endpoint = endpoint.into();
+        self.set(move |c| c.target = ExportTarget::Otlp { endpoint, protocol })
+    }
+
+    /// Also write every exported batch to this file.
+    pub fn mirror_file(self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.set(move |c| c.mirror_file = Some(path))
+    }
+
+    /// Which trace a stage joins; see [`crate::identity`].
+    pub fn identity(self, mode: IdentityMode) -> Self {
+        self.set(move |c| c.identity = mode)
+    }
+
+    /// Heartbeat interval for open stages; `None` disables heartbeats.
+    pub fn heartbeat_interval(self, interval: Option<Duration>) -> Self {
+        self.set(move |c| c.heartbeat_interval = interval)
+    }
+
+    /// Whether a start record is exported when a stage starts (default yes).
+    pub fn start_records(self, enabled: bool) -> Self {
+        self.set(move |c| c.start_records = enabled)
+    }
+
+    /// Time between batch exports.
+    pub fn scheduled_delay(self, delay: Duration) -> Self {
+        self.set(move |c| c.batch.scheduled_delay = delay)
+    }
+
+    /// Spans queued before new ones are dropped.
+    pub fn max_queue_size(self, size: usize) -> Self {
+        self.set(move |c| c.batch.max_queue_size = size)
+    }
+
+    /// Spans per export call.
+    pub fn max_export_batch_size(self, size: usize) -> Self {
+        self.set(move |c| c.batch.max_export_batch_size = size)
+    }
+
+    /// Timeout of one OTLP export request.
+    pub fn export_timeout(self, timeout: Duration) -> Self {
+        self.set(move |c| c.export_timeout = timeout)
+    }
+
+    /// The configuration this builder would use.
+    pub fn resolve(self) -> Result<PipelineConfig> {
+        let mut config = if self.read_env {
+            PipelineConfig::from_env()?
+        } else {
+            PipelineConfig::default()
+        };
+        for s in self.settings {
+            s(&mut config);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Starts the pipeline. Fails on invalid configuration or an exporter that cannot start.
+    pub fn build(self) -> Result<OrderTracer> {
+        OrderTracer::from_config(self.resolve()?)
+    }
+}
+
+pub(crate) struct TracerInner {
+    pub(crate) tracer: SdkTracer,
+    pub(crate) config: PipelineConfig,
+    pub(crate) open: Arc<OpenStages>,
+    provider: SdkTracerProvider,
+    pipeline: Arc<PipelineHandle>,
+    heartbeats: Mutex<Option<Heartbeats>>,
+    shut_down: AtomicBool,
+}
+
+impl TracerInner {
+    fn shutdown(&self, timeout: Duration) -> Result<()> {
+        if self.shut_down.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        if let Some(mut h) = self
+            .heartbeats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            h.stop();
+        }
+        let result = self.pipeline.shutdown(timeout);
+        // Marks the provider shut down so later spans are not recorded; our processor has
+        // already stopped, so this returns at once.
+        let _ = self
+            .provider
+            .shutdown_with_timeout(Duration::from_millis(100));
+        result
+    }
+}
+
+impl Drop for TracerInner {
+    fn drop(&mut self) {
+        let _ = self.shutdown(DROP_SHUTDOWN_TIMEOUT);
+    }
+}
+
+/// Records order stages and exports them. Cheap to clone; every clone is the same tracer.
+/// The pipeline shuts down (bounded by [`DROP_SHUTDOWN_TIMEOUT`]) when the last clone and the
+/// last stage are dropped, or explicitly with [`shutdown`](Self::shutdown).
+#[derive(Clone)]
+pub struct OrderTracer {
+    inner: Arc<TracerInner>,
+}
+
+impl std::fmt::Debug for OrderTracer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrderTracer")
+            .field("service_name", &self.inner.config.service_name)
+            .finish()
+    }
+}
+
+impl OrderTracer {
+    /// A builder reading the environment; explicit settings win.
+    pub fn builder() -> OrderTracerBuilder {
+        OrderTracerBuilder {
+            read_env: true,
+            settings: Vec::new(),
+        }
+    }
+
+    /// A tracer configured entirely from the environment.
+    pub fn from_env() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// A tracer from a resolved configuration.
+    pub fn from_config(config: PipelineConfig) -> Result<Self> {
+        config.validate()?;
+        let mut resource = Resource::builder_empty().with_service_name(config.service_name.clone());
+        for (k, v) in &config.resource_attributes {
+            resource = resource.with_attribute(KeyValue::new(k.clone(), v.clone()));
+        }
+        let resource = resource.build();
+        let (processor, pipeline) = BatchProcessor::start(&config, resource.clone())?;
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .with_resource(resource)
+            // Every order is traced: sampling would break "one order, one trace".
+            .with_sampler(Sampler::AlwaysOn)
+            .with_id_generator(OrderIdGenerator::default())
+            .build();
+        let tracer = provider.tracer_with_scope(
+            opentelemetry::InstrumentationScope::builder("ordertrace")
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        );
+        let open = Arc::new(OpenStages::default());
+        let heartbeats = match config.heartbeat_interval {
+            Some(interval) => Some(
+                Heartbeats::start(tracer.clone(), Arc::clone(&open), interval).map_err(|e| {
+                    OrderTraceError::PipelineStart(format!("heartbeat thread: {e}"))
+                })?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            inner: Arc::new(TracerInner {
+                tracer,
+                config,
+                open,
+                provider,
+                pipeline,
+                heartbeats: Mutex::new(heartbeats),
+                shut_down: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Begins a stage for `event` of `order_id`; finish it with [`StageBuilder::start`].
+    pub fn stage(&self, event: OrderEvent, order_id: &str) -> StageBuilder<'_> {
+        StageBuilder::new(self, event, order_id)
+    }
+
+    pub(crate) fn inner(&self) -> Result<&TracerInner> {
+        if self.inner.shut_down.load(Ordering::Acquire) {
+            return Err(OrderTraceError::ShutDown);
+        }
+        Ok(&self.inner)
+    }
+
+    pub(crate) fn stage_closed(&self, span_id: SpanId) {
+        if self.inner.config.heartbeat_interval.is_some() {
+            self.inner.open.closed(span_id);
+        }
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.inner.config
+    }
+
+    /// Spans started, exported, dropped, failed, and the queue depth.
+    pub fn counters(&self) -> PipelineCounters {
+        self.inner.pipeline.counters()
+    }
+
+    /// Stages started and not yet ended.
+    pub fn open_stages(&self) -> usize {
+        self.inner.open.len()
+    }
+
+    /// The last export error, if any export failed.
+    pub fn last_export_error(&self) -> Option<String> {
+        self.inner.pipeline.last_error()
+    }
+
+    /// Exports everything ended before this call; fails after `timeout`.
+    pub fn flush(&self, timeout: Duration) -> Result<()> {
+        self.inner()?;
+        self.inner.pipeline.flush(timeout)
+    }
+
+    /// Exports what is queued and stops the pipeline; later stages fail with
+    /// [`OrderTraceError::ShutDown`]. Bounded by `timeout`; calling it again is a no-op.
+    pub fn shutdown(&self, timeout: Duration) -> Result<()> {
+        self.inner.shutdown(timeout)
+    }
+
+    /// A `tracing` layer that exports `tracing` spans through this tracer, so Rust services
+    /// that already use `tracing` join the order's trace: give a span the stage as parent with
+    /// `tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(span, stage.context())`.
+    pub fn tracing_layer<S>(&self) -> tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>
+    where
+        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    {
+        tracing_opentelemetry::layer().with_tracer(self.inner.tracer.clone())
+    }
+}
