@@ -1,0 +1,1 @@
+//! C ABI over the ordertrace core (work in progress).

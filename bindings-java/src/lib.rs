@@ -1,0 +1,1 @@
+//! JNI bridge over the ordertrace core (work in progress).
