@@ -1,1 +1,135 @@
-fn main() {}
+//! `ordertrace`: the demo, the schema, and "where is this order stuck?".
+//!
+//! Exit codes: 0 success (for `timeline`: the order was found, whatever its state), 1 other
+//! failure, 2 bad input, 3 order not found, 4 Jaeger unreachable or unreadable.
+
+mod cli_error;
+mod demo;
+mod jaeger;
+mod render;
+mod timeline_cmd;
+
+use clap::{Parser, Subcommand};
+use cli_error::CliError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "ordertrace",
+    version,
+    about = "Order tracing for the workshop: one trace per order, from submission to shipment."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a batch of orders across shop-api, crm-api and mes-api and show where each is.
+    ///
+    /// Exports to the embedded OTLP/JSON file unless OTEL_EXPORTER_OTLP_ENDPOINT is set (then
+    /// OTLP, mirrored to the file). Some MES price calculations fail, a few orders get stuck.
+    Demo {
+        /// Orders to submit.
+        #[arg(long, default_value_t = 20)]
+        orders: usize,
+        /// Seed: the same seed replays the same orders and fates.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Span file (default: $ORDERTRACE_FILE, else ordertrace-demo.jsonl); truncated first.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Simulated work per stage, e.g. 2ms.
+        #[arg(long, default_value = "2ms", value_parser = humantime::parse_duration)]
+        stage_time: Duration,
+        /// How long hung MES calls hang before the report, e.g. 1200ms.
+        #[arg(long, default_value = "1200ms", value_parser = humantime::parse_duration)]
+        hang_time: Duration,
+        /// Print the timelines as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where is this order? Its stages, errors, and where it is stuck.
+    ///
+    /// Reads the order's trace from Jaeger (--jaeger) or from a span file (--file, default
+    /// $ORDERTRACE_FILE or ordertrace-spans.jsonl).
+    Timeline {
+        /// The order id, e.g. ORD-0007.
+        order_id: String,
+        /// Jaeger query URL, e.g. http://127.0.0.1:16686.
+        #[arg(long, conflicts_with = "file")]
+        jaeger: Option<String>,
+        /// OTLP/JSON span file written by the embedded exporter.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// How far back to search when the order's own trace is not in Jaeger, e.g. 24h.
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        lookback: Duration,
+        /// Timeout of each request to Jaeger, e.g. 10s.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the canonical order-event schema as JSON.
+    Schema,
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Demo {
+            orders,
+            seed,
+            file,
+            stage_time,
+            hang_time,
+            json,
+        } => demo::run(&demo::DemoOptions {
+            orders,
+            seed,
+            file,
+            stage_time,
+            hang_time,
+            json,
+        })
+        .map(|_| ()),
+        Command::Timeline {
+            order_id,
+            jaeger,
+            file,
+            lookback,
+            timeout,
+            json,
+        } => {
+            let source = match jaeger {
+                Some(url) => timeline_cmd::Source::Jaeger {
+                    url,
+                    lookback,
+                    timeout,
+                },
+                None => timeline_cmd::Source::File(file),
+            };
+            let output = timeline_cmd::run(&order_id, &source, json)?;
+            print!("{output}");
+            Ok(())
+        }
+        Command::Schema => {
+            println!("{}", ordertrace::schema_json());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ordertrace: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

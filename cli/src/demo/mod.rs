@@ -1,0 +1,237 @@
+//! `ordertrace demo`: a batch of orders through shop-api, RabbitMQ, crm-api, HTTP and mes-api,
+//! all in one process, exported like a real deployment would (the embedded file by default,
+//! OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set), then read back and shown order by order.
+
+mod scenario;
+mod services;
+mod transport;
+
+use crate::cli_error::CliError;
+use crate::render;
+use ordertrace::pipeline::ExportTarget;
+use ordertrace::timeline::{self, OrderState};
+use ordertrace::{OrderTracer, PipelineConfig, otlp_json};
+use scenario::plan;
+use services::Workshop;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Where the demo writes its spans unless told otherwise.
+pub const DEFAULT_DEMO_FILE: &str = "ordertrace-demo.jsonl";
+/// Most orders one demo run takes.
+pub const MAX_ORDERS: usize = 100_000;
+/// Heartbeat interval of the demo's services, short so a hung call shows heartbeats at once.
+const DEMO_HEARTBEAT: Duration = Duration::from_millis(250);
+/// Bound on flush and shutdown.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Orders to submit.
+    pub orders: usize,
+    /// Seed of the plan: the same seed gives the same orders and fates.
+    pub seed: u64,
+    /// Span file (overrides `ORDERTRACE_FILE`); with OTLP configured, a mirror of the export.
+    pub file: Option<PathBuf>,
+    /// Simulated work per stage.
+    pub stage_time: Duration,
+    /// How long the hung MES calls hang before the demo reports.
+    pub hang_time: Duration,
+    /// Print JSON instead of text.
+    pub json: bool,
+}
+
+/// How the orders ended up.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSummary {
+    /// Shipped.
+    pub completed: usize,
+    /// Last stage failed.
+    pub failed: usize,
+    /// A stage still running.
+    pub inside_stage: usize,
+    /// Between stages.
+    pub waiting: usize,
+    /// No span found (should not happen).
+    pub not_found: usize,
+}
+
+fn unix_nanos_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn demo_config(options: &DemoOptions) -> Result<(PipelineConfig, PathBuf), CliError> {
+    let mut config = PipelineConfig::from_env()?;
+    let env_file = match &config.target {
+        ExportTarget::File(path) if std::env::var_os("ORDERTRACE_FILE").is_some() => {
+            Some(path.clone())
+        }
+        _ => None,
+    };
+    let file = options
+        .file
+        .clone()
+        .or(env_file)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DEMO_FILE));
+    match config.target {
+        ExportTarget::File(_) => config.target = ExportTarget::File(file.clone()),
+        // OTLP goes where configured; the mirror is what the demo reads back.
+        ExportTarget::Otlp { .. } => config.mirror_file = Some(file.clone()),
+    }
+    config.heartbeat_interval = Some(DEMO_HEARTBEAT);
+    config.batch.scheduled_delay = Duration::from_millis(200);
+    Ok((config, file))
+}
+
+fn tracer(config: &PipelineConfig, service: &str) -> Result<OrderTracer, CliError> {
+    let mut config = config.clone();
+    config.service_name = service.to_string();
+    Ok(OrderTracer::from_config(config)?)
+}
+
+fn destination(config: &PipelineConfig, file: &std::path::Path) -> String {
+    match &config.target {
+        ExportTarget::File(_) => format!("file {}", file.display()),
+        ExportTarget::Otlp { endpoint, protocol } => {
+            format!(
+                "OTLP {protocol:?} {endpoint} (mirrored to {})",
+                file.display()
+            )
+        }
+    }
+}
+
+/// Runs the demo and prints every order's timeline; returns how the orders ended up.
+pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
+    if options.orders == 0 || options.orders > MAX_ORDERS {
+        return Err(CliError::BadInput(format!(
+            "--orders must be between 1 and {MAX_ORDERS}, got {}",
+            options.orders
+        )));
+    }
+    let (config, file) = demo_config(options)?;
+    // A fresh file per run, so the read-back shows this run only.
+    std::fs::File::create(&file).map_err(|e| {
+        CliError::Other(format!(
+            "cannot create the span file {}: {e}",
+            file.display()
+        ))
+    })?;
+    let mut workshop = Workshop::new(
+        tracer(&config, "shop-api")?,
+        tracer(&config, "crm-api")?,
+        tracer(&config, "mes-api")?,
+        options.stage_time,
+    );
+    let orders = plan(options.orders, options.seed);
+    eprintln!(
+        "[demo] {} orders (seed {}) through shop-api -> RabbitMQ -> crm-api -> HTTP -> mes-api; spans to {}",
+        orders.len(),
+        options.seed,
+        destination(&config, &file)
+    );
+    let step = (orders.len() / 10).max(1);
+    for (i, order) in orders.iter().enumerate() {
+        workshop.submit(order)?;
+        if let Some(request) = workshop.consume(order)? {
+            workshop.produce(order, request)?;
+        }
+        if orders.len() >= 100 && (i + 1) % step == 0 {
+            eprintln!("[demo] {}/{} orders", i + 1, orders.len());
+        }
+    }
+    if workshop.queue.len() > 0 {
+        eprintln!(
+            "[demo] {} message(s) left unconsumed in {}",
+            workshop.queue.len(),
+            services::ORDERS_QUEUE
+        );
+    }
+    if workshop.hung() > 0 {
+        eprintln!(
+            "[demo] {} MES price call(s) hanging; waiting {} for their heartbeats (every {})",
+            workshop.hung(),
+            render::human_duration(options.hang_time),
+            render::human_duration(DEMO_HEARTBEAT)
+        );
+        std::thread::sleep(options.hang_time);
+    }
+    for t in [&workshop.shop, &workshop.crm, &workshop.mes] {
+        t.flush(FLUSH_TIMEOUT)?;
+    }
+    let spans = otlp_json::read_file(&file)?;
+    let now = unix_nanos_now();
+    let mut summary = DemoSummary::default();
+    let mut as_json = Vec::new();
+    for order in &orders {
+        let t = timeline::build(&order.order_id, &spans, now);
+        match t.state {
+            OrderState::Completed => summary.completed += 1,
+            OrderState::Failed { .. } => summary.failed += 1,
+            OrderState::InsideStage { .. } => summary.inside_stage += 1,
+            OrderState::WaitingFor { .. } => summary.waiting += 1,
+            OrderState::NotFound => summary.not_found += 1,
+        }
+        if options.json {
+            as_json.push(render::json(&t, now));
+        } else {
+            println!("{}", render::text(&t, now));
+        }
+    }
+    if options.json {
+        println!("{}", serde_json::Value::Array(as_json));
+    }
+    workshop.abandon_hung_calls();
+    for (name, t) in [
+        ("shop-api", &workshop.shop),
+        ("crm-api", &workshop.crm),
+        ("mes-api", &workshop.mes),
+    ] {
+        t.shutdown(FLUSH_TIMEOUT)?;
+        let c = t.counters();
+        eprintln!(
+            "[demo] {name}: {} spans started, {} exported, {} dropped, {} lost in {} failed exports{}",
+            c.spans_started,
+            c.spans_exported,
+            c.spans_dropped,
+            c.spans_failed,
+            c.failed_exports,
+            t.last_export_error()
+                .map_or(String::new(), |e| format!(" (last error: {e})"))
+        );
+    }
+    eprintln!(
+        "[demo] {} orders: {} completed, {} failed, {} inside a stage, {} waiting between stages{}",
+        orders.len(),
+        summary.completed,
+        summary.failed,
+        summary.inside_stage,
+        summary.waiting,
+        if summary.not_found > 0 {
+            format!(", {} NOT FOUND", summary.not_found)
+        } else {
+            String::new()
+        }
+    );
+    if let Some(stuck) = orders
+        .iter()
+        .find(|o| o.fate == scenario::Fate::HangsInPricing)
+    {
+        eprintln!(
+            "[demo] look at one again: ordertrace timeline {} --file {}",
+            stuck.order_id,
+            file.display()
+        );
+    }
+    if summary.not_found > 0 {
+        return Err(CliError::Other(format!(
+            "{} orders left no spans in {}",
+            summary.not_found,
+            file.display()
+        )));
+    }
+    Ok(summary)
+}

@@ -1,0 +1,258 @@
+//! The `ordertrace` binary as a user runs it: the demo end to end on the embedded file
+//! exporter, `timeline` on what it wrote, `schema`, and every bad-input exit.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn ordertrace(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ordertrace"))
+        .args(args)
+        // The embedded default, whatever the calling shell has configured.
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("ORDERTRACE_FILE")
+        .output()
+        .expect("run ordertrace")
+}
+
+fn temp_file(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ordertrace-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join("spans.jsonl")
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn run_demo(name: &str, orders: &str) -> (PathBuf, Vec<Value>) {
+    let file = temp_file(name);
+    let out = ordertrace(&[
+        "demo",
+        "--orders",
+        orders,
+        "--seed",
+        "7",
+        "--file",
+        file.to_str().expect("utf-8 path"),
+        "--stage-time",
+        "1ms",
+        "--hang-time",
+        "700ms",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let timelines = stdout_json(&out).as_array().expect("array").clone();
+    (file, timelines)
+}
+
+fn by_kind<'a>(timelines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    timelines
+        .iter()
+        .filter(|t| t["state"]["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn demo_shows_completed_failed_and_stuck_orders_from_the_spans_it_exported() {
+    let (file, timelines) = run_demo("full", "12");
+    assert_eq!(timelines.len(), 12);
+
+    for t in &timelines {
+        let order = t["order_id"].as_str().expect("order id");
+        // One trace per order, the order-derived one.
+        let expected = ordertrace::identity::order_trace_id(order).to_string();
+        assert_eq!(t["trace_ids"], serde_json::json!([expected]), "{order}");
+    }
+
+    let completed = by_kind(&timelines, "completed");
+    assert!(!completed.is_empty());
+    for t in &completed {
+        let stages: Vec<(&str, &str)> = t["finished"]
+            .as_array()
+            .expect("finished")
+            .iter()
+            .map(|s| {
+                (
+                    s["event"].as_str().unwrap_or(""),
+                    s["service"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            stages,
+            vec![
+                ("order_submitted", "shop-api"),
+                ("model_uploaded", "shop-api"),
+                ("order_confirmed", "crm-api"),
+                ("order_status_changed", "crm-api"),
+                ("price_calculated", "mes-api"),
+                ("manufacturing_started", "mes-api"),
+                ("manufacturing_completed", "mes-api"),
+                ("order_shipped", "crm-api"),
+            ]
+        );
+    }
+
+    let failed = by_kind(&timelines, "failed");
+    assert!(!failed.is_empty());
+    for t in &failed {
+        assert_eq!(t["state"]["event"], "price_calculated");
+        assert_eq!(
+            t["state"]["error"]["type"],
+            "Mes.Pricing.PriceCalculationException"
+        );
+        assert_eq!(t["state"]["error"]["has_stacktrace"], true);
+    }
+
+    let hung = by_kind(&timelines, "inside_stage");
+    assert!(!hung.is_empty());
+    for t in &hung {
+        assert_eq!(t["state"]["event"], "price_calculated");
+        assert_eq!(t["state"]["service"], "mes-api");
+        assert_eq!(t["state"]["next"], "manufacturing_started");
+        assert!(
+            t["state"]["heartbeats"].as_u64().expect("heartbeats") >= 1,
+            "{t}"
+        );
+        assert!(
+            t["state"]["open_for_ms"].as_f64().expect("open for") >= 700.0,
+            "{t}"
+        );
+    }
+
+    let waiting = by_kind(&timelines, "waiting_for");
+    assert!(
+        waiting
+            .iter()
+            .any(|t| t["state"]["next"] == "order_confirmed"),
+        "an order left in the queue: {waiting:?}"
+    );
+
+    // The timeline command reads the same file and agrees.
+    let stuck = hung[0]["order_id"].as_str().expect("id");
+    let out = ordertrace(&["timeline", stuck, "--file", file.to_str().expect("path")]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("state: inside price_calculated (mes-api)"),
+        "{text}"
+    );
+    assert!(text.contains("still running"), "{text}");
+    let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
+}
+
+#[test]
+fn demo_truncates_its_file_so_a_rerun_shows_that_run_only() {
+    let (file, first) = run_demo("rerun", "4");
+    let (_, second) = run_demo("rerun", "4");
+    assert_eq!(first.len(), second.len());
+    let spans = ordertrace::otlp_json::read_file(&file).expect("read back");
+    let submitted = spans.iter().filter(|s| s.name == "order_submitted").count();
+    assert_eq!(submitted, 4, "spans of one run only");
+    let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
+}
+
+#[test]
+fn demo_rejects_zero_orders() {
+    let out = ordertrace(&["demo", "--orders", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--orders must be between 1"));
+}
+
+#[test]
+fn demo_reports_a_span_file_it_cannot_create() {
+    let out = ordertrace(&[
+        "demo",
+        "--orders",
+        "4",
+        "--file",
+        "/nonexistent-dir/x/spans.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent-dir/x/spans.jsonl"), "{err}");
+}
+
+#[test]
+fn demo_rejects_a_bad_otlp_configuration_with_the_variable_name() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ordertrace"))
+        .args(["demo", "--orders", "4"])
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("OTEL_EXPORTER_OTLP_PROTOCOL"), "{err}");
+}
+
+#[test]
+fn timeline_exit_codes_tell_bad_input_from_unknown_orders() {
+    let (file, _) = run_demo("codes", "4");
+    let path = file.to_str().expect("path");
+
+    let unknown = ordertrace(&["timeline", "ORD-9999", "--file", path]);
+    assert_eq!(unknown.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("order ORD-9999 not found"));
+
+    let malformed = ordertrace(&["timeline", "ORD 1", "--file", path]);
+    assert_eq!(malformed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("invalid order id"));
+
+    let too_long = "X".repeat(200);
+    assert_eq!(
+        ordertrace(&["timeline", &too_long, "--file", path])
+            .status
+            .code(),
+        Some(2)
+    );
+
+    let no_file = ordertrace(&["timeline", "ORD-0001", "--file", "/nonexistent/spans.jsonl"]);
+    assert_eq!(no_file.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_file.stderr).contains("no span file"));
+
+    let bad_url = ordertrace(&["timeline", "ORD-0001", "--jaeger", "localhost:16686"]);
+    assert_eq!(bad_url.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
+}
+
+#[test]
+fn timeline_reports_a_corrupt_span_file() {
+    let file = temp_file("corrupt");
+    std::fs::write(&file, "{not json\n").expect("write");
+    let out = ordertrace(&[
+        "timeline",
+        "ORD-0001",
+        "--file",
+        file.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(file.to_str().expect("path")), "{err}");
+    let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
+}
+
+#[test]
+fn schema_prints_every_event_in_lifecycle_order() {
+    let out = ordertrace(&["schema"]);
+    assert!(out.status.success());
+    let schema = stdout_json(&out);
+    let events: Vec<&str> = schema["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(events, ordertrace::OrderEvent::names());
+}
