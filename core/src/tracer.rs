@@ -149,7 +149,9 @@ pub(crate) struct TracerInner {
     pub(crate) tracer: SdkTracer,
     pub(crate) config: PipelineConfig,
     pub(crate) open: Arc<OpenStages>,
-    provider: SdkTracerProvider,
+    /// Owned so the provider lives as long as the tracer; never shut down before it (see
+    /// `shutdown`).
+    _provider: SdkTracerProvider,
     pipeline: Arc<PipelineHandle>,
     heartbeats: Mutex<Option<Heartbeats>>,
     shut_down: AtomicBool,
@@ -168,13 +170,10 @@ impl TracerInner {
         {
             h.stop();
         }
-        let result = self.pipeline.shutdown(timeout);
-        // Marks the provider shut down so later spans are not recorded; our processor has
-        // already stopped, so this returns at once.
-        let _ = self
-            .provider
-            .shutdown_with_timeout(Duration::from_millis(100));
-        result
+        // The provider itself stays up: a stage that ends after this still reaches our
+        // processor, which counts it as dropped instead of losing it silently. New stages are
+        // refused by `OrderTracer::inner`.
+        self.pipeline.shutdown(timeout)
     }
 }
 
@@ -249,7 +248,7 @@ impl OrderTracer {
                 tracer,
                 config,
                 open,
-                provider,
+                _provider: provider,
                 pipeline,
                 heartbeats: Mutex::new(heartbeats),
                 shut_down: AtomicBool::new(false),

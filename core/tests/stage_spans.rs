@@ -40,17 +40,30 @@ fn stage_span_carries_event_name_order_user_and_extra_attributes() {
 fn start_record_is_exported_while_the_stage_is_still_open() {
     let file = TempFile::new("start-record");
     let tracer = builder("mes-api", &file).build().unwrap();
-    let stage = tracer.stage(OrderEvent::PriceCalculated, "ORD-1").user_id(USER).start().unwrap();
+    let stage = tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-1")
+        .user_id(USER)
+        .start()
+        .unwrap();
     tracer.flush(SECOND).unwrap();
 
     let spans = file.spans();
-    assert!(named(&spans, "price_calculated").is_empty(), "stage exported before it ended");
+    assert!(
+        named(&spans, "price_calculated").is_empty(),
+        "stage exported before it ended"
+    );
     let record = one(&spans, "price_calculated.started");
-    assert_eq!(record.parent_span_id.as_deref(), Some(stage.span_id().as_str()));
+    assert_eq!(
+        record.parent_span_id.as_deref(),
+        Some(stage.span_id().as_str())
+    );
     assert_eq!(record.trace_id, stage.trace_id());
     assert_eq!(record.duration_nanos(), 0);
     assert_eq!(record.attribute(attr::RECORD), Some("stage_start"));
-    assert_eq!(record.attribute(attr::STAGE_SPAN_ID), Some(stage.span_id().as_str()));
+    assert_eq!(
+        record.attribute(attr::STAGE_SPAN_ID),
+        Some(stage.span_id().as_str())
+    );
     assert_eq!(record.attribute(attr::ORDER_ID), Some("ORD-1"));
     assert_eq!(record.attribute(attr::USER_ID), Some(USER));
 
@@ -63,8 +76,15 @@ fn start_record_is_exported_while_the_stage_is_still_open() {
 #[test]
 fn start_records_can_be_switched_off() {
     let file = TempFile::new("no-start-record");
-    let tracer = builder("shop-api", &file).start_records(false).build().unwrap();
-    tracer.stage(OrderEvent::ModelUploaded, "ORD-1").start().unwrap().end();
+    let tracer = builder("shop-api", &file)
+        .start_records(false)
+        .build()
+        .unwrap();
+    tracer
+        .stage(OrderEvent::ModelUploaded, "ORD-1")
+        .start()
+        .unwrap()
+        .end();
     tracer.flush(SECOND).unwrap();
     let spans = file.spans();
     assert_eq!(spans.len(), 1);
@@ -75,7 +95,10 @@ fn start_records_can_be_switched_off() {
 fn end_with_error_records_exception_event_and_error_status() {
     let file = TempFile::new("error");
     let tracer = builder("mes-api", &file).build().unwrap();
-    let stage = tracer.stage(OrderEvent::PriceCalculated, "ORD-2").start().unwrap();
+    let stage = tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-2")
+        .start()
+        .unwrap();
     let error = ErrorInfo::new("Mes.PricingException", "no price for platinum 950")
         .with_stacktrace("   at Mes.Pricing.CalculatePrice()\n   at Mes.Api.Handle()");
     stage.end_with_error(&error).unwrap();
@@ -84,10 +107,16 @@ fn end_with_error_records_exception_event_and_error_status() {
     let spans = file.spans();
     let s = one(&spans, "price_calculated");
     assert!(s.is_error());
-    assert_eq!(s.status_message, "Mes.PricingException: no price for platinum 950");
+    assert_eq!(
+        s.status_message,
+        "Mes.PricingException: no price for platinum 950"
+    );
     let ex = s.exception().expect("exception event");
     assert_eq!(ex.attributes[attr::EXCEPTION_TYPE], "Mes.PricingException");
-    assert_eq!(ex.attributes[attr::EXCEPTION_MESSAGE], "no price for platinum 950");
+    assert_eq!(
+        ex.attributes[attr::EXCEPTION_MESSAGE],
+        "no price for platinum 950"
+    );
     assert!(ex.attributes[attr::EXCEPTION_STACKTRACE].contains("CalculatePrice"));
 }
 
@@ -95,8 +124,13 @@ fn end_with_error_records_exception_event_and_error_status() {
 fn record_error_keeps_the_stage_open_until_it_ends() {
     let file = TempFile::new("record-error");
     let tracer = builder("crm-api", &file).build().unwrap();
-    let mut stage = tracer.stage(OrderEvent::OrderConfirmed, "ORD-3").start().unwrap();
-    stage.record_error(&ErrorInfo::new("java.io.IOException", "retrying")).unwrap();
+    let mut stage = tracer
+        .stage(OrderEvent::OrderConfirmed, "ORD-3")
+        .start()
+        .unwrap();
+    stage
+        .record_error(&ErrorInfo::new("java.io.IOException", "retrying"))
+        .unwrap();
     tracer.flush(SECOND).unwrap();
     assert!(named(&file.spans(), "order_confirmed").is_empty());
     stage.end();
@@ -110,7 +144,10 @@ fn error_from_rust_error_has_type_chain_and_backtrace() {
     let file = TempFile::new("rust-error");
     let tracer = builder("shop-api", &file).build().unwrap();
     let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "upload stalled");
-    let stage = tracer.stage(OrderEvent::ModelUploaded, "ORD-4").start().unwrap();
+    let stage = tracer
+        .stage(OrderEvent::ModelUploaded, "ORD-4")
+        .start()
+        .unwrap();
     stage.end_with_error(&ErrorInfo::from_error(&io)).unwrap();
     tracer.flush(SECOND).unwrap();
     let spans = file.spans();
@@ -124,12 +161,20 @@ fn error_from_rust_error_has_type_chain_and_backtrace() {
 fn oversized_stacktrace_is_truncated_not_lost() {
     let file = TempFile::new("big-trace");
     let tracer = builder("mes-api", &file).build().unwrap();
-    let stage = tracer.stage(OrderEvent::ManufacturingStarted, "ORD-5").start().unwrap();
+    let stage = tracer
+        .stage(OrderEvent::ManufacturingStarted, "ORD-5")
+        .start()
+        .unwrap();
     let huge = "at Frame()\n".repeat(10_000);
-    stage.end_with_error(&ErrorInfo::new("E", "m").with_stacktrace(huge)).unwrap();
+    stage
+        .end_with_error(&ErrorInfo::new("E", "m").with_stacktrace(huge))
+        .unwrap();
     tracer.flush(SECOND).unwrap();
     let spans = file.spans();
-    let st = &one(&spans, "manufacturing_started").exception().unwrap().attributes[attr::EXCEPTION_STACKTRACE];
+    let st = &one(&spans, "manufacturing_started")
+        .exception()
+        .unwrap()
+        .attributes[attr::EXCEPTION_STACKTRACE];
     assert!(st.len() <= ordertrace::schema::MAX_ATTRIBUTE_VALUE_LEN);
     assert!(st.ends_with("[truncated by ordertrace]"));
 }
@@ -138,7 +183,10 @@ fn oversized_stacktrace_is_truncated_not_lost() {
 fn end_with_error_rejects_empty_type_but_still_ends_the_stage_as_error() {
     let file = TempFile::new("bad-error");
     let tracer = builder("mes-api", &file).build().unwrap();
-    let stage = tracer.stage(OrderEvent::PriceCalculated, "ORD-6").start().unwrap();
+    let stage = tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-6")
+        .start()
+        .unwrap();
     let err = stage.end_with_error(&ErrorInfo::new(" ", "m")).unwrap_err();
     assert_eq!(err.to_string(), "invalid exception type: it is empty");
     tracer.flush(SECOND).unwrap();
@@ -150,7 +198,10 @@ fn dropping_a_stage_ends_it() {
     let file = TempFile::new("drop");
     let tracer = builder("crm-api", &file).build().unwrap();
     {
-        let _stage = tracer.stage(OrderEvent::OrderShipped, "ORD-7").start().unwrap();
+        let _stage = tracer
+            .stage(OrderEvent::OrderShipped, "ORD-7")
+            .start()
+            .unwrap();
     }
     tracer.flush(SECOND).unwrap();
     let spans = file.spans();
@@ -164,7 +215,10 @@ fn a_panic_inside_a_stage_is_recorded_as_its_error() {
     let tracer = builder("mes-api", &file).build().unwrap();
     let t = tracer.clone();
     let joined = std::thread::spawn(move || {
-        let _stage = t.stage(OrderEvent::ManufacturingCompleted, "ORD-8").start().unwrap();
+        let _stage = t
+            .stage(OrderEvent::ManufacturingCompleted, "ORD-8")
+            .start()
+            .unwrap();
         panic!("kiln overheated");
     })
     .join();
@@ -173,7 +227,10 @@ fn a_panic_inside_a_stage_is_recorded_as_its_error() {
     let spans = file.spans();
     let s = one(&spans, "manufacturing_completed");
     assert!(s.is_error());
-    assert_eq!(s.exception().unwrap().attributes[attr::EXCEPTION_TYPE], "panic");
+    assert_eq!(
+        s.exception().unwrap().attributes[attr::EXCEPTION_TYPE],
+        "panic"
+    );
 }
 
 #[test]
@@ -197,37 +254,76 @@ fn status_change_attributes_are_recorded() {
 fn start_rejects_bad_input_with_readable_errors() {
     let file = TempFile::new("bad-input");
     let tracer = builder("crm-api", &file).build().unwrap();
-    let e = tracer.stage(OrderEvent::OrderConfirmed, "").start().unwrap_err();
+    let e = tracer
+        .stage(OrderEvent::OrderConfirmed, "")
+        .start()
+        .unwrap_err();
     assert_eq!(e.to_string(), "invalid order id: it is empty");
-    let e = tracer.stage(OrderEvent::OrderConfirmed, "ORD-1").user_id("bob").start().unwrap_err();
+    let e = tracer
+        .stage(OrderEvent::OrderConfirmed, "ORD-1")
+        .user_id("bob")
+        .start()
+        .unwrap_err();
     assert!(e.to_string().contains("is not a UUID"), "{e}");
-    let e = tracer.stage(OrderEvent::OrderConfirmed, "ORD-1").attribute("order.id", "x").start().unwrap_err();
+    let e = tracer
+        .stage(OrderEvent::OrderConfirmed, "ORD-1")
+        .attribute("order.id", "x")
+        .start()
+        .unwrap_err();
     assert!(e.to_string().contains("set by ordertrace itself"), "{e}");
-    let e = tracer.stage(OrderEvent::OrderStatusChanged, "ORD-1").status_change("", "X").start().unwrap_err();
+    let e = tracer
+        .stage(OrderEvent::OrderStatusChanged, "ORD-1")
+        .status_change("", "X")
+        .start()
+        .unwrap_err();
     assert_eq!(e.to_string(), "invalid status from: it is empty");
-    let e = tracer.stage(OrderEvent::PriceCalculated, "ORD-1").attribute("x", f64::NAN).start().unwrap_err();
+    let e = tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-1")
+        .attribute("x", f64::NAN)
+        .start()
+        .unwrap_err();
     assert!(e.to_string().contains("not a finite number"));
     tracer.flush(SECOND).unwrap();
-    assert!(file.spans().is_empty(), "a rejected stage must export nothing");
+    assert!(
+        file.spans().is_empty(),
+        "a rejected stage must export nothing"
+    );
 }
 
 #[test]
 fn stage_setters_reject_bad_values() {
     let file = TempFile::new("setters");
     let tracer = builder("mes-api", &file).build().unwrap();
-    let mut stage = tracer.stage(OrderEvent::PriceCalculated, "ORD-1").start().unwrap();
-    assert!(matches!(stage.record_price(-1.0, "EUR"), Err(OrderTraceError::InvalidInput { .. })));
+    let mut stage = tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-1")
+        .start()
+        .unwrap();
+    assert!(matches!(
+        stage.record_price(-1.0, "EUR"),
+        Err(OrderTraceError::InvalidInput { .. })
+    ));
     assert!(stage.record_price(1.0, "euro").is_err());
     assert!(stage.set_attribute("user.id", "x").is_err());
     assert!(stage.set_attribute("note", "x".repeat(20_000)).is_err());
-    assert!(stage.record_error(&ErrorInfo::new("T".repeat(300), "m")).is_err());
+    assert!(
+        stage
+            .record_error(&ErrorInfo::new("T".repeat(300), "m"))
+            .is_err()
+    );
 }
 
 #[test]
 fn heartbeats_are_exported_while_a_stage_stays_open_and_stop_when_it_ends() {
     let file = TempFile::new("heartbeat");
-    let tracer = builder("mes-api", &file).heartbeat_interval(Some(Duration::from_millis(40))).build().unwrap();
-    let stage = tracer.stage(OrderEvent::PriceCalculated, "ORD-10").user_id(USER).start().unwrap();
+    let tracer = builder("mes-api", &file)
+        .heartbeat_interval(Some(Duration::from_millis(40)))
+        .build()
+        .unwrap();
+    let stage = tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-10")
+        .user_id(USER)
+        .start()
+        .unwrap();
     assert_eq!(tracer.open_stages(), 1);
     std::thread::sleep(Duration::from_millis(250));
     stage.end();
@@ -239,15 +335,29 @@ fn heartbeats_are_exported_while_a_stage_stays_open_and_stop_when_it_ends() {
 
     let spans = file.spans();
     let beats = named(&spans, "price_calculated.heartbeat");
-    assert!(beats.len() >= 2, "expected several heartbeats, got {}", beats.len());
-    assert_eq!(beats.len(), beats_at_end, "heartbeats continued after the stage ended");
+    assert!(
+        beats.len() >= 2,
+        "expected several heartbeats, got {}",
+        beats.len()
+    );
+    assert_eq!(
+        beats.len(),
+        beats_at_end,
+        "heartbeats continued after the stage ended"
+    );
     let stage_span = one(&spans, "price_calculated");
-    let mut open_for: Vec<u64> = beats.iter().map(|b| b.attribute(attr::OPEN_FOR_MS).unwrap().parse().unwrap()).collect();
+    let mut open_for: Vec<u64> = beats
+        .iter()
+        .map(|b| b.attribute(attr::OPEN_FOR_MS).unwrap().parse().unwrap())
+        .collect();
     open_for.sort();
     assert!(open_for[0] >= 40, "{open_for:?}");
     assert!(open_for.windows(2).all(|w| w[0] < w[1]), "{open_for:?}");
     for b in &beats {
-        assert_eq!(b.parent_span_id.as_deref(), Some(stage_span.span_id.as_str()));
+        assert_eq!(
+            b.parent_span_id.as_deref(),
+            Some(stage_span.span_id.as_str())
+        );
         assert_eq!(b.attribute(attr::RECORD), Some("heartbeat"));
         assert_eq!(b.attribute(attr::USER_ID), Some(USER));
     }

@@ -62,7 +62,10 @@ impl SpanSink {
         match &self.primary {
             Primary::File(f) => f.write(batch),
             Primary::Otlp(exporter) => {
-                let bounded = tokio::time::timeout(self.export_timeout, exporter.export(batch));
+                // The timer must be created inside the runtime, hence inside the async block.
+                let bounded = async {
+                    tokio::time::timeout(self.export_timeout, exporter.export(batch)).await
+                };
                 match runtime.block_on(bounded) {
                     Ok(Ok(())) => Ok(()),
                     Ok(Err(e)) => Err(OrderTraceError::Export(e.to_string())),

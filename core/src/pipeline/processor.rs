@@ -211,7 +211,15 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
             continue;
         }
         let n = batch.len();
-        let outcome = sink.export(runtime, batch);
+        // An exporter that panics must not take the worker (and every later span) with it.
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink.export(runtime, batch)))
+                .unwrap_or_else(|panic| {
+                    Err(OrderTraceError::Export(format!(
+                        "the exporter panicked: {}",
+                        panic_message(panic.as_ref())
+                    )))
+                });
         let mut state = shared.lock();
         match outcome {
             Ok(()) => Counters::add(&shared.counters.exported, n),
@@ -224,6 +232,14 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
         state.done += n as u64;
         shared.progress.notify_all();
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 impl SpanProcessor for BatchProcessor {

@@ -56,6 +56,11 @@ pub fn named<'a>(spans: &'a [RecordedSpan], name: &str) -> Vec<&'a RecordedSpan>
 
 pub fn one<'a>(spans: &'a [RecordedSpan], name: &str) -> &'a RecordedSpan {
     let found = named(spans, name);
-    assert_eq!(found.len(), 1, "expected one span named {name}, got {}: {spans:#?}", found.len());
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one span named {name}, got {}: {spans:#?}",
+        found.len()
+    );
     found[0]
 }
