@@ -27,6 +27,10 @@ pub enum Source {
 fn configured_file() -> Result<PathBuf, CliError> {
     match PipelineConfig::from_env()?.target {
         ExportTarget::File(path) => Ok(path),
+        ExportTarget::Discard => Err(CliError::BadInput(
+            "spans are discarded here (OTEL_TRACES_EXPORTER=none): use --jaeger URL or --file PATH"
+                .to_string(),
+        )),
         ExportTarget::Otlp { endpoint, .. } => Err(CliError::BadInput(format!(
             "spans go to OTLP ({endpoint}) here, not to a file: use --jaeger URL or --file PATH"
         ))),

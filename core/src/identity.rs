@@ -81,6 +81,26 @@ pub fn order_root_span_id(order_id: &str) -> SpanId {
     SpanId::from_bytes(bytes)
 }
 
+/// Both derived ids of an order. Stages of one order tend to follow each other on a thread,
+/// so the last order's ids are kept per thread: two SHA-256 runs saved per stage.
+pub(crate) fn order_ids(order_id: &str) -> (TraceId, SpanId) {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Box<str>, TraceId, SpanId)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((id, trace, root)) = last.as_ref() {
+            if **id == *order_id {
+                return (*trace, *root);
+            }
+        }
+        let ids = (order_trace_id(order_id), order_root_span_id(order_id));
+        *last = Some((order_id.into(), ids.0, ids.1));
+        ids
+    })
+}
+
 thread_local! {
     static NEXT_TRACE_ID: Cell<Option<TraceId>> = const { Cell::new(None) };
     static NEXT_SPAN_ID: Cell<Option<SpanId>> = const { Cell::new(None) };
@@ -126,6 +146,17 @@ pub(crate) fn with_fixed_ids<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_ids_match_fresh_ones_across_orders() {
+        for id in ["ORD-1", "ORD-2", "ORD-1", "ORD-1", "ORD-3"] {
+            assert_eq!(
+                order_ids(id),
+                (order_trace_id(id), order_root_span_id(id)),
+                "{id}"
+            );
+        }
+    }
 
     #[test]
     fn derived_ids_are_stable_known_values() {

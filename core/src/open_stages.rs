@@ -5,19 +5,19 @@
 
 use crate::schema::{OrderEvent, RECORD_HEARTBEAT, attr};
 use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, TraceContextExt, Tracer as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct OpenStage {
     context: SpanContext,
     event: OrderEvent,
-    order_id: String,
-    user_id: Option<String>,
+    order_id: Arc<str>,
+    user_id: Option<Arc<str>>,
     started: Instant,
     last_beat: Instant,
 }
@@ -33,15 +33,15 @@ impl OpenStages {
         &self,
         context: SpanContext,
         event: OrderEvent,
-        order_id: &str,
-        user_id: Option<&str>,
+        order_id: &Arc<str>,
+        user_id: Option<&Arc<str>>,
     ) {
         let now = Instant::now();
         let stage = OpenStage {
             context: context.clone(),
             event,
-            order_id: order_id.to_string(),
-            user_id: user_id.map(str::to_string),
+            order_id: Arc::clone(order_id),
+            user_id: user_id.cloned(),
             started: now,
             last_beat: now,
         };
@@ -66,30 +66,33 @@ impl OpenStages {
     /// Writes a heartbeat for every stage whose last one is at least `interval` old.
     fn beat(&self, tracer: &SdkTracer, interval: Duration) {
         let now = Instant::now();
-        let due: Vec<(SpanContext, OrderEvent, String, Option<String>, Duration)> = {
+        let due: Vec<OpenStage> = {
             let mut stages = self.stages.lock().unwrap_or_else(|p| p.into_inner());
             stages
                 .values_mut()
                 .filter(|s| now.duration_since(s.last_beat) >= interval)
                 .map(|s| {
                     s.last_beat = now;
-                    (
-                        s.context.clone(),
-                        s.event,
-                        s.order_id.clone(),
-                        s.user_id.clone(),
-                        now.duration_since(s.started),
-                    )
+                    s.clone()
                 })
                 .collect()
         };
         // Spans are built outside the lock so stages can start and end meanwhile.
-        for (context, event, order_id, user_id, open_for) in due {
+        for stage in due {
+            let OpenStage {
+                context,
+                event,
+                order_id,
+                user_id,
+                started,
+                ..
+            } = stage;
+            let open_for = now.duration_since(started);
             let at = SystemTime::now();
             let mut attributes = record_attributes(
                 event,
                 &order_id,
-                user_id.as_deref(),
+                user_id.as_ref(),
                 &context,
                 RECORD_HEARTBEAT,
             );
@@ -105,20 +108,23 @@ impl OpenStages {
 /// Attributes shared by start records and heartbeats.
 pub(crate) fn record_attributes(
     event: OrderEvent,
-    order_id: &str,
-    user_id: Option<&str>,
+    order_id: &Arc<str>,
+    user_id: Option<&Arc<str>>,
     stage: &SpanContext,
     record: &'static str,
 ) -> Vec<KeyValue> {
     let mut attributes = vec![
-        KeyValue::new(attr::ORDER_ID, order_id.to_string()),
+        KeyValue::new(attr::ORDER_ID, StringValue::from(Arc::clone(order_id))),
         KeyValue::new(attr::ORDER_EVENT, event.name()),
         KeyValue::new(attr::ORDER_STAGE, i64::from(event.stage())),
         KeyValue::new(attr::RECORD, record),
         KeyValue::new(attr::STAGE_SPAN_ID, stage.span_id().to_string()),
     ];
     if let Some(u) = user_id {
-        attributes.push(KeyValue::new(attr::USER_ID, u.to_string()));
+        attributes.push(KeyValue::new(
+            attr::USER_ID,
+            StringValue::from(Arc::clone(u)),
+        ));
     }
     attributes
 }

@@ -258,21 +258,26 @@ pub fn validate_order_id(order_id: &str) -> Result<()> {
 /// assert!(ordertrace::schema::normalize_user_id("bob").is_err());
 /// ```
 pub fn normalize_user_id(user_id: &str) -> Result<String> {
-    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
-    let parts: Vec<&str> = user_id.split('-').collect();
-    let well_formed = parts.len() == GROUPS.len()
-        && parts
-            .iter()
-            .zip(GROUPS)
-            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()));
-    if !well_formed {
-        let shown: String = user_id.chars().take(64).collect();
-        return Err(OrderTraceError::invalid(
-            "user id",
-            format!("{shown:?} is not a UUID (expected 8-4-4-4-12 hex digits)"),
-        ));
-    }
+    check_uuid(user_id)?;
     Ok(user_id.to_ascii_lowercase())
+}
+
+/// Checks the 8-4-4-4-12 hex-digit form of a UUID, without allocating (it runs per stage).
+pub(crate) fn check_uuid(user_id: &str) -> Result<()> {
+    let bytes = user_id.as_bytes();
+    let well_formed = bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+    if well_formed {
+        return Ok(());
+    }
+    let shown: String = user_id.chars().take(64).collect();
+    Err(OrderTraceError::invalid(
+        "user id",
+        format!("{shown:?} is not a UUID (expected 8-4-4-4-12 hex digits)"),
+    ))
 }
 
 /// Checks an order status string (`order.status.from`/`to`): non-empty, bounded, printable.

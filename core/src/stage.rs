@@ -20,7 +20,7 @@
 //! ```
 
 use crate::error::{OrderTraceError, Result};
-use crate::identity::{IdentityMode, order_root_span_id, order_trace_id, with_fixed_ids};
+use crate::identity::{IdentityMode, order_ids, with_fixed_ids};
 use crate::open_stages::{emit_record, record_attributes};
 use crate::propagation::{
     Baggage, HeaderCarrier, TraceHeaders, TraceParent, TraceStateList, inject,
@@ -31,7 +31,8 @@ use opentelemetry::trace::{
     Link, Span as _, SpanBuilder, SpanContext, SpanKind, Status, TraceContextExt, TraceFlags,
     TraceState, Tracer as _,
 };
-use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry::{Context, KeyValue, StringValue, Value};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// A value of an extra stage attribute.
@@ -198,13 +199,22 @@ fn record_exception(span: &mut opentelemetry_sdk::trace::Span, error: &ErrorInfo
     )));
 }
 
+/// A user id in its lowercase form, copied once.
+fn lowercase_arc(user_id: &str) -> Arc<str> {
+    if user_id.bytes().any(|b| b.is_ascii_uppercase()) {
+        Arc::from(user_id.to_ascii_lowercase())
+    } else {
+        Arc::from(user_id)
+    }
+}
+
 /// Collects a stage's inputs; [`StageBuilder::start`] validates them all and starts the span.
 #[must_use = "a stage starts only when start() is called"]
 pub struct StageBuilder<'t> {
     tracer: &'t OrderTracer,
     event: OrderEvent,
-    order_id: String,
-    user_id: Option<String>,
+    order_id: Arc<str>,
+    user_id: Option<Arc<str>>,
     attributes: Vec<KeyValue>,
     incoming: Option<TraceHeaders>,
     kind: SpanKind,
@@ -216,7 +226,7 @@ impl<'t> StageBuilder<'t> {
         Self {
             tracer,
             event,
-            order_id: order_id.to_string(),
+            order_id: Arc::from(order_id),
             user_id: None,
             attributes: Vec::new(),
             incoming: None,
@@ -233,8 +243,8 @@ impl<'t> StageBuilder<'t> {
 
     /// The ordering user's id (a UUID).
     pub fn user_id(mut self, user_id: &str) -> Self {
-        match schema::normalize_user_id(user_id) {
-            Ok(u) => self.user_id = Some(u),
+        match schema::check_uuid(user_id) {
+            Ok(()) => self.user_id = Some(lowercase_arc(user_id)),
             Err(e) => self.keep_first_error(Err(e)),
         }
         self
@@ -291,11 +301,11 @@ impl<'t> StageBuilder<'t> {
                 .incoming
                 .as_ref()
                 .and_then(|h| h.user_id())
-                .and_then(|u| schema::normalize_user_id(u).ok()),
+                .filter(|u| schema::check_uuid(u).is_ok())
+                .map(lowercase_arc),
         };
 
-        let derived_trace = order_trace_id(&self.order_id);
-        let root_span = order_root_span_id(&self.order_id);
+        let (derived_trace, root_span) = order_ids(&self.order_id);
         let incoming_sc = self
             .incoming
             .as_ref()
@@ -310,12 +320,18 @@ impl<'t> StageBuilder<'t> {
 
         let started_at = SystemTime::now();
         let mut attributes = vec![
-            KeyValue::new(attr::ORDER_ID, self.order_id.clone()),
+            KeyValue::new(
+                attr::ORDER_ID,
+                StringValue::from(Arc::clone(&self.order_id)),
+            ),
             KeyValue::new(attr::ORDER_EVENT, self.event.name()),
             KeyValue::new(attr::ORDER_STAGE, i64::from(self.event.stage())),
         ];
         if let Some(u) = &user_id {
-            attributes.push(KeyValue::new(attr::USER_ID, u.clone()));
+            attributes.push(KeyValue::new(
+                attr::USER_ID,
+                StringValue::from(Arc::clone(u)),
+            ));
         }
         attributes.extend(self.attributes);
         let mut builder = SpanBuilder::from_name(self.event.name()).with_kind(self.kind);
@@ -352,7 +368,7 @@ impl<'t> StageBuilder<'t> {
             let attributes = record_attributes(
                 self.event,
                 &self.order_id,
-                user_id.as_deref(),
+                user_id.as_ref(),
                 &context,
                 RECORD_STAGE_START,
             );
@@ -369,14 +385,12 @@ impl<'t> StageBuilder<'t> {
                 context.clone(),
                 self.event,
                 &self.order_id,
-                user_id.as_deref(),
+                user_id.as_ref(),
             );
         }
-        let mut baggage = self.incoming.map(|h| h.baggage).unwrap_or_default();
-        baggage.set(attr::ORDER_ID, &self.order_id);
-        if let Some(u) = &user_id {
-            baggage.set(attr::USER_ID, u);
-        }
+        // The order and user ids join the baggage only when headers are asked for: most
+        // stages never send any, and building it costs allocations on every stage.
+        let baggage = self.incoming.map(|h| h.baggage).unwrap_or_default();
         Ok(Stage {
             span,
             context,
@@ -396,8 +410,9 @@ pub struct Stage {
     span: opentelemetry_sdk::trace::Span,
     context: SpanContext,
     event: OrderEvent,
-    order_id: String,
-    user_id: Option<String>,
+    order_id: Arc<str>,
+    user_id: Option<Arc<str>>,
+    /// Baggage that arrived with the parent; `headers` adds the order and user ids.
     baggage: Baggage,
     tracer: OrderTracer,
     ended: bool,
@@ -478,7 +493,14 @@ impl Stage {
                 flags: self.context.trace_flags(),
             }),
             tracestate,
-            baggage: self.baggage.clone(),
+            baggage: {
+                let mut baggage = self.baggage.clone();
+                baggage.set(attr::ORDER_ID, &self.order_id);
+                if let Some(u) = &self.user_id {
+                    baggage.set(attr::USER_ID, u);
+                }
+                baggage
+            },
             problems: Vec::new(),
         }
     }

@@ -84,6 +84,12 @@ impl OrderTracerBuilder {
         self.set(move |c| c.target = ExportTarget::Otlp { endpoint, protocol })
     }
 
+    /// Discard every span after counting it: export off, instrumentation kept
+    /// (`OTEL_TRACES_EXPORTER=none`).
+    pub fn discard(self) -> Self {
+        self.set(|c| c.target = ExportTarget::Discard)
+    }
+
     /// Also write every exported batch to this file.
     pub fn mirror_file(self, path: impl Into<PathBuf>) -> Self {
         let path = path.into();

@@ -79,7 +79,9 @@ fn demo_config(options: &DemoOptions) -> Result<(PipelineConfig, PathBuf), CliEr
     match config.target {
         ExportTarget::File(_) => config.target = ExportTarget::File(file.clone()),
         // OTLP goes where configured; the mirror is what the demo reads back.
-        ExportTarget::Otlp { .. } => config.mirror_file = Some(file.clone()),
+        ExportTarget::Otlp { .. } | ExportTarget::Discard => {
+            config.mirror_file = Some(file.clone())
+        }
     }
     config.heartbeat_interval = Some(DEMO_HEARTBEAT);
     config.batch.scheduled_delay = Duration::from_millis(200);
@@ -95,6 +97,10 @@ fn tracer(config: &PipelineConfig, service: &str) -> Result<OrderTracer, CliErro
 fn destination(config: &PipelineConfig, file: &std::path::Path) -> String {
     match &config.target {
         ExportTarget::File(_) => format!("file {}", file.display()),
+        ExportTarget::Discard => format!(
+            "nowhere (OTEL_TRACES_EXPORTER=none), mirrored to {}",
+            file.display()
+        ),
         ExportTarget::Otlp { endpoint, protocol } => {
             format!(
                 "OTLP {protocol:?} {endpoint} (mirrored to {})",

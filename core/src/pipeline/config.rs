@@ -10,6 +10,7 @@
 //! | `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc` or `http/protobuf` | `http/protobuf` |
 //! | `OTEL_EXPORTER_OTLP_TRACES_HEADERS` / `OTEL_EXPORTER_OTLP_HEADERS` | `k=v,...` sent with each export | none |
 //! | `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` / `OTEL_EXPORTER_OTLP_TIMEOUT` | export request timeout, ms | 10000 |
+//! | `OTEL_TRACES_EXPORTER` | `otlp` (file export when no endpoint is set) or `none` (discard) | `otlp` |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | ms between batch exports | 5000 |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans queued before new ones are dropped (counted) | 2048 |
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans per export | 512 |
@@ -66,6 +67,10 @@ pub enum ExportTarget {
         /// Wire protocol.
         protocol: OtlpProtocol,
     },
+    /// Nowhere: spans are processed and counted, then discarded (`OTEL_TRACES_EXPORTER=none`).
+    /// Turns export off without removing instrumentation; the benchmarks use it to measure
+    /// the caller's cost alone. A mirror file still receives every batch.
+    Discard,
 }
 
 /// Batch export settings (`OTEL_BSP_*`).
@@ -245,12 +250,20 @@ impl PipelineConfig {
                 OtlpProtocol::Grpc => base.trim().to_string(),
             })
         };
-        cfg.target = match endpoint {
-            Some(endpoint) => {
+        let exporter = get("OTEL_TRACES_EXPORTER").map(|v| v.trim().to_ascii_lowercase());
+        cfg.target = match (exporter.as_deref(), endpoint) {
+            (Some("none"), _) => ExportTarget::Discard,
+            (Some(other), _) if other != "otlp" => {
+                return Err(OrderTraceError::config(
+                    "OTEL_TRACES_EXPORTER",
+                    format!("{other:?} is not supported; use otlp or none"),
+                ));
+            }
+            (_, Some(endpoint)) => {
                 validate_endpoint(&endpoint)?;
                 ExportTarget::Otlp { endpoint, protocol }
             }
-            None => ExportTarget::File(PathBuf::from(
+            (_, None) => ExportTarget::File(PathBuf::from(
                 get("ORDERTRACE_FILE").unwrap_or_else(|| DEFAULT_FILE.into()),
             )),
         };
@@ -430,6 +443,20 @@ mod tests {
         assert_eq!(c.heartbeat_interval, None);
         assert_eq!(c.identity, IdentityMode::Propagated);
         assert!(!c.start_records);
+    }
+
+    #[test]
+    fn traces_exporter_none_discards_and_other_names_are_rejected() {
+        let c = cfg(&[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        ])
+        .unwrap();
+        assert_eq!(c.target, ExportTarget::Discard);
+        let c = cfg(&[("OTEL_TRACES_EXPORTER", "otlp")]).unwrap();
+        assert_eq!(c.target, ExportTarget::File(PathBuf::from(DEFAULT_FILE)));
+        let err = cfg(&[("OTEL_TRACES_EXPORTER", "zipkin")]).unwrap_err();
+        assert!(err.to_string().contains("OTEL_TRACES_EXPORTER"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 #[derive(Debug)]
 enum Primary {
+    Discard,
     File(FileExporter),
     Otlp(Box<opentelemetry_otlp::SpanExporter>),
 }
@@ -29,6 +30,7 @@ impl SpanSink {
     /// Builds the sink; must run inside the worker's Tokio runtime (tonic needs one).
     pub(crate) fn build(config: &PipelineConfig, resource: &Resource) -> Result<Self> {
         let primary = match &config.target {
+            ExportTarget::Discard => Primary::Discard,
             ExportTarget::File(path) => Primary::File(FileExporter::open(path, resource)?),
             ExportTarget::Otlp { endpoint, protocol } => Primary::Otlp(Box::new(build_otlp(
                 endpoint,
@@ -60,6 +62,7 @@ impl SpanSink {
             let _ = mirror.write(batch.clone());
         }
         match &self.primary {
+            Primary::Discard => Ok(()),
             Primary::File(f) => f.write(batch),
             Primary::Otlp(exporter) => {
                 // The timer must be created inside the runtime, hence inside the async block.

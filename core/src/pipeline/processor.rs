@@ -204,8 +204,17 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
                 shared.progress.notify_all();
                 return;
             }
-            let take = state.spans.len().min(batch_size);
-            state.spans.drain(..take).collect()
+            // Keeping up, the whole queue is one batch: swap it out so the lock is held for
+            // O(1), not for a copy the callers would wait on. Behind, take one batch from the
+            // front (O(batch); the rest stays where it is).
+            if state.spans.len() <= batch_size {
+                Vec::from(std::mem::replace(
+                    &mut state.spans,
+                    VecDeque::with_capacity(batch_size),
+                ))
+            } else {
+                state.spans.drain(..batch_size).collect()
+            }
         };
         if batch.is_empty() {
             continue;
@@ -256,7 +265,9 @@ impl SpanProcessor for BatchProcessor {
         }
         state.spans.push_back(span);
         state.pushed += 1;
-        if state.spans.len() >= self.shared.batch.max_export_batch_size {
+        // Wake the worker once, when the queue reaches a batch; while it is behind it finds
+        // a full batch on its own, and a notify per span would cost every caller a syscall.
+        if state.spans.len() == self.shared.batch.max_export_batch_size {
             self.shared.wake.notify_one();
         }
     }

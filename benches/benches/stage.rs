@@ -1,0 +1,95 @@
+//! A stage span (start + end, 4 attributes) through ordertrace versus the same span made
+//! directly with the OpenTelemetry Rust SDK, in the same run. Both use a batch processor whose
+//! export does no I/O (ordertrace: its file exporter writing to /dev/null; SDK: its
+//! BatchSpanProcessor with an exporter that discards), so the figure is the caller's cost.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider};
+use ordertrace::{OrderEvent, OrderTracer};
+use ordertrace_benches::DiscardExporter;
+use std::hint::black_box;
+use std::time::Duration;
+
+const USER: &str = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+
+fn ordertrace_tracer(start_records: bool) -> OrderTracer {
+    OrderTracer::builder()
+        .without_env()
+        .service_name("bench")
+        .discard()
+        .start_records(start_records)
+        .heartbeat_interval(None)
+        // Large enough that a 1-2 s measurement never fills it: drops would flatter the figure.
+        .max_queue_size(1 << 20)
+        .build()
+        .expect("tracer")
+}
+
+fn stage(c: &mut Criterion) {
+    let mut group = c.benchmark_group("stage_start_end_4_attributes");
+    group.measurement_time(Duration::from_secs(4));
+
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(
+            BatchSpanProcessor::builder(DiscardExporter)
+                .with_batch_config(
+                    opentelemetry_sdk::trace::BatchConfigBuilder::default()
+                        .with_max_queue_size(1 << 20)
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let raw = provider.tracer("bench");
+    group.bench_function("otel_sdk_span", |b| {
+        b.iter(|| {
+            let mut span = raw
+                .span_builder("order_confirmed")
+                .with_kind(SpanKind::Internal)
+                .with_attributes([
+                    KeyValue::new("order.id", "ORD-12345"),
+                    KeyValue::new("user.id", USER),
+                    KeyValue::new("order.event", "order_confirmed"),
+                    KeyValue::new("order.stage", 3_i64),
+                ])
+                .start(&raw);
+            span.end();
+            black_box(&span);
+        })
+    });
+
+    let tracer = ordertrace_tracer(false);
+    group.bench_function("ordertrace_stage", |b| {
+        b.iter(|| {
+            let s = tracer
+                .stage(OrderEvent::OrderConfirmed, "ORD-12345")
+                .user_id(USER)
+                .start()
+                .expect("stage");
+            s.end();
+        })
+    });
+
+    let with_records = ordertrace_tracer(true);
+    group.bench_function("ordertrace_stage_with_start_record", |b| {
+        b.iter(|| {
+            let s = with_records
+                .stage(OrderEvent::OrderConfirmed, "ORD-12345")
+                .user_id(USER)
+                .start()
+                .expect("stage");
+            s.end();
+        })
+    });
+    group.finish();
+    for t in [&tracer, &with_records] {
+        let c = t.counters();
+        assert_eq!(c.spans_dropped, 0, "the benchmark dropped spans: {c:?}");
+    }
+    let _ = provider.shutdown();
+}
+
+criterion_group!(benches, stage);
+criterion_main!(benches);
