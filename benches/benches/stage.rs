@@ -61,28 +61,22 @@ fn stage(c: &mut Criterion) {
     });
 
     let tracer = ordertrace_tracer(false);
-    group.bench_function("ordertrace_stage", |b| {
-        b.iter(|| {
-            let s = tracer
-                .stage(OrderEvent::OrderConfirmed, "ORD-12345")
-                .user_id(USER)
-                .start()
-                .expect("stage");
-            s.end();
-        })
-    });
-
     let with_records = ordertrace_tracer(true);
-    group.bench_function("ordertrace_stage_with_start_record", |b| {
-        b.iter(|| {
-            let s = with_records
-                .stage(OrderEvent::OrderConfirmed, "ORD-12345")
-                .user_id(USER)
-                .start()
-                .expect("stage");
-            s.end();
-        })
-    });
+    for (name, t) in [
+        ("ordertrace_stage", &tracer),
+        ("ordertrace_stage_with_start_record", &with_records),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let s = t
+                    .stage(OrderEvent::OrderConfirmed, "ORD-12345")
+                    .user_id(USER)
+                    .start()
+                    .expect("stage");
+                s.end();
+            })
+        });
+    }
     group.finish();
     for t in [&tracer, &with_records] {
         let c = t.counters();

@@ -1,6 +1,7 @@
 //! Prints an order's timeline: as text for a support engineer, or as JSON for scripts. One
 //! renderer serves both `ordertrace demo` and `ordertrace timeline`.
 
+use ordertrace::OrderEvent;
 use ordertrace::timeline::{FinishedStage, OpenStage, OrderState, OrderTimeline, StageError};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -41,30 +42,48 @@ fn error_text(e: &StageError) -> String {
     format!("{kind}: {}{trace}", e.message)
 }
 
+/// One stage line: mark, stage number, event, service, start, duration, then the outcome.
+fn stage_line(
+    mark: &str,
+    event: OrderEvent,
+    service: &str,
+    start_unix_nanos: u64,
+    duration: Duration,
+    outcome: &str,
+) -> String {
+    format!(
+        "  {mark} {:<2} {:<24} {service:<8} {}  {:>9}{outcome}",
+        event.stage(),
+        event.name(),
+        timestamp(start_unix_nanos),
+        human_duration(duration)
+    )
+}
+
 fn finished_line(s: &FinishedStage) -> String {
     let (mark, outcome) = match &s.error {
         None => ("ok ", String::new()),
         Some(e) => ("ERR", format!("  {}", error_text(e))),
     };
-    format!(
-        "  {mark} {:<2} {:<24} {:<8} {}  {:>9}{outcome}",
-        s.event.stage(),
-        s.event.name(),
-        s.service,
-        timestamp(s.start_unix_nanos),
-        human_duration(s.duration)
+    stage_line(
+        mark,
+        s.event,
+        &s.service,
+        s.start_unix_nanos,
+        s.duration,
+        &outcome,
     )
 }
 
 fn open_line(o: &OpenStage) -> String {
-    format!(
-        "  ... {:<2} {:<24} {:<8} {}  {:>9}  still running ({} heartbeats)",
-        o.event.stage(),
-        o.event.name(),
-        o.service,
-        timestamp(o.start_unix_nanos),
-        human_duration(o.open_for),
-        o.heartbeats
+    let outcome = format!("  still running ({} heartbeats)", o.heartbeats);
+    stage_line(
+        "...",
+        o.event,
+        &o.service,
+        o.start_unix_nanos,
+        o.open_for,
+        &outcome,
     )
 }
 
@@ -237,7 +256,6 @@ fn open_json(o: &OpenStage) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ordertrace::OrderEvent;
 
     const NOW: u64 = 1_700_000_010_000_000_000;
 

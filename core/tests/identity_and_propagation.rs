@@ -6,6 +6,7 @@ mod common;
 
 use common::{SECOND, TempFile, USER, builder, one};
 use ordertrace::identity::{order_root_span_id, order_trace_id};
+use ordertrace::otlp_json::RecordedSpan;
 use ordertrace::propagation::{self, TraceHeaders};
 use ordertrace::{IdentityMode, OrderEvent};
 use std::collections::HashMap;
@@ -152,22 +153,27 @@ fn injected_headers_carry_traceparent_and_order_baggage() {
     s.end();
 }
 
-#[test]
-fn a_foreign_context_becomes_a_link_under_order_derived_identity() {
-    let file = TempFile::new("link");
+/// `order_confirmed` of `order` started under a foreign parent, as read back.
+fn confirmed_under_foreign_parent(order: &str, identity: IdentityMode) -> RecordedSpan {
+    let file = TempFile::new(order);
     let tracer = builder("crm-api", &file)
         .start_records(false)
+        .identity(identity)
         .build()
         .unwrap();
     tracer
-        .stage(OrderEvent::OrderConfirmed, "ORD-5")
+        .stage(OrderEvent::OrderConfirmed, order)
         .parent(&foreign_headers())
         .start()
         .unwrap()
         .end();
     tracer.shutdown(SECOND).unwrap();
-    let spans = file.spans();
-    let s = one(&spans, "order_confirmed");
+    one(&file.spans(), "order_confirmed").clone()
+}
+
+#[test]
+fn a_foreign_context_becomes_a_link_under_order_derived_identity() {
+    let s = confirmed_under_foreign_parent("ORD-5", IdentityMode::OrderDerived);
     assert_eq!(s.trace_id, order_trace_id("ORD-5").to_string());
     assert_eq!(s.links.len(), 1);
     assert_eq!(s.links[0].trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -176,21 +182,7 @@ fn a_foreign_context_becomes_a_link_under_order_derived_identity() {
 
 #[test]
 fn a_foreign_context_is_the_parent_under_propagated_identity() {
-    let file = TempFile::new("propagated");
-    let tracer = builder("crm-api", &file)
-        .start_records(false)
-        .identity(IdentityMode::Propagated)
-        .build()
-        .unwrap();
-    tracer
-        .stage(OrderEvent::OrderConfirmed, "ORD-6")
-        .parent(&foreign_headers())
-        .start()
-        .unwrap()
-        .end();
-    tracer.shutdown(SECOND).unwrap();
-    let spans = file.spans();
-    let s = one(&spans, "order_confirmed");
+    let s = confirmed_under_foreign_parent("ORD-6", IdentityMode::Propagated);
     assert_eq!(s.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_eq!(s.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
     assert!(s.links.is_empty());
