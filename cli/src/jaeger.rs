@@ -104,7 +104,11 @@ impl Jaeger {
     fn services(&self) -> Result<Vec<String>, CliError> {
         let url = format!("{}/api/v3/services", self.base);
         let Some(doc) = self.get(&url)? else {
-            return Ok(Vec::new());
+            // Every Jaeger query service answers this; a 404 means another server.
+            return Err(CliError::Backend(format!(
+                "{url} does not exist: is {} Jaeger's query port (16686), not its OTLP port?",
+                self.base
+            )));
         };
         let services = doc
             .get("services")
@@ -219,6 +223,17 @@ mod tests {
         assert_eq!(err.exit_code(), 4);
         assert!(err.to_string().contains("500"), "{err}");
         assert!(err.to_string().contains("storage down"), "{err}");
+    }
+
+    #[test]
+    fn a_server_without_the_query_api_is_not_taken_for_an_empty_jaeger() {
+        let url = answering("404 Not Found", "404 page not found");
+        let jaeger = Jaeger::new(&url, TIMEOUT).expect("client");
+        let err = jaeger
+            .order_spans("ORD-1", Duration::from_secs(60))
+            .expect_err("404 everywhere");
+        assert_eq!(err.exit_code(), 4);
+        assert!(err.to_string().contains("query port"), "{err}");
     }
 
     #[test]
