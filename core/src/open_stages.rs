@@ -113,13 +113,15 @@ pub(crate) fn record_attributes(
     stage: &SpanContext,
     record: &'static str,
 ) -> Vec<KeyValue> {
-    let mut attributes = vec![
+    // Room for user.id and a heartbeat's open_for_ms without reallocating.
+    let mut attributes = Vec::with_capacity(7);
+    attributes.extend([
         KeyValue::new(attr::ORDER_ID, StringValue::from(Arc::clone(order_id))),
         KeyValue::new(attr::ORDER_EVENT, event.name()),
         KeyValue::new(attr::ORDER_STAGE, i64::from(event.stage())),
         KeyValue::new(attr::RECORD, record),
         KeyValue::new(attr::STAGE_SPAN_ID, stage.span_id().to_string()),
-    ];
+    ]);
     if let Some(u) = user_id {
         attributes.push(KeyValue::new(
             attr::USER_ID,
@@ -133,7 +135,7 @@ pub(crate) fn record_attributes(
 pub(crate) fn emit_record(
     tracer: &SdkTracer,
     stage: &SpanContext,
-    name: String,
+    name: &'static str,
     attributes: Vec<KeyValue>,
     at: SystemTime,
 ) {

@@ -192,13 +192,32 @@ impl OrderEvent {
     }
 
     /// Name of the zero-length span exported the moment a stage starts.
-    pub fn start_record_name(self) -> String {
-        format!("{}.started", self.name())
+    pub fn start_record_name(self) -> &'static str {
+        // Static names: a start record is made on every stage, a format! there is a cost.
+        match self {
+            Self::OrderSubmitted => "order_submitted.started",
+            Self::ModelUploaded => "model_uploaded.started",
+            Self::OrderConfirmed => "order_confirmed.started",
+            Self::OrderStatusChanged => "order_status_changed.started",
+            Self::PriceCalculated => "price_calculated.started",
+            Self::ManufacturingStarted => "manufacturing_started.started",
+            Self::ManufacturingCompleted => "manufacturing_completed.started",
+            Self::OrderShipped => "order_shipped.started",
+        }
     }
 
     /// Name of the zero-length span exported while a stage stays open.
-    pub fn heartbeat_name(self) -> String {
-        format!("{}.heartbeat", self.name())
+    pub fn heartbeat_name(self) -> &'static str {
+        match self {
+            Self::OrderSubmitted => "order_submitted.heartbeat",
+            Self::ModelUploaded => "model_uploaded.heartbeat",
+            Self::OrderConfirmed => "order_confirmed.heartbeat",
+            Self::OrderStatusChanged => "order_status_changed.heartbeat",
+            Self::PriceCalculated => "price_calculated.heartbeat",
+            Self::ManufacturingStarted => "manufacturing_started.heartbeat",
+            Self::ManufacturingCompleted => "manufacturing_completed.heartbeat",
+            Self::OrderShipped => "order_shipped.heartbeat",
+        }
     }
 }
 
@@ -455,6 +474,14 @@ mod tests {
     fn parse_round_trips_every_event() {
         for e in OrderEvent::ALL {
             assert_eq!(e.name().parse::<OrderEvent>().unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn record_names_are_the_event_name_with_a_suffix() {
+        for e in OrderEvent::ALL {
+            assert_eq!(e.start_record_name(), format!("{}.started", e.name()));
+            assert_eq!(e.heartbeat_name(), format!("{}.heartbeat", e.name()));
         }
     }
 

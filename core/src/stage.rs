@@ -319,14 +319,16 @@ impl<'t> StageBuilder<'t> {
         };
 
         let started_at = SystemTime::now();
-        let mut attributes = vec![
+        // Sized once: growing it would cost a reallocation on every stage.
+        let mut attributes = Vec::with_capacity(4 + self.attributes.len());
+        attributes.extend([
             KeyValue::new(
                 attr::ORDER_ID,
                 StringValue::from(Arc::clone(&self.order_id)),
             ),
             KeyValue::new(attr::ORDER_EVENT, self.event.name()),
             KeyValue::new(attr::ORDER_STAGE, i64::from(self.event.stage())),
-        ];
+        ]);
         if let Some(u) = &user_id {
             attributes.push(KeyValue::new(
                 attr::USER_ID,
