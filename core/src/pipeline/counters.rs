@@ -18,7 +18,7 @@ pub struct PipelineCounters {
     pub spans_failed: u64,
     /// Export calls that failed.
     pub failed_exports: u64,
-    /// Spans waiting in the queue now.
+    /// Spans queued or being exported now.
     pub queue_depth: u64,
 }
 

@@ -11,13 +11,12 @@ use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
-use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Default)]
 struct QueueState {
-    spans: VecDeque<SpanData>,
+    spans: Vec<SpanData>,
     /// Spans ever queued, and spans taken off the queue and exported (or failed).
     pushed: u64,
     done: u64,
@@ -26,6 +25,13 @@ struct QueueState {
     shutdown_requested: bool,
     worker_exited: bool,
     last_error: Option<String>,
+}
+
+impl QueueState {
+    /// Spans queued or being exported right now.
+    fn in_flight(&self) -> usize {
+        (self.pushed - self.done) as usize
+    }
 }
 
 #[derive(Debug)]
@@ -46,7 +52,7 @@ impl Shared {
     }
 
     pub(crate) fn counters(&self) -> PipelineCounters {
-        let depth = self.lock().spans.len();
+        let depth = self.lock().in_flight();
         self.counters.snapshot(depth)
     }
 
@@ -70,7 +76,7 @@ impl Shared {
                 return Err(OrderTraceError::Timeout {
                     operation: "flush",
                     timeout_ms: timeout.as_millis(),
-                    pending: state.spans.len(),
+                    pending: state.in_flight(),
                 });
             }
             state = self
@@ -94,7 +100,7 @@ impl Shared {
                 return Err(OrderTraceError::Timeout {
                     operation: "shutdown",
                     timeout_ms: timeout.as_millis(),
-                    pending: state.spans.len(),
+                    pending: state.in_flight(),
                 });
             }
             state = self
@@ -177,8 +183,9 @@ impl BatchProcessor {
 
 fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSink) {
     let batch_size = shared.batch.max_export_batch_size;
+    let mut taken: Vec<SpanData> = Vec::with_capacity(batch_size);
     loop {
-        let batch: Vec<SpanData> = {
+        {
             let mut state = shared.lock();
             let deadline = Instant::now() + shared.batch.scheduled_delay;
             loop {
@@ -204,42 +211,35 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
                 shared.progress.notify_all();
                 return;
             }
-            // Keeping up, the whole queue is one batch: swap it out so the lock is held for
-            // O(1), not for a copy the callers would wait on. Behind, take one batch from the
-            // front (O(batch); the rest stays where it is).
-            if state.spans.len() <= batch_size {
-                Vec::from(std::mem::replace(
-                    &mut state.spans,
-                    VecDeque::with_capacity(batch_size),
-                ))
-            } else {
-                state.spans.drain(..batch_size).collect()
-            }
-        };
-        if batch.is_empty() {
-            continue;
+            // O(1) under the lock: the callers' queue and ours trade buffers, and both keep
+            // their capacity, so callers neither wait for a copy nor fault in fresh pages.
+            std::mem::swap(&mut state.spans, &mut taken);
         }
-        let n = batch.len();
-        // An exporter that panics must not take the worker (and every later span) with it.
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink.export(runtime, batch)))
-                .unwrap_or_else(|panic| {
-                    Err(OrderTraceError::Export(format!(
-                        "the exporter panicked: {}",
-                        panic_message(panic.as_ref())
-                    )))
-                });
-        let mut state = shared.lock();
-        match outcome {
-            Ok(()) => Counters::add(&shared.counters.exported, n),
-            Err(e) => {
-                Counters::add(&shared.counters.spans_failed, n);
-                Counters::add(&shared.counters.failed_exports, 1);
-                state.last_error = Some(e.to_string());
+        while !taken.is_empty() {
+            let n = taken.len().min(batch_size);
+            let batch: Vec<SpanData> = taken.drain(..n).collect();
+            // An exporter that panics must not take the worker (and every later span) with it.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                sink.export(runtime, batch)
+            }))
+            .unwrap_or_else(|panic| {
+                Err(OrderTraceError::Export(format!(
+                    "the exporter panicked: {}",
+                    panic_message(panic.as_ref())
+                )))
+            });
+            let mut state = shared.lock();
+            match outcome {
+                Ok(()) => Counters::add(&shared.counters.exported, n),
+                Err(e) => {
+                    Counters::add(&shared.counters.spans_failed, n);
+                    Counters::add(&shared.counters.failed_exports, 1);
+                    state.last_error = Some(e.to_string());
+                }
             }
+            state.done += n as u64;
+            shared.progress.notify_all();
         }
-        state.done += n as u64;
-        shared.progress.notify_all();
     }
 }
 
@@ -258,12 +258,14 @@ impl SpanProcessor for BatchProcessor {
 
     fn on_end(&self, span: SpanData) {
         let mut state = self.shared.lock();
-        if state.shutdown_requested || state.spans.len() >= self.shared.batch.max_queue_size {
+        // Bounded by everything not yet exported, so memory stays within the queue size even
+        // while the worker holds a taken batch.
+        if state.shutdown_requested || state.in_flight() >= self.shared.batch.max_queue_size {
             drop(state);
             Counters::add(&self.shared.counters.dropped, 1);
             return;
         }
-        state.spans.push_back(span);
+        state.spans.push(span);
         state.pushed += 1;
         // Wake the worker once, when the queue reaches a batch; while it is behind it finds
         // a full batch on its own, and a notify per span would cost every caller a syscall.
