@@ -1,0 +1,125 @@
+using System;
+using System.Collections.Generic;
+
+namespace OrderTrace.Tests
+{
+    internal sealed class MesInstrumentationTests : Fixture
+    {
+        private sealed class PriceCalculationException : Exception
+        {
+            public PriceCalculationException(string message) : base(message) { }
+        }
+
+        private sealed class Quote
+        {
+            public decimal Total;
+            public string Currency;
+        }
+
+        // Not inlined, so it shows in the stack trace the test looks for.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static decimal PriceOf(string alloy)
+        {
+            if (alloy == "unobtainium") throw new PriceCalculationException("no price rule for alloy 'unobtainium'");
+            return 249.90m;
+        }
+
+        [Test]
+        public void CalculatePriceReturnsTheResultAndRecordsPriceAndDuration()
+        {
+            var mes = new MesInstrumentation(Tracer);
+            var price = mes.CalculatePrice("ORD-1", User, () =>
+            {
+                System.Threading.Thread.Sleep(15);
+                return PriceOf("gold-750");
+            }, "EUR");
+            Assert.Equal(249.90m, price, "the MES's result, untouched");
+            var span = One(Spans(), "price_calculated");
+            Assert.Equal("249.9", Attr(span, "order.price.amount"), "amount");
+            Assert.Equal("EUR", Attr(span, "order.price.currency"), "currency");
+            Assert.Equal(User, Attr(span, "user.id"), "user");
+            Assert.True((double)span["end_unix_nanos"] - (double)span["start_unix_nanos"] >= 15e6, "timed");
+            Assert.Equal(2.0, (double)span["kind"], "server span");
+        }
+
+        [Test]
+        public void CalculatePriceRethrowsTheSameExceptionWithItsStackTrace()
+        {
+            var mes = new MesInstrumentation(Tracer);
+            PriceCalculationException thrown = null;
+            var caught = Assert.Throws<PriceCalculationException>(() => mes.CalculatePrice("ORD-2", User, () =>
+            {
+                try
+                {
+                    return PriceOf("unobtainium");
+                }
+                catch (PriceCalculationException e)
+                {
+                    thrown = e;
+                    throw;
+                }
+            }), "the MES exception comes through");
+            Assert.True(ReferenceEquals(thrown, caught), "the same object");
+            Assert.True(caught.StackTrace.Contains("PriceOf"), "original stack trace kept: " + caught.StackTrace);
+            var span = One(Spans(), "price_calculated");
+            Assert.Equal("error", (string)span["status"], "status");
+            var ex = ExceptionEvent(span);
+            Assert.Equal(typeof(PriceCalculationException).FullName, (string)ex["exception.type"], ".NET type");
+            Assert.Equal("no price rule for alloy 'unobtainium'", (string)ex["exception.message"], "message");
+            Assert.True(((string)ex["exception.stacktrace"]).Contains("PriceOf"), "stack trace recorded");
+        }
+
+        [Test]
+        public void GenericCalculatePriceRecordsWhatThePriceSelectorGives()
+        {
+            var mes = new MesInstrumentation(Tracer);
+            var quote = mes.CalculatePrice("ORD-3", User, () => new Quote { Total = 10m, Currency = "CHF" },
+                q => new Price(q.Total, q.Currency));
+            Assert.Equal("CHF", quote.Currency, "result");
+            mes.CalculatePrice("ORD-4", User, () => new Quote(), q => (Price?)null);
+            var spans = Spans();
+            Assert.Equal("CHF", Attr(spans.Find(s => Attr(s, "order.id") == "ORD-3"), "order.price.currency"), "currency");
+            Assert.Equal(null, Attr(spans.Find(s => Attr(s, "order.id") == "ORD-4"), "order.price.amount"), "no price given");
+        }
+
+        [Test]
+        public void StartManufacturingRecordsAndRethrows()
+        {
+            var mes = new MesInstrumentation(Tracer);
+            var started = false;
+            mes.StartManufacturing("ORD-5", User, () => started = true);
+            Assert.True(started, "the MES call ran");
+            Assert.Throws<InvalidOperationException>(() => mes.StartManufacturing("ORD-6", User,
+                () => { throw new InvalidOperationException("casting-2 is offline"); }), "rethrown");
+            var spans = Spans();
+            var failed = spans.Find(s => Attr(s, "order.id") == "ORD-6");
+            Assert.Equal("System.InvalidOperationException", (string)ExceptionEvent(failed)["exception.type"], "type");
+            Assert.Equal("unset", (string)spans.Find(s => Attr(s, "order.id") == "ORD-5")["status"], "success");
+        }
+
+        [Test]
+        public void IncomingHeadersMakeTheMesCallAChildOfTheCrm()
+        {
+            var mes = new MesInstrumentation(Tracer);
+            var request = new Dictionary<string, string>();
+            string crmSpan;
+            using (var crm = Tracer.StartStatusChange("ORD-7", User, "confirmed", "pricing"))
+            {
+                Propagation.Inject(crm, request);
+                crmSpan = crm.SpanId;
+            }
+            mes.CalculatePrice("ORD-7", null, () => 5m, "EUR", request);
+            Assert.Equal(crmSpan, (string)One(Spans(), "price_calculated")["parent_span_id"], "parent");
+        }
+
+        [Test]
+        public void NullArgumentsAreRejected()
+        {
+            Assert.Throws<ArgumentNullException>(() => new MesInstrumentation(null), "tracer");
+            var mes = new MesInstrumentation(Tracer);
+            Assert.Throws<ArgumentNullException>(() => mes.StartManufacturing("ORD-1", User, null), "action");
+            Assert.Throws<ArgumentNullException>(() => mes.CalculatePrice("ORD-1", User, null, "EUR"), "func");
+            Assert.Throws<ArgumentNullException>(() => mes.CalculatePrice(null, User, () => 1m, "EUR"), "order id");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using System;
+using System.Collections.Generic;
+
+namespace OrderTrace.Tests
+{
+    internal sealed class StageTests : Fixture
+    {
+        [Test]
+        public void BadOrderAndUserIdsAreRejectedReadably()
+        {
+            Assert.Throws<ArgumentNullException>(() => Tracer.StartStage(OrderEvent.OrderConfirmed, null), "null order id");
+            var empty = Assert.Throws<OrderTraceException>(() => Tracer.StartStage(OrderEvent.OrderConfirmed, ""), "empty order id");
+            Assert.Equal(OrderTraceErrorCode.InvalidInput, empty.Code, "empty code");
+            Assert.True(empty.Message.Contains("order id"), "message: " + empty.Message);
+            var user = Assert.Throws<OrderTraceException>(() => Tracer.StartStage(OrderEvent.OrderConfirmed, "ORD-1", "bob"), "user id");
+            Assert.Equal(OrderTraceErrorCode.InvalidInput, user.Code, "user code");
+            Assert.True(user.Message.Contains("UUID"), "message: " + user.Message);
+            var reserved = Assert.Throws<OrderTraceException>(() => Tracer.StartStage(OrderEvent.OrderConfirmed, "ORD-1", null, null,
+                new Dictionary<string, object> { { "order.id", "ORD-2" } }), "reserved attribute");
+            Assert.Equal(OrderTraceErrorCode.InvalidInput, reserved.Code, "reserved code");
+            Assert.Equal(0, Spans().Count, "nothing exported for rejected stages");
+        }
+
+        [Test]
+        public void AClosedStageRefusesFurtherUse()
+        {
+            var stage = Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1");
+            stage.Complete();
+            var e = Assert.Throws<OrderTraceException>(() => stage.RecordPrice(1m, "EUR"), "price after end");
+            Assert.Equal(OrderTraceErrorCode.Closed, e.Code, "code");
+            Assert.Throws<OrderTraceException>(() => stage.Complete(), "second end");
+            Assert.Equal(32, stage.TraceId.Length, "ids stay readable after the end");
+            stage.Dispose();
+            stage.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => stage.SetAttribute("x.y", 1), "use after dispose");
+            Assert.Equal(1, Spans().Count, "ended once");
+        }
+
+        [Test]
+        public void FailRecordsTheDotnetExceptionTypeMessageAndStackTrace()
+        {
+            using (var stage = Tracer.StartStage(OrderEvent.ManufacturingStarted, "ORD-1"))
+            {
+                try
+                {
+                    ThrowMachineOffline();
+                }
+                catch (InvalidOperationException e)
+                {
+                    stage.Fail(e);
+                }
+            }
+            var span = One(Spans(), "manufacturing_started");
+            Assert.Equal("error", (string)span["status"], "status");
+            var ex = ExceptionEvent(span);
+            Assert.Equal("System.InvalidOperationException", (string)ex["exception.type"], "type");
+            Assert.Equal("casting-2 is offline", (string)ex["exception.message"], "message");
+            Assert.True(((string)ex["exception.stacktrace"]).Contains("ThrowMachineOffline"), "stack trace names the throwing method");
+        }
+
+        // Not inlined, so it shows in the stack trace the test looks for.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static void ThrowMachineOffline()
+        {
+            throw new InvalidOperationException("casting-2 is offline");
+        }
+
+        [Test]
+        public void RecordExceptionKeepsTheStageOpen()
+        {
+            using (var stage = Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1"))
+            {
+                stage.RecordException(new TimeoutException("first try timed out"));
+                stage.RecordPrice(99.5m, "EUR");
+            }
+            var span = One(Spans(), "price_calculated");
+            Assert.Equal("System.TimeoutException", (string)ExceptionEvent(span)["exception.type"], "type");
+            Assert.Equal("99.5", Attr(span, "order.price.amount"), "price after the error");
+        }
+
+        [Test]
+        public void StatusChangeIsRecorded()
+        {
+            using (Tracer.StartStatusChange("ORD-1", User, "confirmed", "in_production")) { }
+            var span = One(Spans(), "order_status_changed");
+            Assert.Equal("confirmed", Attr(span, "order.status.from"), "from");
+            Assert.Equal("in_production", Attr(span, "order.status.to"), "to");
+            Assert.Throws<OrderTraceException>(() => Tracer.StartStatusChange("ORD-1", User, "", "x"), "empty status");
+        }
+
+        [Test]
+        public void DisposingEndsTheStageWithItsDuration()
+        {
+            using (Tracer.StartStage(OrderEvent.OrderConfirmed, "ORD-1"))
+            {
+                System.Threading.Thread.Sleep(20);
+            }
+            var span = One(Spans(), "order_confirmed");
+            var duration = (double)span["end_unix_nanos"] - (double)span["start_unix_nanos"];
+            Assert.True(duration >= 20e6, "duration " + duration + " ns covers the work");
+        }
+    }
+}

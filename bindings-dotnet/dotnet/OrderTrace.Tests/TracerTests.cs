@@ -1,0 +1,86 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace OrderTrace.Tests
+{
+    internal sealed class TracerTests : Fixture
+    {
+        [Test]
+        public void StageIsExportedWithOrderUserEventAndAttributes()
+        {
+            var attributes = new Dictionary<string, object> { { "mes.workcenter", "casting-2" }, { "mes.retries", 2 }, { "mes.rush", true } };
+            using (Tracer.StartStage(OrderEvent.ManufacturingStarted, "ORD-1", User, null, attributes)) { }
+            var span = One(Spans(), "manufacturing_started");
+            Assert.Equal("ORD-1", Attr(span, "order.id"), "order.id");
+            Assert.Equal(User, Attr(span, "user.id"), "user.id");
+            Assert.Equal("manufacturing_started", Attr(span, "order.event"), "order.event");
+            Assert.Equal("6", Attr(span, "order.stage"), "order.stage");
+            Assert.Equal("casting-2", Attr(span, "mes.workcenter"), "string attribute");
+            Assert.Equal("2", Attr(span, "mes.retries"), "int attribute");
+            Assert.Equal("true", Attr(span, "mes.rush"), "bool attribute");
+            Assert.Equal("mes-api", (string)span["service"], "service.name");
+            Assert.Equal("unset", (string)span["status"], "status");
+        }
+
+        [Test]
+        public void CountersCountStartedAndExportedSpans()
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                using (Tracer.StartStage(OrderEvent.OrderConfirmed, "ORD-" + i)) { }
+            }
+            Tracer.Flush(TimeSpan.FromSeconds(5));
+            var c = Tracer.Counters;
+            Assert.Equal(5UL, c.SpansStarted, "started");
+            Assert.Equal(5UL, c.SpansExported, "exported");
+            Assert.Equal(0UL, c.SpansDropped, "dropped");
+        }
+
+        [Test]
+        public void StagesAfterShutdownAreRefused()
+        {
+            Tracer.Shutdown(TimeSpan.FromSeconds(5));
+            Tracer.Shutdown(TimeSpan.FromSeconds(5));
+            var e = Assert.Throws<OrderTraceException>(() => Tracer.StartStage(OrderEvent.OrderShipped, "ORD-1"), "stage after shutdown");
+            Assert.Equal(OrderTraceErrorCode.ShutDown, e.Code, "code");
+        }
+
+        [Test]
+        public void ADisposedTracerThrowsObjectDisposed()
+        {
+            var t = new OrderTracer(Options(File + ".2"));
+            t.Dispose();
+            t.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => t.StartStage(OrderEvent.OrderShipped, "ORD-1"), "stage on a disposed tracer");
+            Assert.Throws<ObjectDisposedException>(() => t.Flush(TimeSpan.FromSeconds(1)), "flush on a disposed tracer");
+        }
+
+        [Test]
+        public void BadConfigurationIsAnInvalidConfigError()
+        {
+            var options = Options(File + ".3");
+            options.OtlpEndpoint = "collector:4318";
+            var e = Assert.Throws<OrderTraceException>(() => new OrderTracer(options), "endpoint without scheme");
+            Assert.Equal(OrderTraceErrorCode.InvalidConfig, e.Code, "code");
+            Assert.True(e.Message.Contains("collector:4318"), "message names the endpoint: " + e.Message);
+            Assert.Throws<ArgumentNullException>(() => new OrderTracer(null), "null options");
+        }
+
+        [Test]
+        public void OrderEventEnumMatchesTheCoreSchema()
+        {
+            var schema = (Dictionary<string, object>)MiniJson.Parse(OrderTracer.SchemaJson());
+            var names = ((List<object>)schema["events"]).Cast<Dictionary<string, object>>().Select(e => (string)e["name"]).ToList();
+            var ours = OrderEvents.All().Select(e => e.WireName()).ToList();
+            Assert.Equal(string.Join(",", names), string.Join(",", ours), "event names in lifecycle order");
+        }
+
+        [Test]
+        public void ReadingSpansOfAMissingFileIsAFileError()
+        {
+            var e = Assert.Throws<OrderTraceException>(() => OrderTracer.ReadSpansJson("/nonexistent/spans.jsonl"), "missing file");
+            Assert.Equal(OrderTraceErrorCode.File, e.Code, "code");
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace OrderTrace
+{
+    /// <summary>Declarations of the ordertrace C ABI (include/ordertrace.h). Marshalling only.</summary>
+    internal static class Native
+    {
+        internal const string Lib = "ordertrace_ffi";
+
+        internal const int Ok = 0;
+        internal const int Default = -1;
+        internal const int AttrString = 0, AttrInt = 1, AttrDouble = 2, AttrBool = 3;
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct OtStr
+        {
+            public IntPtr Ptr;
+            public UIntPtr Len;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct OtHeader
+        {
+            public OtStr Key;
+            public OtStr Value;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct OtAttribute
+        {
+            public OtStr Key;
+            public int Kind;
+            public OtStr StringValue;
+            public long IntValue;
+            public double DoubleValue;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct OtStageStart
+        {
+            public OtStr Event;
+            public OtStr OrderId;
+            public OtStr UserId;
+            public IntPtr Attributes;
+            public UIntPtr AttributeCount;
+            public IntPtr ParentHeaders;
+            public UIntPtr ParentHeaderCount;
+            public int Kind;
+            public OtStr StatusFrom;
+            public OtStr StatusTo;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct OtTracerConfig
+        {
+            public OtStr ServiceName;
+            public OtStr File;
+            public OtStr OtlpEndpoint;
+            public int OtlpProtocol;
+            public int StartRecords;
+            public long HeartbeatMs;
+            public int Identity;
+            public int ReadEnv;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct OtCounters
+        {
+            public ulong SpansStarted;
+            public ulong SpansExported;
+            public ulong SpansDropped;
+            public ulong SpansFailed;
+            public ulong FailedExports;
+            public ulong QueueDepth;
+        }
+
+        [DllImport(Lib)] internal static extern UIntPtr ot_last_error_message(byte[] buf, UIntPtr bufLen);
+
+        [DllImport(Lib)] internal static extern int ot_tracer_new(ref OtTracerConfig config, out TracerHandle tracer);
+        [DllImport(Lib)] internal static extern int ot_tracer_from_env(out TracerHandle tracer);
+        [DllImport(Lib)] internal static extern int ot_tracer_flush(TracerHandle tracer, ulong timeoutMs);
+        [DllImport(Lib)] internal static extern int ot_tracer_shutdown(TracerHandle tracer, ulong timeoutMs);
+        [DllImport(Lib)] internal static extern int ot_tracer_counters(TracerHandle tracer, out OtCounters counters);
+        [DllImport(Lib)] internal static extern void ot_tracer_free(IntPtr tracer);
+
+        [DllImport(Lib)] internal static extern int ot_stage_start(TracerHandle tracer, ref OtStageStart start, out StageHandle stage);
+        [DllImport(Lib)] internal static extern int ot_stage_set_attribute(StageHandle stage, ref OtAttribute attribute);
+        [DllImport(Lib)] internal static extern int ot_stage_record_price(StageHandle stage, double amount, OtStr currency);
+        [DllImport(Lib)] internal static extern int ot_stage_record_error(StageHandle stage, OtStr type, OtStr message, OtStr stacktrace);
+        [DllImport(Lib)] internal static extern int ot_stage_end(StageHandle stage);
+        [DllImport(Lib)] internal static extern int ot_stage_end_with_error(StageHandle stage, OtStr type, OtStr message, OtStr stacktrace);
+        [DllImport(Lib)] internal static extern int ot_stage_inject(StageHandle stage, out IntPtr headers);
+        [DllImport(Lib)] internal static extern int ot_stage_ids(StageHandle stage, byte[] traceId, byte[] spanId);
+        [DllImport(Lib)] internal static extern void ot_stage_free(IntPtr stage);
+
+        [DllImport(Lib)] internal static extern int ot_headers_check(OtHeader[] headers, UIntPtr count);
+        [DllImport(Lib)] internal static extern int ot_headers_len(IntPtr headers, out UIntPtr count);
+        [DllImport(Lib)] internal static extern int ot_headers_get(IntPtr headers, UIntPtr index, out OtStr key, out OtStr value);
+        [DllImport(Lib)] internal static extern void ot_headers_free(IntPtr headers);
+
+        [DllImport(Lib)] internal static extern int ot_schema_json(out IntPtr buffer);
+        [DllImport(Lib)] internal static extern int ot_read_spans_json(OtStr path, out IntPtr buffer);
+        [DllImport(Lib)] internal static extern int ot_buffer_str(IntPtr buffer, out OtStr text);
+        [DllImport(Lib)] internal static extern void ot_buffer_free(IntPtr buffer);
+
+        /// <summary>Throws the library's error for a failed status, with the native message.</summary>
+        internal static void Check(int status)
+        {
+            if (status == Ok) return;
+            throw new OrderTraceException((OrderTraceErrorCode)status, LastError());
+        }
+
+        internal static string LastError()
+        {
+            var len = (int)ot_last_error_message(null, UIntPtr.Zero);
+            if (len == 0) return "";
+            var buf = new byte[len];
+            ot_last_error_message(buf, (UIntPtr)buf.Length);
+            return Encoding.UTF8.GetString(buf);
+        }
+
+        /// <summary>Copies a native UTF-8 string (valid only until its owner is freed).</summary>
+        internal static string Read(OtStr s)
+        {
+            var len = (int)s.Len;
+            if (len == 0) return "";
+            var bytes = new byte[len];
+            Marshal.Copy(s.Ptr, bytes, 0, len);
+            return Encoding.UTF8.GetString(bytes);
+        }
+
+        /// <summary>Takes the text out of a native buffer and frees it.</summary>
+        internal static string TakeBuffer(IntPtr buffer)
+        {
+            try
+            {
+                OtStr text;
+                Check(ot_buffer_str(buffer, out text));
+                return Read(text);
+            }
+            finally
+            {
+                ot_buffer_free(buffer);
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+using System;
+using System.Collections.Generic;
+
+namespace OrderTrace
+{
+    /// <summary>OTLP wire protocol.</summary>
+    public enum OtlpProtocol
+    {
+        /// <summary>HTTP with protobuf bodies (port 4318, URL ending in /v1/traces).</summary>
+        HttpProtobuf = 0,
+        /// <summary>gRPC (port 4317).</summary>
+        Grpc = 1,
+    }
+
+    /// <summary>Which trace a stage joins when an incoming context belongs to another trace.</summary>
+    public enum TraceIdentity
+    {
+        /// <summary>The trace derived from the order id wins; a foreign context becomes a link (default).</summary>
+        OrderDerived = 0,
+        /// <summary>An incoming context is the parent, as in plain OpenTelemetry.</summary>
+        Propagated = 1,
+    }
+
+    /// <summary>Settings of a tracer. Unset values come from the environment (OTEL_*, ORDERTRACE_*) or the defaults.</summary>
+    public sealed class OrderTracerOptions
+    {
+        /// <summary>service.name, e.g. <c>mes-api</c>.</summary>
+        public string ServiceName { get; set; }
+        /// <summary>The embedded exporter's OTLP/JSON-lines file (used when no OTLP endpoint is set).</summary>
+        public string File { get; set; }
+        /// <summary>OTLP endpoint; setting it selects OTLP export.</summary>
+        public string OtlpEndpoint { get; set; }
+        /// <summary>OTLP protocol.</summary>
+        public OtlpProtocol OtlpProtocol { get; set; }
+        /// <summary>Export a start record when a stage starts (null: default, on).</summary>
+        public bool? StartRecords { get; set; }
+        /// <summary>Heartbeats of open stages (null: default 30 s; zero: off).</summary>
+        public TimeSpan? HeartbeatInterval { get; set; }
+        /// <summary>Trace identity (null: default, order-derived).</summary>
+        public TraceIdentity? Identity { get; set; }
+        /// <summary>Read the OTEL_* / ORDERTRACE_* environment first (default true).</summary>
+        public bool ReadEnvironment { get; set; } = true;
+    }
+
+    /// <summary>Pipeline counters of a tracer.</summary>
+    public struct PipelineCounters
+    {
+        /// <summary>Spans started (stages, start records, heartbeats).</summary>
+        public ulong SpansStarted;
+        /// <summary>Spans the exporter accepted.</summary>
+        public ulong SpansExported;
+        /// <summary>Spans dropped because the queue was full or the tracer shut down.</summary>
+        public ulong SpansDropped;
+        /// <summary>Spans lost in failed exports.</summary>
+        public ulong SpansFailed;
+        /// <summary>Export calls that failed.</summary>
+        public ulong FailedExports;
+        /// <summary>Spans queued or being exported now.</summary>
+        public ulong QueueDepth;
+    }
+
+    /// <summary>
+    /// Records order stages and exports them. One per process, shared by all threads; dispose it
+    /// at exit (it shuts the pipeline down, bounded in time).
+    /// </summary>
+    /// <example><code>
+    /// using (var tracer = new OrderTracer(new OrderTracerOptions { ServiceName = "mes-api" }))
+    /// using (var stage = tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1", userId))
+    /// {
+    ///     stage.RecordPrice(249.90m, "EUR");
+    /// }
+    /// </code></example>
+    public sealed class OrderTracer : IDisposable
+    {
+        private readonly TracerHandle handle;
+
+        /// <summary>A tracer with these options.</summary>
+        public OrderTracer(OrderTracerOptions options)
+        {
+            if (options == null) throw new ArgumentNullException("options");
+            using (var s = new NativeStrings())
+            {
+                var config = new Native.OtTracerConfig
+                {
+                    ServiceName = s.Str(options.ServiceName),
+                    File = s.Str(options.File),
+                    OtlpEndpoint = s.Str(options.OtlpEndpoint),
+                    OtlpProtocol = (int)options.OtlpProtocol,
+                    StartRecords = options.StartRecords.HasValue ? (options.StartRecords.Value ? 1 : 0) : Native.Default,
+                    HeartbeatMs = options.HeartbeatInterval.HasValue ? (long)options.HeartbeatInterval.Value.TotalMilliseconds : -1,
+                    Identity = options.Identity.HasValue ? (int)options.Identity.Value : Native.Default,
+                    ReadEnv = options.ReadEnvironment ? 1 : 0,
+                };
+                TracerHandle h;
+                var status = Native.ot_tracer_new(ref config, out h);
+                Native.Check(status);
+                handle = h;
+            }
+        }
+
+        private OrderTracer(TracerHandle handle)
+        {
+            this.handle = handle;
+        }
+
+        /// <summary>A tracer configured entirely by the environment (OTEL_*, ORDERTRACE_*).</summary>
+        public static OrderTracer FromEnvironment()
+        {
+            TracerHandle h;
+            Native.Check(Native.ot_tracer_from_env(out h));
+            return new OrderTracer(h);
+        }
+
+        internal TracerHandle Handle
+        {
+            get
+            {
+                if (handle.IsClosed) throw new ObjectDisposedException("OrderTracer");
+                return handle;
+            }
+        }
+
+        /// <summary>
+        /// Starts a stage. Dispose the returned scope to end it (successfully unless
+        /// <see cref="StageScope.Fail"/> was called). <paramref name="incomingHeaders"/> are the
+        /// headers of the request or message that caused it (traceparent, tracestate, baggage).
+        /// </summary>
+        public StageScope StartStage(OrderEvent orderEvent, string orderId, string userId = null,
+            IDictionary<string, string> incomingHeaders = null, IDictionary<string, object> attributes = null,
+            StageKind kind = StageKind.Internal)
+        {
+            return StartStageCore(orderEvent, orderId, userId, Propagation.ToPairs(incomingHeaders), attributes, kind, null, null);
+        }
+
+        /// <summary>Starts an <c>order_status_changed</c> stage recording the change.</summary>
+        public StageScope StartStatusChange(string orderId, string userId, string fromStatus, string toStatus,
+            IDictionary<string, string> incomingHeaders = null)
+        {
+            if (fromStatus == null) throw new ArgumentNullException("fromStatus");
+            if (toStatus == null) throw new ArgumentNullException("toStatus");
+            return StartStageCore(OrderEvent.OrderStatusChanged, orderId, userId, Propagation.ToPairs(incomingHeaders), null,
+                StageKind.Internal, fromStatus, toStatus);
+        }
+
+        internal StageScope StartStageCore(OrderEvent orderEvent, string orderId, string userId,
+            KeyValuePair<string, byte[]>[] incoming, IDictionary<string, object> attributes, StageKind kind,
+            string statusFrom, string statusTo)
+        {
+            if (orderId == null) throw new ArgumentNullException("orderId");
+            using (var s = new NativeStrings())
+            {
+                var attrs = StageScope.ToNative(s, attributes);
+                var headers = new Native.OtHeader[incoming == null ? 0 : incoming.Length];
+                for (var i = 0; i < headers.Length; i++)
+                {
+                    headers[i] = new Native.OtHeader { Key = s.Str(incoming[i].Key), Value = s.Bytes(incoming[i].Value) };
+                }
+                var start = new Native.OtStageStart
+                {
+                    Event = s.Str(orderEvent.WireName()),
+                    OrderId = s.Str(orderId),
+                    UserId = s.Str(userId),
+                    Attributes = s.Array(attrs),
+                    AttributeCount = (UIntPtr)attrs.Length,
+                    ParentHeaders = s.Array(headers),
+                    ParentHeaderCount = (UIntPtr)headers.Length,
+                    Kind = (int)kind,
+                    StatusFrom = s.Str(statusFrom),
+                    StatusTo = s.Str(statusTo),
+                };
+                StageHandle h;
+                Native.Check(Native.ot_stage_start(Handle, ref start, out h));
+                return new StageScope(h, orderEvent, orderId);
+            }
+        }
+
+        /// <summary>The pipeline counters now.</summary>
+        public PipelineCounters Counters
+        {
+            get
+            {
+                Native.OtCounters c;
+                Native.Check(Native.ot_tracer_counters(Handle, out c));
+                return new PipelineCounters
+                {
+                    SpansStarted = c.SpansStarted,
+                    SpansExported = c.SpansExported,
+                    SpansDropped = c.SpansDropped,
+                    SpansFailed = c.SpansFailed,
+                    FailedExports = c.FailedExports,
+                    QueueDepth = c.QueueDepth,
+                };
+            }
+        }
+
+        /// <summary>Exports everything ended so far; throws <see cref="OrderTraceErrorCode.Timeout"/> after <paramref name="timeout"/>.</summary>
+        public void Flush(TimeSpan timeout)
+        {
+            Native.Check(Native.ot_tracer_flush(Handle, (ulong)timeout.TotalMilliseconds));
+        }
+
+        /// <summary>Exports what is queued and stops the pipeline within <paramref name="timeout"/>; later stages fail.</summary>
+        public void Shutdown(TimeSpan timeout)
+        {
+            Native.Check(Native.ot_tracer_shutdown(Handle, (ulong)timeout.TotalMilliseconds));
+        }
+
+        /// <summary>The canonical order-event schema as JSON.</summary>
+        public static string SchemaJson()
+        {
+            IntPtr buffer;
+            Native.Check(Native.ot_schema_json(out buffer));
+            return Native.TakeBuffer(buffer);
+        }
+
+        /// <summary>Spans written by the embedded file exporter, as a JSON array of flat span objects.</summary>
+        public static string ReadSpansJson(string path)
+        {
+            if (path == null) throw new ArgumentNullException("path");
+            using (var s = new NativeStrings())
+            {
+                IntPtr buffer;
+                Native.Check(Native.ot_read_spans_json(s.Str(path), out buffer));
+                return Native.TakeBuffer(buffer);
+            }
+        }
+
+        /// <summary>Shuts the pipeline down (bounded) and releases the native tracer.</summary>
+        public void Dispose()
+        {
+            if (!handle.IsClosed && !handle.IsInvalid)
+            {
+                Native.ot_tracer_shutdown(handle, 5000);
+            }
+            handle.Dispose();
+        }
+    }
+}
