@@ -75,8 +75,9 @@ pub struct OtStageStart {
 #[derive(Debug)]
 pub struct OtStage {
     stage: Mutex<Option<Stage>>,
-    trace_id: String,
-    span_id: String,
+    // Kept raw: formatting them on every start would cost more than the rest of the call.
+    trace_id: opentelemetry::trace::TraceId,
+    span_id: opentelemetry::trace::SpanId,
 }
 
 fn kind(value: i32) -> Result<SpanKind, FfiError> {
@@ -176,9 +177,10 @@ pub unsafe extern "C" fn ot_stage_start(
         let info = unsafe { start_info.as_ref() }.ok_or_else(|| FfiError::null("start"))?;
         let slot = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null("out"))?;
         let stage = start(tracer, info)?;
+        let (trace_id, span_id) = stage.ids();
         *slot = Box::into_raw(Box::new(OtStage {
-            trace_id: stage.trace_id(),
-            span_id: stage.span_id(),
+            trace_id,
+            span_id,
             stage: Mutex::new(Some(stage)),
         }));
         Ok(())
@@ -359,9 +361,12 @@ pub unsafe extern "C" fn ot_stage_ids(
         if trace_id.is_null() || span_id.is_null() {
             return Err(FfiError::null("id buffer"));
         }
+        let (t, s) = (h.trace_id.to_string(), h.span_id.to_string());
+        // SAFETY: the caller provides 32 and 16 writable bytes; the hex forms have exactly
+        // those lengths.
         unsafe {
-            std::ptr::copy_nonoverlapping(h.trace_id.as_ptr(), trace_id, 32);
-            std::ptr::copy_nonoverlapping(h.span_id.as_ptr(), span_id, 16);
+            std::ptr::copy_nonoverlapping(t.as_ptr(), trace_id, 32);
+            std::ptr::copy_nonoverlapping(s.as_ptr(), span_id, 16);
         }
         Ok(())
     })

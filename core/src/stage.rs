@@ -446,6 +446,12 @@ impl Stage {
         self.context.span_id().to_string()
     }
 
+    /// Trace and span id as OpenTelemetry values, without formatting them (bridges keep
+    /// these and format only when asked).
+    pub fn ids(&self) -> (opentelemetry::trace::TraceId, opentelemetry::trace::SpanId) {
+        (self.context.trace_id(), self.context.span_id())
+    }
+
     /// Sets an extra attribute (validated like the builder's).
     pub fn set_attribute(&mut self, key: &str, value: impl Into<AttributeValue>) -> Result<()> {
         let kv = checked_attribute(key, value.into())?;

@@ -1,0 +1,90 @@
+//! One C ABI round trip (start + end + free of a stage, marshalling strings and a handle)
+//! versus the Rust call it wraps, on the same tracer configuration (export discarded).
+//! The C ABI is called through its `extern "C"` functions, as a C or P/Invoke caller does,
+//! minus the dynamic-library call itself.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ordertrace::{OrderEvent, OrderTracer};
+use ordertrace_ffi::*;
+use std::time::Duration;
+
+const USER: &str = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+
+fn s(text: &'static str) -> OtStr {
+    OtStr {
+        ptr: text.as_ptr(),
+        len: text.len(),
+    }
+}
+
+fn ffi(c: &mut Criterion) {
+    let mut group = c.benchmark_group("c_abi_stage");
+    group.measurement_time(Duration::from_secs(4));
+
+    let tracer = OrderTracer::builder()
+        .without_env()
+        .service_name("bench")
+        .discard()
+        .start_records(false)
+        .heartbeat_interval(None)
+        .max_queue_size(1 << 20)
+        .build()
+        .expect("tracer");
+    group.bench_function("rust_call", |b| {
+        b.iter(|| {
+            tracer
+                .stage(OrderEvent::PriceCalculated, "ORD-12345")
+                .user_id(USER)
+                .start()
+                .expect("stage")
+                .end();
+        })
+    });
+
+    // The C ABI's tracer discards too: OTEL_TRACES_EXPORTER=none, read from the environment.
+    // SAFETY: set before any other thread of this process reads the environment.
+    unsafe { std::env::set_var("OTEL_TRACES_EXPORTER", "none") };
+    let config = OtTracerConfig {
+        service_name: s("bench"),
+        file: s(""),
+        otlp_endpoint: s(""),
+        otlp_protocol: OT_PROTOCOL_HTTP_PROTOBUF,
+        start_records: 0,
+        heartbeat_ms: 0,
+        identity: OT_DEFAULT,
+        read_env: 1,
+    };
+    let mut handle = std::ptr::null_mut();
+    // SAFETY: valid config and out pointer.
+    assert_eq!(unsafe { ot_tracer_new(&config, &mut handle) }, OT_OK);
+    let start = OtStageStart {
+        event: s("price_calculated"),
+        order_id: s("ORD-12345"),
+        user_id: s(USER),
+        attributes: std::ptr::null(),
+        attribute_count: 0,
+        parent_headers: std::ptr::null(),
+        parent_header_count: 0,
+        kind: OT_KIND_INTERNAL,
+        status_from: s(""),
+        status_to: s(""),
+    };
+    group.bench_function("c_abi_round_trip", |b| {
+        b.iter(|| {
+            let mut stage = std::ptr::null_mut();
+            // SAFETY: live tracer handle, valid start info and out pointer; the stage handle
+            // is freed once.
+            unsafe {
+                assert_eq!(ot_stage_start(handle, &start, &mut stage), OT_OK);
+                assert_eq!(ot_stage_end(stage), OT_OK);
+                ot_stage_free(stage);
+            }
+        })
+    });
+    group.finish();
+    // SAFETY: freed once.
+    unsafe { ot_tracer_free(handle) };
+}
+
+criterion_group!(benches, ffi);
+criterion_main!(benches);
