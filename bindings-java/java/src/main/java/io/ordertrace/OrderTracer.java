@@ -1,0 +1,204 @@
+package io.ordertrace;
+
+import java.lang.ref.Cleaner;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Records order stages and exports them (OTLP, or the embedded OTLP/JSON file). One per
+ * service, shared by all threads. {@link #close()} shuts the pipeline down (bounded in time);
+ * a tracer that is never closed is cleaned up when it becomes unreachable.
+ *
+ * <pre>{@code
+ * try (OrderTracer tracer = OrderTracer.builder().serviceName("crm-api").build();
+ *      StageSpan stage = tracer.stage(OrderEvent.ORDER_CONFIRMED, "ORD-1").userId(userId).start()) {
+ *     stage.setAttribute("crm.channel", "web");
+ * }
+ * }</pre>
+ */
+public final class OrderTracer implements AutoCloseable {
+    static final Cleaner CLEANER = Cleaner.create();
+
+    /** Owns the native handle; run exactly once, by close() or by the Cleaner. */
+    private static final class Release implements Runnable {
+        final AtomicLong handle;
+
+        Release(long handle) {
+            this.handle = new AtomicLong(handle);
+        }
+
+        @Override
+        public void run() {
+            long h = handle.getAndSet(0);
+            if (h != 0) {
+                NativeBridge.tracerShutdown(h, 5000);
+                NativeBridge.tracerFree(h);
+            }
+        }
+    }
+
+    private final Release release;
+    private final Cleaner.Cleanable cleanable;
+    // Stages start under the read lock; close takes the write lock, so no call uses a freed handle.
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+
+    private OrderTracer(long handle) {
+        this.release = new Release(handle);
+        this.cleanable = CLEANER.register(this, release);
+    }
+
+    /** A builder; unset settings come from the OTEL_* / ORDERTRACE_* environment or the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A tracer configured entirely by the environment. */
+    public static OrderTracer fromEnvironment() {
+        return new OrderTracer(NativeBridge.checkHandle(NativeBridge.tracerFromEnv()));
+    }
+
+    /** Begins a stage of {@code orderId}; {@link StageBuilder#start()} starts it in one native call. */
+    public StageBuilder stage(OrderEvent event, String orderId) {
+        return new StageBuilder(this, event, orderId);
+    }
+
+    <T> T withHandle(java.util.function.LongFunction<T> f) {
+        lock.readLock().lock();
+        try {
+            long h = release.handle.get();
+            if (h == 0) {
+                throw new OrderTraceException(OrderTraceException.CLOSED, "the tracer is closed");
+            }
+            return f.apply(h);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Exports everything ended so far; throws (code TIMEOUT) after {@code timeout}. */
+    public void flush(Duration timeout) {
+        withHandle(h -> {
+            NativeBridge.check(NativeBridge.tracerFlush(h, timeout.toMillis()));
+            return null;
+        });
+    }
+
+    /** Exports what is queued and stops the pipeline within {@code timeout}; later stages fail (code SHUT_DOWN). */
+    public void shutdown(Duration timeout) {
+        withHandle(h -> {
+            NativeBridge.check(NativeBridge.tracerShutdown(h, timeout.toMillis()));
+            return null;
+        });
+    }
+
+    /** The pipeline counters now. */
+    public PipelineCounters counters() {
+        return withHandle(h -> {
+            List<String> f = Frames.split(NativeBridge.checkBytes(NativeBridge.tracerCounters(h)));
+            return new PipelineCounters(Long.parseLong(f.get(0)), Long.parseLong(f.get(1)), Long.parseLong(f.get(2)),
+                    Long.parseLong(f.get(3)), Long.parseLong(f.get(4)), Long.parseLong(f.get(5)));
+        });
+    }
+
+    /** The canonical order-event schema as JSON. */
+    public static String schemaJson() {
+        return new String(NativeBridge.checkBytes(NativeBridge.schemaJson()), StandardCharsets.UTF_8);
+    }
+
+    /** The spans in a file written by the embedded exporter, as a JSON array of flat span objects. */
+    public static String readSpansJson(String path) {
+        if (path == null) {
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "path is null");
+        }
+        return new String(NativeBridge.checkBytes(NativeBridge.readSpansJson(path.getBytes(StandardCharsets.UTF_8))),
+                StandardCharsets.UTF_8);
+    }
+
+    /** Shuts the pipeline down (up to 5 s) and releases the native tracer. Calling it again does nothing. */
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            cleanable.clean();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Settings of a tracer. */
+    public static final class Builder {
+        private String serviceName = "";
+        private String file = "";
+        private String otlpEndpoint = "";
+        private int protocol = 0;
+        private int startRecords = -1;
+        private long heartbeatMillis = -1;
+        private int identity = -1;
+        private boolean readEnvironment = true;
+
+        private Builder() {}
+
+        /** {@code service.name}, e.g. crm-api. */
+        public Builder serviceName(String name) {
+            this.serviceName = name == null ? "" : name;
+            return this;
+        }
+
+        /** The embedded exporter's OTLP/JSON-lines file (used when no OTLP endpoint is set). */
+        public Builder file(String path) {
+            this.file = path == null ? "" : path;
+            return this;
+        }
+
+        /** Export over OTLP/HTTP (protobuf) to this URL, e.g. http://127.0.0.1:4318/v1/traces. */
+        public Builder otlpHttp(String endpoint) {
+            this.otlpEndpoint = endpoint == null ? "" : endpoint;
+            this.protocol = 0;
+            return this;
+        }
+
+        /** Export over OTLP/gRPC to this URL, e.g. http://127.0.0.1:4317. */
+        public Builder otlpGrpc(String endpoint) {
+            this.otlpEndpoint = endpoint == null ? "" : endpoint;
+            this.protocol = 1;
+            return this;
+        }
+
+        /** Whether a start record is exported when a stage starts (default true). */
+        public Builder startRecords(boolean enabled) {
+            this.startRecords = enabled ? 1 : 0;
+            return this;
+        }
+
+        /** Heartbeat interval of open stages; zero turns heartbeats off. */
+        public Builder heartbeat(Duration interval) {
+            this.heartbeatMillis = interval.toMillis();
+            return this;
+        }
+
+        /**
+         * Let an incoming context (a traceparent, or the current OpenTelemetry span) be the parent,
+         * instead of the default order-derived trace (where a foreign context becomes a link).
+         */
+        public Builder propagatedIdentity(boolean propagated) {
+            this.identity = propagated ? 1 : 0;
+            return this;
+        }
+
+        /** Whether to read OTEL_* / ORDERTRACE_* first (default true). */
+        public Builder readEnvironment(boolean read) {
+            this.readEnvironment = read;
+            return this;
+        }
+
+        /** Starts the tracer; throws {@link OrderTraceException} (INVALID_CONFIG, FILE, PIPELINE_START) on bad settings. */
+        public OrderTracer build() {
+            byte[] config = new Frames().add(serviceName).add(file).add(otlpEndpoint).add(protocol).add(startRecords)
+                    .add(heartbeatMillis).add(identity).add(readEnvironment ? 1 : 0).bytes();
+            return new OrderTracer(NativeBridge.checkHandle(NativeBridge.tracerNew(config)));
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package io.ordertrace;
+
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Trace context in and out of HTTP headers ({@code Map<String,String>}) and RabbitMQ message
+ * headers ({@code Map<String,Object>}, whose values arrive as byte[] or as the client's
+ * LongString, a CharSequence-like type; anything else is read with toString()).
+ */
+public final class Propagation {
+    private Propagation() {}
+
+    static boolean isPropagationHeader(String name) {
+        return name.equalsIgnoreCase("traceparent") || name.equalsIgnoreCase("tracestate") || name.equalsIgnoreCase("baggage");
+    }
+
+    /** Writes the stage's headers into an outgoing HTTP request's headers. */
+    public static void inject(StageSpan stage, Map<String, String> headers) {
+        if (stage == null || headers == null) {
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "stage and headers are required");
+        }
+        headers.putAll(stage.headers());
+    }
+
+    /** Writes the stage's headers into a RabbitMQ message's headers, as UTF-8 byte[]. */
+    public static void injectMessage(StageSpan stage, Map<String, Object> headers) {
+        if (stage == null || headers == null) {
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "stage and headers are required");
+        }
+        for (Map.Entry<String, String> h : stage.headers().entrySet()) {
+            headers.put(h.getKey(), h.getValue().getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** A RabbitMQ message's propagation headers as strings, for {@link StageBuilder#parent}. */
+    public static Map<String, String> fromMessage(Map<String, Object> headers) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (headers == null) {
+            return out;
+        }
+        for (Map.Entry<String, Object> h : headers.entrySet()) {
+            if (h.getKey() == null || h.getValue() == null || !isPropagationHeader(h.getKey())) {
+                continue;
+            }
+            Object v = h.getValue();
+            out.put(h.getKey(), v instanceof byte[] bytes ? new String(bytes, StandardCharsets.UTF_8) : v.toString());
+        }
+        return out;
+    }
+
+    /**
+     * Checks incoming headers strictly by the W3C rules; throws {@link OrderTraceException} (MALFORMED_HEADER)
+     * naming what is wrong. Starting a stage does not need it: malformed headers are left out and
+     * the stage still joins the order's trace.
+     */
+    public static void check(Map<String, String> headers) {
+        if (headers == null) {
+            return;
+        }
+        Frames f = new Frames();
+        for (Map.Entry<String, String> h : headers.entrySet()) {
+            if (h.getKey() != null && h.getValue() != null && isPropagationHeader(h.getKey())) {
+                f.add(h.getKey()).add(h.getValue());
+            }
+        }
+        NativeBridge.check(NativeBridge.headersCheck(f.bytes()));
+    }
+}

@@ -1,0 +1,97 @@
+package io.ordertrace;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/** Collects a stage's inputs; {@link #start()} validates and starts it in one native call. */
+public final class StageBuilder {
+    private final OrderTracer tracer;
+    private final OrderEvent event;
+    private final String orderId;
+    private String userId = "";
+    private int kind = 0;
+    private String statusFrom = "";
+    private String statusTo = "";
+    private final List<String[]> attributes = new ArrayList<>();
+    private Map<String, String> parentHeaders = Collections.emptyMap();
+
+    StageBuilder(OrderTracer tracer, OrderEvent event, String orderId) {
+        this.tracer = tracer;
+        this.event = event;
+        this.orderId = orderId;
+    }
+
+    /** The ordering user's id (a UUID). */
+    public StageBuilder userId(String userId) {
+        this.userId = userId == null ? "" : userId;
+        return this;
+    }
+
+    /** An extra attribute: String, integral number, floating point number, Boolean, or anything else as its toString(). */
+    public StageBuilder attribute(String key, Object value) {
+        attributes.add(StageSpan.encodeAttribute(key, value));
+        return this;
+    }
+
+    /** {@code order.status.from} and {@code order.status.to}, for {@code order_status_changed}. */
+    public StageBuilder statusChange(String from, String to) {
+        this.statusFrom = from == null ? "" : from;
+        this.statusTo = to == null ? "" : to;
+        return this;
+    }
+
+    /** The incoming request's or message's headers (traceparent, tracestate, baggage; others are ignored). */
+    public StageBuilder parent(Map<String, String> headers) {
+        this.parentHeaders = headers == null ? Collections.emptyMap() : headers;
+        return this;
+    }
+
+    /** Span kind: handling a request. */
+    public StageBuilder server() {
+        this.kind = 1;
+        return this;
+    }
+
+    /** Span kind: making a request. */
+    public StageBuilder client() {
+        this.kind = 2;
+        return this;
+    }
+
+    /** Span kind: publishing a message. */
+    public StageBuilder producer() {
+        this.kind = 3;
+        return this;
+    }
+
+    /** Span kind: processing a message. */
+    public StageBuilder consumer() {
+        this.kind = 4;
+        return this;
+    }
+
+    /** Starts the stage; throws {@link OrderTraceException} for bad input or a closed tracer. */
+    public StageSpan start() {
+        if (event == null) {
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "event is null");
+        }
+        if (orderId == null) {
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "invalid order id: it is null");
+        }
+        Frames f = new Frames().add(event.wireName()).add(orderId).add(userId).add(kind).add(statusFrom).add(statusTo)
+                .add(attributes.size());
+        for (String[] a : attributes) {
+            f.add(a[0]).add(a[1]).add(a[2]);
+        }
+        for (Map.Entry<String, String> h : parentHeaders.entrySet()) {
+            if (h.getKey() != null && h.getValue() != null && Propagation.isPropagationHeader(h.getKey())) {
+                f.add(h.getKey()).add(h.getValue());
+            }
+        }
+        byte[] encoded = f.bytes();
+        long stage = tracer.withHandle(t -> NativeBridge.checkHandle(NativeBridge.stageStart(t, encoded)));
+        return new StageSpan(stage, event, orderId);
+    }
+}

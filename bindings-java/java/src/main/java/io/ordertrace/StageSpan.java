@@ -1,0 +1,161 @@
+package io.ordertrace;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.ref.Cleaner;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A running stage. {@link #close()} ends it (successfully unless {@link #endWithError} was
+ * called) and releases it; closing twice does nothing; other calls after the end throw
+ * {@link OrderTraceException} with code CLOSED. A span that is never closed is ended when it
+ * becomes unreachable.
+ */
+public final class StageSpan implements AutoCloseable {
+    private static final class Release implements Runnable {
+        final AtomicLong handle;
+
+        Release(long handle) {
+            this.handle = new AtomicLong(handle);
+        }
+
+        @Override
+        public void run() {
+            long h = handle.getAndSet(0);
+            if (h != 0) {
+                NativeBridge.stageFree(h);
+            }
+        }
+    }
+
+    private final Release release;
+    private final Cleaner.Cleanable cleanable;
+    private final OrderEvent event;
+    private final String orderId;
+
+    StageSpan(long handle, OrderEvent event, String orderId) {
+        this.release = new Release(handle);
+        this.cleanable = OrderTracer.CLEANER.register(this, release);
+        this.event = event;
+        this.orderId = orderId;
+    }
+
+    /** The event this stage records. */
+    public OrderEvent event() {
+        return event;
+    }
+
+    /** The order. */
+    public String orderId() {
+        return orderId;
+    }
+
+    private long handle() {
+        long h = release.handle.get();
+        if (h == 0) {
+            throw new OrderTraceException(OrderTraceException.CLOSED, "the " + event.wireName() + " stage of " + orderId + " is closed");
+        }
+        return h;
+    }
+
+    static String[] encodeAttribute(String key, Object value) {
+        if (key == null) {
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "attribute key is null");
+        }
+        if (value == null) {
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "attribute " + key + " has a null value");
+        }
+        if (value instanceof Boolean b) {
+            return new String[] {key, "3", b ? "true" : "false"};
+        }
+        if (value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof Byte) {
+            return new String[] {key, "1", value.toString()};
+        }
+        if (value instanceof Double || value instanceof Float) {
+            return new String[] {key, "2", value.toString()};
+        }
+        return new String[] {key, "0", value.toString()};
+    }
+
+    /** Sets an attribute on the open stage. */
+    public synchronized void setAttribute(String key, Object value) {
+        String[] a = encodeAttribute(key, value);
+        NativeBridge.check(NativeBridge.stageSetAttribute(handle(), new Frames().add(a[0]).add(a[1]).add(a[2]).bytes()));
+    }
+
+    /** Records the calculated price ({@code order.price.amount}, {@code order.price.currency}). */
+    public synchronized void recordPrice(double amount, String currency) {
+        if (currency == null) {
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "currency is null");
+        }
+        NativeBridge.check(NativeBridge.stageRecordPrice(handle(), amount, currency.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    private static byte[] encodeError(Throwable error) {
+        if (error == null) {
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "error is null");
+        }
+        StringWriter trace = new StringWriter();
+        error.printStackTrace(new PrintWriter(trace));
+        String message = error.getMessage() == null ? "" : error.getMessage();
+        return new Frames().add(error.getClass().getName()).add(message).add(trace.toString()).bytes();
+    }
+
+    /** Records an error (exception event with the Java class, message and stack trace; status Error) and keeps the stage open. */
+    public synchronized void recordError(Throwable error) {
+        NativeBridge.check(NativeBridge.stageRecordError(handle(), encodeError(error)));
+    }
+
+    /** Ends the stage as failed with this error, and releases it. */
+    public synchronized void endWithError(Throwable error) {
+        byte[] encoded = encodeError(error);
+        try {
+            NativeBridge.check(NativeBridge.stageEndWithError(handle(), encoded));
+        } finally {
+            cleanable.clean();
+        }
+    }
+
+    /** Ends the stage successfully, and releases it. */
+    public synchronized void end() {
+        try {
+            NativeBridge.check(NativeBridge.stageEnd(handle()));
+        } finally {
+            cleanable.clean();
+        }
+    }
+
+    /** The headers to send on the next hop: traceparent, tracestate, baggage. */
+    public synchronized Map<String, String> headers() {
+        List<String> f = Frames.split(NativeBridge.checkBytes(NativeBridge.stageInject(handle())));
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < f.size(); i += 2) {
+            headers.put(f.get(i), f.get(i + 1));
+        }
+        return headers;
+    }
+
+    private String ids() {
+        return new String(NativeBridge.checkBytes(NativeBridge.stageIds(handle())), StandardCharsets.US_ASCII);
+    }
+
+    /** Trace id, 32 hex characters. */
+    public synchronized String traceId() {
+        return ids().substring(0, 32);
+    }
+
+    /** This stage's span id, 16 hex characters. */
+    public synchronized String spanId() {
+        return ids().substring(32);
+    }
+
+    /** Ends the stage if open (successfully) and releases it. Calling it again does nothing. */
+    @Override
+    public synchronized void close() {
+        cleanable.clean();
+    }
+}

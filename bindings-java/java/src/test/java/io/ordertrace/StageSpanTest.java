@@ -1,0 +1,109 @@
+package io.ordertrace;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class StageSpanTest extends Fixture {
+    @Test
+    void stageIsExportedWithOrderUserEventAndAttributes() throws Exception {
+        try (StageSpan s = tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-1").userId(USER).attribute("crm.channel", "web")
+                .attribute("crm.items", 3).attribute("crm.rush", true).attribute("crm.weight", 2.5).start()) {
+            s.setAttribute("crm.agent", "anna");
+        }
+        JsonNode span = one(spans(), "order_confirmed");
+        assertEquals("ORD-1", attr(span, "order.id"));
+        assertEquals(USER, attr(span, "user.id"));
+        assertEquals("3", attr(span, "order.stage"));
+        assertEquals("web", attr(span, "crm.channel"));
+        assertEquals("3", attr(span, "crm.items"));
+        assertEquals("true", attr(span, "crm.rush"));
+        assertEquals("2.5", attr(span, "crm.weight"));
+        assertEquals("anna", attr(span, "crm.agent"));
+        assertEquals("crm-api", span.get("service").asText());
+    }
+
+    @Test
+    void errorsAreRecordedWithTheJavaClassMessageAndStackTrace() throws Exception {
+        try (StageSpan s = tracer().stage(OrderEvent.ORDER_SHIPPED, "ORD-2").start()) {
+            try {
+                carrierRejects();
+            } catch (IllegalStateException e) {
+                s.endWithError(e);
+            }
+        }
+        JsonNode span = one(spans(), "order_shipped");
+        assertEquals("error", span.get("status").asText());
+        JsonNode e = exception(span);
+        assertEquals("java.lang.IllegalStateException", e.get("exception.type").asText());
+        assertEquals("carrier rejected the parcel", e.get("exception.message").asText());
+        assertTrue(e.get("exception.stacktrace").asText().contains("carrierRejects"), e.toString());
+    }
+
+    private static void carrierRejects() {
+        throw new IllegalStateException("carrier rejected the parcel");
+    }
+
+    @Test
+    void recordErrorKeepsTheStageOpen() throws Exception {
+        try (StageSpan s = tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-3").start()) {
+            s.recordError(new RuntimeException("first attempt failed"));
+            s.setAttribute("crm.attempt", 2);
+        }
+        JsonNode span = one(spans(), "order_confirmed");
+        assertEquals("java.lang.RuntimeException", exception(span).get("exception.type").asText());
+        assertEquals("2", attr(span, "crm.attempt"));
+    }
+
+    @Test
+    void closingTwiceIsHarmlessAndUseAfterCloseThrows() throws Exception {
+        StageSpan s = tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-4").start();
+        s.end();
+        s.close();
+        s.close();
+        OrderTraceException e = assertThrows(OrderTraceException.class, () -> s.setAttribute("x.y", 1));
+        assertEquals(OrderTraceException.CLOSED, e.code());
+        assertThrows(OrderTraceException.class, s::headers);
+        assertEquals(1, spans().size(), "ended once");
+    }
+
+    @Test
+    void badInputIsRejectedReadably() throws Exception {
+        OrderTraceException nullId = assertThrows(OrderTraceException.class,
+                () -> tracer().stage(OrderEvent.ORDER_CONFIRMED, null).start());
+        assertEquals(OrderTraceException.INVALID_INPUT, nullId.code());
+        OrderTraceException empty = assertThrows(OrderTraceException.class,
+                () -> tracer().stage(OrderEvent.ORDER_CONFIRMED, "").start());
+        assertTrue(empty.getMessage().contains("order id"), empty.getMessage());
+        OrderTraceException user = assertThrows(OrderTraceException.class,
+                () -> tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-5").userId("bob").start());
+        assertTrue(user.getMessage().contains("UUID"), user.getMessage());
+        assertThrows(OrderTraceException.class, () -> tracer().stage(null, "ORD-5").start());
+        assertThrows(OrderTraceException.class,
+                () -> tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-5").attribute("order.id", "x").start());
+        assertThrows(OrderTraceException.class,
+                () -> tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-5").attribute("k.v", null).start());
+        OrderTraceException status = assertThrows(OrderTraceException.class,
+                () -> tracer().stage(OrderEvent.ORDER_STATUS_CHANGED, "ORD-5").statusChange("", "x").start());
+        assertEquals(OrderTraceException.INVALID_INPUT, status.code());
+        assertTrue(spans().isEmpty(), "nothing exported for rejected stages");
+    }
+
+    @Test
+    void statusChangeAndPriceAreRecorded() throws Exception {
+        try (StageSpan s = tracer().stage(OrderEvent.ORDER_STATUS_CHANGED, "ORD-6").statusChange("confirmed", "pricing").start()) {
+            s.recordPrice(12.5, "EUR");
+        }
+        List<JsonNode> spans = spans();
+        JsonNode span = one(spans, "order_status_changed");
+        assertEquals("confirmed", attr(span, "order.status.from"));
+        assertEquals("pricing", attr(span, "order.status.to"));
+        assertEquals("12.5", attr(span, "order.price.amount"));
+        assertNull(attr(span, "crm.nothing"));
+    }
+}

@@ -1,0 +1,68 @@
+package io.ordertrace;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class TracerTest extends Fixture {
+    @Test
+    void countersCountStartedAndExportedSpans() {
+        for (int i = 0; i < 5; i++) {
+            tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-" + i).start().close();
+        }
+        tracer().flush(Duration.ofSeconds(5));
+        PipelineCounters c = tracer().counters();
+        assertEquals(5, c.spansStarted());
+        assertEquals(5, c.spansExported());
+        assertEquals(0, c.spansDropped());
+    }
+
+    @Test
+    void stagesAfterShutdownAreRefused() {
+        tracer().shutdown(Duration.ofSeconds(5));
+        OrderTraceException e = assertThrows(OrderTraceException.class,
+                () -> tracer().stage(OrderEvent.ORDER_SHIPPED, "ORD-1").start());
+        assertEquals(OrderTraceException.SHUT_DOWN, e.code());
+    }
+
+    @Test
+    void aClosedTracerRefusesEveryCallAndClosesOnce() {
+        OrderTracer t = options().build();
+        t.close();
+        t.close();
+        OrderTraceException e = assertThrows(OrderTraceException.class, () -> t.stage(OrderEvent.ORDER_SHIPPED, "ORD-1").start());
+        assertEquals(OrderTraceException.CLOSED, e.code());
+        assertThrows(OrderTraceException.class, () -> t.flush(Duration.ofSeconds(1)));
+        assertThrows(OrderTraceException.class, t::counters);
+    }
+
+    @Test
+    void badConfigurationNamesTheProblem() {
+        OrderTraceException e = assertThrows(OrderTraceException.class,
+                () -> OrderTracer.builder().readEnvironment(false).otlpHttp("collector:4318").build());
+        assertEquals(OrderTraceException.INVALID_CONFIG, e.code());
+        assertTrue(e.getMessage().contains("collector:4318"), e.getMessage());
+    }
+
+    @Test
+    void orderEventEnumMatchesTheCoreSchema() throws Exception {
+        JsonNode schema = new ObjectMapper().readTree(OrderTracer.schemaJson());
+        List<String> names = new ArrayList<>();
+        schema.get("events").forEach(e -> names.add(e.get("name").asText()));
+        assertEquals(names, Arrays.stream(OrderEvent.values()).map(OrderEvent::wireName).toList());
+    }
+
+    @Test
+    void readingAMissingSpanFileIsAFileError() {
+        OrderTraceException e = assertThrows(OrderTraceException.class, () -> OrderTracer.readSpansJson("/nonexistent/x.jsonl"));
+        assertEquals(OrderTraceException.FILE, e.code());
+    }
+}
