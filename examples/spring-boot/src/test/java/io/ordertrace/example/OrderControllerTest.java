@@ -1,0 +1,97 @@
+package io.ordertrace.example;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ordertrace.OrderTracer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.web.client.TestRestTemplate;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
+import org.springframework.http.HttpEntity;
+import org.springframework.http.HttpHeaders;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RestController;
+
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class OrderControllerTest {
+    static final Path SPANS;
+    static final AtomicReference<String> MES_TRACEPARENT = new AtomicReference<>();
+
+    static {
+        try {
+            SPANS = Files.createTempDirectory("crm-example").resolve("spans.jsonl");
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Stands in for the MES price endpoint, in the same app, and keeps the headers it got. */
+    @RestController
+    static class MesStub {
+        @PostMapping("/orders/{orderId}/price")
+        String price(@PathVariable String orderId, @RequestHeader("traceparent") String traceparent) {
+            MES_TRACEPARENT.set(traceparent);
+            return "249.90 EUR";
+        }
+    }
+
+    @TestConfiguration
+    static class FileTracer {
+        @Bean(destroyMethod = "close")
+        @Primary
+        OrderTracer testTracer() {
+            return OrderTracer.builder().readEnvironment(false).serviceName("crm-api").file(SPANS.toString())
+                    .startRecords(false).build();
+        }
+
+        @Bean
+        MesStub mesStub() {
+            return new MesStub();
+        }
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    TestRestTemplate rest;
+
+    @Autowired
+    OrderTracer tracer;
+
+    @DynamicPropertySource
+    static void mesUrl(DynamicPropertyRegistry registry) {
+        registry.add("mes.url", () -> "http://127.0.0.1:${local.server.port}");
+    }
+
+    @Test
+    void confirmRunsInsideStagesAndPropagatesToTheMes() throws Exception {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set("X-User-Id", "1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> body = rest.postForObject("http://127.0.0.1:" + port + "/orders/ORD-42/confirm",
+                new HttpEntity<>(headers), Map.class);
+        assertThat(body).containsEntry("price", "249.90 EUR");
+        String traceId = (String) body.get("traceId");
+        assertThat(MES_TRACEPARENT.get()).startsWith("00-" + traceId + "-");
+
+        tracer.shutdown(java.time.Duration.ofSeconds(5));
+        String spans = OrderTracer.readSpansJson(SPANS.toString());
+        assertThat(spans).contains("\"name\":\"order_confirmed\"").contains("\"name\":\"order_status_changed\"")
+                .contains("\"crm.channel\":\"web\"");
+        String statusSpan = MES_TRACEPARENT.get().substring(36, 52);
+        assertThat(spans).contains("\"span_id\":\"" + statusSpan + "\"");
+    }
+}
