@@ -1,0 +1,66 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using OrderTrace;
+
+namespace OrderTrace.Bench
+{
+    /// <summary>
+    /// Under Mono: ns per stage through P/Invoke, and the overhead MesInstrumentation.CalculatePrice
+    /// adds over the bare call it wraps. Export goes nowhere (OTEL_TRACES_EXPORTER=none, set by
+    /// benches/run-dotnet). Each figure is the median of 7 rounds.
+    /// </summary>
+    internal static class Bench
+    {
+        private const string User = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+        private static decimal sink;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static decimal CalculatePrice(string orderId)
+        {
+            return orderId.Length * 10.5m;
+        }
+
+        private static double NsPerOp(int n, Action op)
+        {
+            var rounds = new double[7];
+            for (var r = 0; r < rounds.Length; r++)
+            {
+                var w = Stopwatch.StartNew();
+                for (var i = 0; i < n; i++) op();
+                w.Stop();
+                rounds[r] = w.Elapsed.TotalMilliseconds * 1e6 / n;
+            }
+            return rounds.OrderBy(x => x).ElementAt(rounds.Length / 2);
+        }
+
+        private static int Main(string[] args)
+        {
+            if (Environment.GetEnvironmentVariable("OTEL_TRACES_EXPORTER") != "none")
+            {
+                Console.Error.WriteLine("run with OTEL_TRACES_EXPORTER=none (benches/run-dotnet)");
+                return 2;
+            }
+            var n = args.Length > 0 ? int.Parse(args[0]) : 100000;
+            using (var tracer = new OrderTracer(new OrderTracerOptions
+            {
+                ServiceName = "bench", StartRecords = false, HeartbeatInterval = TimeSpan.Zero,
+            }))
+            {
+                var mes = new MesInstrumentation(tracer);
+                // Warm up the JIT and the native side.
+                NsPerOp(n / 10, () => { using (tracer.StartStage(OrderEvent.PriceCalculated, "ORD-12345", User)) { } });
+
+                var stage = NsPerOp(n, () => { using (tracer.StartStage(OrderEvent.PriceCalculated, "ORD-12345", User)) { } });
+                var bare = NsPerOp(n, () => { sink += CalculatePrice("ORD-12345"); });
+                var wrapped = NsPerOp(n, () => { sink += mes.CalculatePrice("ORD-12345", User, () => CalculatePrice("ORD-12345"), "EUR"); });
+                Console.WriteLine("stage through P/Invoke (start + end, user id): {0:F0} ns", stage);
+                Console.WriteLine("bare CalculatePrice: {0:F0} ns", bare);
+                Console.WriteLine("MesInstrumentation.CalculatePrice: {0:F0} ns (overhead {1:F0} ns over the bare call)", wrapped, wrapped - bare);
+                var c = tracer.Counters;
+                Console.WriteLine("counters: started {0}, exported {1}, dropped {2}", c.SpansStarted, c.SpansExported, c.SpansDropped);
+            }
+            return 0;
+        }
+    }
+}
