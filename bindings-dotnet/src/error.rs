@@ -88,14 +88,6 @@ fn set_last_error(message: &str) {
     });
 }
 
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
-}
-
 /// Runs one exported call: its error or panic becomes a status code and the thread's last
 /// error message; success clears the message.
 pub(crate) fn guard(f: impl FnOnce() -> Result<(), FfiError>) -> i32 {
@@ -111,7 +103,7 @@ pub(crate) fn guard(f: impl FnOnce() -> Result<(), FfiError>) -> i32 {
         Err(panic) => {
             set_last_error(&format!(
                 "ordertrace panicked (a bug, please report it): {}",
-                panic_text(panic.as_ref())
+                ordertrace::error::panic_message(panic.as_ref())
             ));
             OT_ERR_PANIC
         }

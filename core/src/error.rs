@@ -112,6 +112,20 @@ impl OrderTraceError {
     }
 }
 
+/// The message of a caught panic (`&str` or `String` payloads), for reporting it as an error.
+///
+/// ```
+/// let caught = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+/// assert_eq!(ordertrace::error::panic_message(caught.as_ref()), "boom");
+/// ```
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
 /// Result alias used across the core.
 pub type Result<T, E = OrderTraceError> = std::result::Result<T, E>;
 

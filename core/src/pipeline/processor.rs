@@ -6,7 +6,7 @@
 use super::config::{BatchSettings, PipelineConfig};
 use super::counters::{Counters, PipelineCounters};
 use super::exporter::SpanSink;
-use crate::error::{OrderTraceError, Result};
+use crate::error::{OrderTraceError, Result, panic_message};
 use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -241,14 +241,6 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
             shared.progress.notify_all();
         }
     }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
 }
 
 impl SpanProcessor for BatchProcessor {

@@ -4,7 +4,6 @@ import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -22,31 +21,16 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class OrderTracer implements AutoCloseable {
     static final Cleaner CLEANER = Cleaner.create();
 
-    /** Owns the native handle; run exactly once, by close() or by the Cleaner. */
-    private static final class Release implements Runnable {
-        final AtomicLong handle;
-
-        Release(long handle) {
-            this.handle = new AtomicLong(handle);
-        }
-
-        @Override
-        public void run() {
-            long h = handle.getAndSet(0);
-            if (h != 0) {
-                NativeBridge.tracerShutdown(h, 5000);
-                NativeBridge.tracerFree(h);
-            }
-        }
-    }
-
-    private final Release release;
+    private final NativeHandle release;
     private final Cleaner.Cleanable cleanable;
     // Stages start under the read lock; close takes the write lock, so no call uses a freed handle.
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
     private OrderTracer(long handle) {
-        this.release = new Release(handle);
+        this.release = new NativeHandle(handle, h -> {
+            NativeBridge.tracerShutdown(h, 5000);
+            NativeBridge.tracerFree(h);
+        });
         this.cleanable = CLEANER.register(this, release);
     }
 
@@ -68,7 +52,7 @@ public final class OrderTracer implements AutoCloseable {
     <T> T withHandle(java.util.function.LongFunction<T> f) {
         lock.readLock().lock();
         try {
-            long h = release.handle.get();
+            long h = release.get();
             if (h == 0) {
                 throw new OrderTraceException(OrderTraceException.CLOSED, "the tracer is closed");
             }

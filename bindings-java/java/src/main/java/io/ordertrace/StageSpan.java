@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A running stage. {@link #close()} ends it (successfully unless {@link #endWithError} was
@@ -16,29 +15,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * becomes unreachable.
  */
 public final class StageSpan implements AutoCloseable {
-    private static final class Release implements Runnable {
-        final AtomicLong handle;
-
-        Release(long handle) {
-            this.handle = new AtomicLong(handle);
-        }
-
-        @Override
-        public void run() {
-            long h = handle.getAndSet(0);
-            if (h != 0) {
-                NativeBridge.stageFree(h);
-            }
-        }
-    }
-
-    private final Release release;
+    private final NativeHandle release;
     private final Cleaner.Cleanable cleanable;
     private final OrderEvent event;
     private final String orderId;
 
     StageSpan(long handle, OrderEvent event, String orderId) {
-        this.release = new Release(handle);
+        this.release = new NativeHandle(handle, NativeBridge::stageFree);
         this.cleanable = OrderTracer.CLEANER.register(this, release);
         this.event = event;
         this.orderId = orderId;
@@ -55,7 +38,7 @@ public final class StageSpan implements AutoCloseable {
     }
 
     private long handle() {
-        long h = release.handle.get();
+        long h = release.get();
         if (h == 0) {
             throw new OrderTraceException(OrderTraceException.CLOSED, "the " + event.wireName() + " stage of " + orderId + " is closed");
         }
