@@ -422,6 +422,16 @@ mod tests {
             Fixture { tracer, dir, file }
         }
 
+        /// Starts a plain stage, asserting success.
+        fn start(&self, event: &str, order: &str) -> *mut OtStage {
+            let mut s = std::ptr::null_mut();
+            assert_eq!(
+                unsafe { ot_stage_start(self.tracer, &start_info(event, order), &mut s) },
+                OT_OK
+            );
+            s
+        }
+
         fn spans(&self) -> Vec<ordertrace::otlp_json::RecordedSpan> {
             assert_eq!(unsafe { ot_tracer_shutdown(self.tracer, 5000) }, OT_OK);
             ordertrace::otlp_json::read_file(std::path::Path::new(&self.file)).unwrap()
@@ -486,11 +496,7 @@ mod tests {
     #[test]
     fn a_closed_stage_refuses_further_calls_but_keeps_its_ids() {
         let f = Fixture::new("closed");
-        let mut s = std::ptr::null_mut();
-        assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &start_info("order_shipped", "ORD-2"), &mut s) },
-            OT_OK
-        );
+        let s = f.start("order_shipped", "ORD-2");
         assert_eq!(unsafe { ot_stage_end(s) }, OT_OK);
         assert_eq!(unsafe { ot_stage_end(s) }, OT_ERR_CLOSED);
         assert_eq!(
@@ -514,11 +520,7 @@ mod tests {
     #[test]
     fn end_with_error_records_the_exception() {
         let f = Fixture::new("error");
-        let mut s = std::ptr::null_mut();
-        assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &start_info("price_calculated", "ORD-3"), &mut s) },
-            OT_OK
-        );
+        let s = f.start("price_calculated", "ORD-3");
         let status = unsafe {
             ot_stage_end_with_error(
                 s,
@@ -568,11 +570,7 @@ mod tests {
     #[test]
     fn freeing_an_open_stage_ends_it() {
         let f = Fixture::new("free");
-        let mut s = std::ptr::null_mut();
-        assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &start_info("order_confirmed", "ORD-5"), &mut s) },
-            OT_OK
-        );
+        let s = f.start("order_confirmed", "ORD-5");
         unsafe { ot_stage_free(s) };
         assert_eq!(f.spans().len(), 1);
     }
