@@ -1,8 +1,10 @@
 //! The native methods of `io.ordertrace.NativeBridge`. Each unpacks its frames, calls the C
 //! ABI and returns its status (or a handle, 0 on failure); the Java side turns failures into
 //! `OrderTraceException` with `lastErrorCode()` and `lastError()`. `with_env` wraps every call
-//! in `catch_unwind`; the C ABI guards its own calls too, so no panic reaches the JVM.
+//! in `catch_unwind` and [`ThrowOrderTraceException`] turns a panic or JNI error into that
+//! exception too; the C ABI guards its own calls as well, so no panic reaches the JVM.
 
+use crate::errors::ThrowOrderTraceException;
 use crate::frames::{self, FrameError};
 use jni::objects::{JByteArray, JClass};
 use jni::sys::{jdouble, jint, jlong};
@@ -234,7 +236,7 @@ macro_rules! native {
         ) -> $ret {
             unowned
                 .with_env(|$env| -> jni::errors::Result<$ret> { $body })
-                .resolve::<jni::errors::ThrowRuntimeExAndDefault>()
+                .resolve::<ThrowOrderTraceException>()
         }
     };
 }
@@ -403,6 +405,12 @@ native!(Java_io_ordertrace_NativeBridge_readSpansJson(path: JByteArray<'caller>)
     // SAFETY: `path` alive for the call; `buffer` writable.
     let status = record(unsafe { ot_read_spans_json(ot(&path), &mut buffer) });
     bytes_out(env, if status == OT_OK { take_buffer(buffer) } else { None })
+});
+
+// Lets the Java tests prove that a panic in the bridge arrives as OrderTraceException (code
+// PANIC) and leaves the JVM running. Package-private on the Java side; it changes no state.
+native!(Java_io_ordertrace_NativeBridge_panicForTests() -> jint, |_env| {
+    panic!("deliberate panic for the boundary test")
 });
 
 native!(Java_io_ordertrace_NativeBridge_lastErrorCode() -> jint, |_env| {

@@ -34,6 +34,9 @@ final class NativeBridge {
     static native byte[] schemaJson();
     static native byte[] readSpansJson(byte[] path);
 
+    /** Panics inside the native library; only for the test proving a panic arrives as {@link OrderTraceException}. */
+    static native int panicForTests();
+
     static native int lastErrorCode();
     static native byte[] lastError();
 

@@ -1,0 +1,105 @@
+package io.ordertrace;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** What crosses the JNI boundary when things go wrong: panics, JNI misuse, leaks, threads. */
+class BoundaryTest extends Fixture {
+    @Test
+    void aPanicInTheNativeLibraryIsAnOrderTraceExceptionAndTheJvmCarriesOn() throws Exception {
+        OrderTraceException e = assertThrows(OrderTraceException.class, NativeBridge::panicForTests);
+        assertEquals(OrderTraceException.PANIC, e.code());
+        assertTrue(e.getMessage().contains("deliberate panic for the boundary test"), e.getMessage());
+        tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-1").start().close();
+        assertEquals("order_confirmed", one(spans(), "order_confirmed").get("name").asText());
+    }
+
+    @Test
+    void aNullArrayReachingANativeMethodIsAnOrderTraceException() {
+        OrderTraceException e = assertThrows(OrderTraceException.class, () -> NativeBridge.stageStart(0, null));
+        assertEquals(OrderTraceException.INVALID_INPUT, e.code());
+        assertTrue(e.getMessage().contains("Null pointer"), e.getMessage());
+    }
+
+    @Test
+    void aGarbageFrameBufferIsAnOrderTraceExceptionNamingTheProblem() {
+        OrderTraceException e = assertThrows(OrderTraceException.class,
+                () -> tracer().withHandle(t -> NativeBridge.checkHandle(NativeBridge.stageStart(t, new byte[] {0, 0, 0, 9}))));
+        assertEquals(OrderTraceException.INVALID_INPUT, e.code());
+        assertTrue(e.getMessage().contains("says 9 bytes"), e.getMessage());
+    }
+
+    private void startAndLeak(String orderId) {
+        tracer().stage(OrderEvent.ORDER_CONFIRMED, orderId).attribute("crm.leaked", true).start();
+    }
+
+    private static boolean collectUntil(BooleanSupplier done) throws InterruptedException {
+        for (int i = 0; i < 200; i++) {
+            System.gc();
+            Thread.sleep(25);
+            if (done.getAsBoolean()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void aLeakedStageIsEndedAndExportedByTheCleaner() throws Exception {
+        startAndLeak("ORD-LEAK");
+        boolean ended = collectUntil(() -> {
+            tracer().flush(Duration.ofSeconds(5));
+            return tracer().counters().spansExported() == 1;
+        });
+        assertTrue(ended, "the leaked stage was never ended");
+        assertEquals("true", attr(one(spans(), "order_confirmed"), "crm.leaked"));
+    }
+
+    private void useAndLeakTracer(String file) {
+        OrderTracer leaked = OrderTracer.builder().readEnvironment(false).serviceName("crm-api").file(file)
+                .startRecords(false).heartbeat(Duration.ZERO).build();
+        leaked.stage(OrderEvent.ORDER_SHIPPED, "ORD-LEAK").start().close();
+    }
+
+    @Test
+    void aLeakedTracerIsShutDownByTheCleanerAndKeepsItsSpans() throws Exception {
+        Path file = dir.resolve("leaked.jsonl");
+        useAndLeakTracer(file.toString());
+        boolean exported = collectUntil(() -> Files.exists(file) && OrderTracer.readSpansJson(file.toString()).contains("order_shipped"));
+        assertTrue(exported, "the leaked tracer's span never reached its file");
+        JsonNode spans = new ObjectMapper().readTree(OrderTracer.readSpansJson(file.toString()));
+        assertEquals(1, spans.size());
+    }
+
+    private static Set<String> javaThreadNames() {
+        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName).collect(Collectors.toSet());
+    }
+
+    @Test
+    void theNativeExportAndHeartbeatThreadsAreNeverAttachedToTheJvm() throws Exception {
+        OrderTracer.Builder options = options().startRecords(true).heartbeat(Duration.ofMillis(10));
+        Set<String> before = javaThreadNames();
+        try (OrderTracer busy = options.build()) {
+            StageSpan open = busy.stage(OrderEvent.MANUFACTURING_STARTED, "ORD-T").start();
+            Thread.sleep(100); // heartbeats run on the native side meanwhile
+            busy.flush(Duration.ofSeconds(5));
+            assertTrue(busy.counters().spansExported() >= 1, "the native export thread ran: " + busy.counters());
+            Set<String> during = javaThreadNames();
+            during.removeAll(before);
+            during.removeIf(name -> name.startsWith("Common-Cleaner") || name.startsWith("process reaper"));
+            assertEquals(Set.of(), during, "threads the JVM sees beyond the test's own");
+            open.close();
+        }
+    }
+}
