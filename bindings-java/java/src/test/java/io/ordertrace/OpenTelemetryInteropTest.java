@@ -5,12 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.TraceFlags;
+import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.ordertrace.otel.OpenTelemetryContext;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** A service already running the OpenTelemetry Java SDK: ordertrace stages join its current span. */
@@ -54,5 +59,14 @@ class OpenTelemetryInteropTest extends Fixture {
     @Test
     void withoutACurrentSpanThereIsNoParent() {
         assertTrue(OpenTelemetryContext.current().isEmpty());
+    }
+
+    @Test
+    void aRemoteParentsTraceStateTravelsWithItsTraceparent() {
+        SpanContext remote = SpanContext.createFromRemoteParent("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7",
+                TraceFlags.getSampled(), TraceState.builder().put("shop", "cart7").build());
+        Map<String, String> headers = OpenTelemetryContext.of(Context.root().with(Span.wrap(remote)));
+        assertEquals("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", headers.get("traceparent"));
+        assertEquals("shop=cart7", headers.get("tracestate"));
     }
 }

@@ -1,7 +1,8 @@
 package io.ordertrace.otel;
 
-import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.Context;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -18,26 +19,17 @@ import java.util.Map;
 public final class OpenTelemetryContext {
     private OpenTelemetryContext() {}
 
-    /** The current OpenTelemetry span as a {@code traceparent} header; empty when there is no valid current span. */
+    /** The current OpenTelemetry span as {@code traceparent} (and {@code tracestate}) headers; empty without a valid current span. */
     public static Map<String, String> current() {
-        SpanContext c = Span.current().getSpanContext();
-        if (!c.isValid()) {
-            return Map.of();
-        }
-        String flags = c.isSampled() ? "01" : "00";
-        String traceparent = "00-" + c.getTraceId() + "-" + c.getSpanId() + "-" + flags;
-        String state = c.getTraceState().isEmpty() ? null : encodeState(c);
-        return state == null ? Map.of("traceparent", traceparent) : Map.of("traceparent", traceparent, "tracestate", state);
+        return of(Context.current());
     }
 
-    private static String encodeState(SpanContext c) {
-        StringBuilder sb = new StringBuilder();
-        c.getTraceState().forEach((k, v) -> {
-            if (sb.length() > 0) {
-                sb.append(',');
-            }
-            sb.append(k).append('=').append(v);
-        });
-        return sb.toString();
+    /** The span of {@code context} as W3C headers, written by OpenTelemetry's own propagator; empty without a valid span. */
+    public static Map<String, String> of(Context context) {
+        Map<String, String> headers = new LinkedHashMap<>();
+        if (context != null) {
+            W3CTraceContextPropagator.getInstance().inject(context, headers, (carrier, key, value) -> carrier.put(key, value));
+        }
+        return headers;
     }
 }
