@@ -31,16 +31,20 @@ public class OrderController {
             confirmed.setAttribute("crm.channel", "web");
             try (StageSpan status = tracer.stage(OrderEvent.ORDER_STATUS_CHANGED, orderId).userId(userId)
                     .parent(confirmed.headers()).statusChange("confirmed", "pricing").client().start()) {
-                // Read per request: it may name this server's own port, known only once it runs.
-                String mesUrl = env.getRequiredProperty("mes.url");
-                String price = http.post().uri(mesUrl + "/orders/{id}/price", orderId)
-                        .headers(h -> status.headers().forEach(h::set))
-                        .retrieve().body(String.class);
-                return Map.of("orderId", orderId, "status", "pricing", "price", price == null ? "" : price,
-                        "traceId", confirmed.traceId());
-            } catch (RuntimeException e) {
-                confirmed.recordError(e);
-                throw e;
+                try {
+                    // Read per request: it may name this server's own port, known only once it runs.
+                    String mesUrl = env.getRequiredProperty("mes.url");
+                    String price = http.post().uri(mesUrl + "/orders/{id}/price", orderId)
+                            .headers(h -> status.headers().forEach(h::set))
+                            .retrieve().body(String.class);
+                    return Map.of("orderId", orderId, "status", "pricing", "price", price == null ? "" : price,
+                            "traceId", confirmed.traceId());
+                } catch (RuntimeException e) {
+                    // The MES call failed: both stages carry the exception with its stack trace.
+                    status.recordError(e);
+                    confirmed.recordError(e);
+                    throw e;
+                }
             }
         }
     }

@@ -2,6 +2,8 @@ package io.ordertrace.example;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ordertrace.OrderTracer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,12 +19,15 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Primary;
 import org.springframework.http.HttpEntity;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
 
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class OrderControllerTest {
@@ -42,6 +47,9 @@ class OrderControllerTest {
     static class MesStub {
         @PostMapping("/orders/{orderId}/price")
         String price(@PathVariable String orderId, @RequestHeader("traceparent") String traceparent) {
+            if (orderId.startsWith("ORD-DOWN")) {
+                throw new ResponseStatusException(HttpStatus.SERVICE_UNAVAILABLE, "pricing is down");
+            }
             MES_TRACEPARENT.set(traceparent);
             return "249.90 EUR";
         }
@@ -87,11 +95,34 @@ class OrderControllerTest {
         String traceId = (String) body.get("traceId");
         assertThat(MES_TRACEPARENT.get()).startsWith("00-" + traceId + "-");
 
-        tracer.shutdown(java.time.Duration.ofSeconds(5));
+        tracer.flush(java.time.Duration.ofSeconds(5));
         String spans = OrderTracer.readSpansJson(SPANS.toString());
         assertThat(spans).contains("\"name\":\"order_confirmed\"").contains("\"name\":\"order_status_changed\"")
                 .contains("\"crm.channel\":\"web\"");
         String statusSpan = MES_TRACEPARENT.get().substring(36, 52);
         assertThat(spans).contains("\"span_id\":\"" + statusSpan + "\"");
+    }
+
+    @Test
+    void aFailedMesCallIsRecordedOnBothStagesWithTheJavaStackTrace() throws Exception {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set("X-User-Id", "1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+        ResponseEntity<String> response = rest.postForEntity("http://127.0.0.1:" + port + "/orders/ORD-DOWN-1/confirm",
+                new HttpEntity<>(headers), String.class);
+        assertThat(response.getStatusCode().is5xxServerError()).isTrue();
+
+        tracer.flush(java.time.Duration.ofSeconds(5));
+        int failed = 0;
+        for (JsonNode span : new ObjectMapper().readTree(OrderTracer.readSpansJson(SPANS.toString()))) {
+            if (!span.get("attributes").path("order.id").asText().equals("ORD-DOWN-1")) {
+                continue;
+            }
+            assertThat(span.get("status").asText()).isEqualTo("error");
+            JsonNode exception = span.get("events").get(0).get("attributes");
+            assertThat(exception.get("exception.type").asText()).contains("HttpServerErrorException");
+            assertThat(exception.get("exception.stacktrace").asText()).contains("OrderController.confirm");
+            failed++;
+        }
+        assertThat(failed).as("order_confirmed and order_status_changed of ORD-DOWN-1").isEqualTo(2);
     }
 }
