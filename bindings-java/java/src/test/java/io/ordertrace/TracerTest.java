@@ -45,6 +45,25 @@ class TracerTest extends Fixture {
     }
 
     @Test
+    void aStageEndedAfterShutdownIsCountedAsDropped() {
+        StageSpan open = tracer().stage(OrderEvent.MANUFACTURING_STARTED, "ORD-1").start();
+        tracer().shutdown(Duration.ofSeconds(5));
+        open.end();
+        assertEquals(1, tracer().counters().spansDropped());
+        assertEquals(OrderTraceException.CLOSED, assertThrows(OrderTraceException.class, open::traceId).code());
+    }
+
+    @Test
+    void aStageOutlivingItsClosedTracerStillClosesCleanly() {
+        OrderTracer t = options().build();
+        StageSpan open = t.stage(OrderEvent.MANUFACTURING_STARTED, "ORD-1").start();
+        t.close();
+        open.close();
+        open.close();
+        assertEquals(OrderTraceException.CLOSED, assertThrows(OrderTraceException.class, open::headers).code());
+    }
+
+    @Test
     void badConfigurationNamesTheProblem() {
         OrderTraceException e = assertThrows(OrderTraceException.class,
                 () -> OrderTracer.builder().readEnvironment(false).otlpHttp("collector:4318").build());
