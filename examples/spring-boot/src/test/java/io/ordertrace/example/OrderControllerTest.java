@@ -2,7 +2,6 @@ package io.ordertrace.example;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ordertrace.OrderTracer;
