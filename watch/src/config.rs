@@ -428,3 +428,14 @@ mod tests {
         assert!(c.allowed_positions("confirmed").unwrap().contains(&None));
     }
 }
+
+#[cfg(test)]
+mod shipped_file_tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_config_file_equals_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/watch/watch.toml");
+        assert_eq!(WatchConfig::from_file(&path).unwrap(), WatchConfig::default());
+    }
+}
