@@ -397,7 +397,8 @@ fn run_writer(shared: &Shared, spool: &Spool) {
                 && state.exporter_exited;
             if done_now {
                 drop(state);
-                spool.seal();
+                // The exporter has stopped: nothing reads or writes the folder any more.
+                spool.close();
                 let mut state = shared.lock();
                 state.writer_exited = true;
                 thread_exited(shared, &mut state);

@@ -191,7 +191,9 @@ pub(crate) struct Spool {
     /// Sequence number of the oldest record (`u64::MAX`: none), readable without the lock, so
     /// the pipeline never waits for the disk while it holds the callers' queue.
     head: std::sync::atomic::AtomicU64,
-    _lock: FolderLock,
+    /// Held until [`Spool::close`] (or the drop), so the next tracer can open the folder as
+    /// soon as this one has shut down.
+    folder_lock: Mutex<Option<FolderLock>>,
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> OrderTraceError + '_ {
@@ -330,7 +332,7 @@ impl Spool {
             state: Mutex::new(state),
             first_free_seq: max_seq + 1,
             head: std::sync::atomic::AtomicU64::new(u64::MAX),
-            _lock: lock,
+            folder_lock: Mutex::new(Some(lock)),
         };
         spool.publish(&spool.lock());
         Ok(spool)
@@ -616,10 +618,19 @@ impl Spool {
         self.lock().in_flight = None;
     }
 
-    /// Completes the segment being written (on shutdown), so the next start finds it whole.
+    /// Completes the segment being written, so the next start finds it whole.
     pub(crate) fn seal(&self) {
         let mut s = self.lock();
         self.seal_current(&mut s);
+    }
+
+    /// Seals and releases the folder: the pipeline is done with it.
+    pub(crate) fn close(&self) {
+        self.seal();
+        self.folder_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
     }
 }
 
