@@ -112,6 +112,30 @@ impl OrderTraceError {
     }
 }
 
+/// How many bytes of an offending input an error message quotes at most.
+pub const MAX_QUOTED_BYTES: usize = 48;
+
+/// Quotes at most [`MAX_QUOTED_BYTES`] of `input` for an error message, escaped so that control
+/// characters and bytes that are not UTF-8 stay visible, and says how long the whole input
+/// was when it is cut: a megabyte of bad input never becomes a megabyte of error text.
+///
+/// ```
+/// use ordertrace::error::quoted;
+/// assert_eq!(quoted(b"ORD-1\r\n"), "\"ORD-1\\r\\n\"");
+/// assert_eq!(quoted(&[b'x'; 1000]), format!("\"{}\"... (1000 bytes)", "x".repeat(48)));
+/// ```
+pub fn quoted(input: &[u8]) -> String {
+    let shown = &input[..input.len().min(MAX_QUOTED_BYTES)];
+    let mut out = String::with_capacity(shown.len() + 24);
+    out.push('"');
+    out.extend(shown.escape_ascii().map(char::from));
+    out.push('"');
+    if shown.len() < input.len() {
+        out.push_str(&format!("... ({} bytes)", input.len()));
+    }
+    out
+}
+
 /// The message of a caught panic (`&str` or `String` payloads), for reporting it as an error.
 ///
 /// ```
@@ -162,6 +186,20 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), errors.len());
         assert!(codes.iter().all(|c| *c > 0));
+    }
+
+    #[test]
+    fn quoted_cuts_long_input_and_names_its_length() {
+        let q = quoted(&vec![b'a'; 1 << 20]);
+        assert_eq!(
+            q,
+            format!("\"{}\"... (1048576 bytes)", "a".repeat(MAX_QUOTED_BYTES))
+        );
+    }
+
+    #[test]
+    fn quoted_escapes_control_and_non_utf8_bytes() {
+        assert_eq!(quoted(b"a\r\n\xff\""), "\"a\\r\\n\\xff\\\"\"");
     }
 
     #[test]
