@@ -55,7 +55,8 @@ public final class Crm {
         }
         try (StageSpan confirmed = tracer.stage(OrderEvent.ORDER_CONFIRMED, orderId).userId(userId)
                 .parent(Propagation.fromMessage(messageHeaders)).consumer()
-                .attribute("messaging.system", "rabbitmq").attribute("messaging.destination.name", "orders.new").start()) {
+                .attribute("messaging.system", "rabbitmq").attribute("messaging.destination.name", "orders.new")
+                .attribute("messaging.operation.type", "process").start()) {
             confirmed.setAttribute("crm.channel", "web");
             try (StageSpan status = tracer.stage(OrderEvent.ORDER_STATUS_CHANGED, orderId).userId(userId)
                     .parent(confirmed.headers()).statusChange("confirmed", "in_production").client().start()) {
