@@ -10,8 +10,9 @@ namespace OrderFlow
     /// <summary>
     /// The MES of the order-flow example (C#, run with Mono): POST /orders/{id}/process?user=...
     /// prices the order (the MES's own CalculatePrice, wrapped), starts and completes manufacturing.
-    /// Switches: an order id containing MES_FAIL_MARK (default "FAIL") makes CalculatePrice throw;
-    /// one containing MES_SLOW_MARK (default "SLOW") makes it take MES_SLOW_SECONDS (default 60).
+    /// Switches, per request: an order id containing MES_FAIL_MARK (default "FAIL") makes
+    /// CalculatePrice throw; one containing MES_SLOW_MARK (default "SLOW") makes it take
+    /// MES_SLOW_SECONDS (default 60). For every request: MES_MODE=fail or MES_MODE=slow.
     /// Env: MES_PORT (default 18090) and the OTEL_* / ORDERTRACE_* variables.
     /// </summary>
     internal static class Mes
@@ -30,9 +31,10 @@ namespace OrderFlow
         // The MES's own code, untouched by the instrumentation.
         private static decimal CalculatePrice(string orderId)
         {
-            if (orderId.Contains(Env("MES_FAIL_MARK", "FAIL")))
+            var mode = Env("MES_MODE", "normal");
+            if (mode == "fail" || orderId.Contains(Env("MES_FAIL_MARK", "FAIL")))
                 throw new PriceCalculationException("no price rule for alloy 'platinum-950' (order " + orderId + ")");
-            if (orderId.Contains(Env("MES_SLOW_MARK", "SLOW")))
+            if (mode == "slow" || orderId.Contains(Env("MES_SLOW_MARK", "SLOW")))
                 Thread.Sleep(TimeSpan.FromSeconds(int.Parse(Env("MES_SLOW_SECONDS", "60"))));
             return 249.90m;
         }

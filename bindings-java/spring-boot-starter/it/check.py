@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""The assertions of scripts/test-starter, against the real Jaeger (api/v3). Standard library only.
+
+Confirms one order at the running test application (it/, wired by the starter alone) the way
+the shop's client does it: with the order's traceparent (the order's root span, by the
+order-derived identity) and its baggage. The application sends it over RabbitMQ to its own
+@RabbitListener, which asks its own price endpoint over RestClient. Then checks the one trace
+in Jaeger:
+
+  --mode agent   the OpenTelemetry Java agent runs beside the starter: its HTTP server,
+                 RabbitMQ publish/process and HTTP client spans are in the order's trace; each
+                 ordertrace stage is a child of the agent's span it runs in (order_confirmed of
+                 the HTTP server span, price_calculated of the price endpoint's server span);
+                 the message's traceparent is the agent's publish span (the agent writes last
+                 and wins), and the consumer's stage descends from it, in the same trace.
+  --mode plain   no agent: only ordertrace spans; order_confirmed is a child of the caller's
+                 span, order_status_changed of order_confirmed (the message's traceparent is the
+                 starter's), price_calculated of order_status_changed (the RestClient's headers).
+
+Both: order.id and user.id on every ordertrace span (start records and heartbeats included),
+and the order's baggage (order.id, user.id) in the message and in the price request.
+
+Env: APP_URL, JAEGER_QUERY_URL.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+APP = os.environ.get("APP_URL", "http://127.0.0.1:8080")
+JAEGER = os.environ.get("JAEGER_QUERY_URL", "http://127.0.0.1:16686")
+USER = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+STAGES = ["order_confirmed", "order_status_changed", "price_calculated"]
+SERVER, CLIENT, PRODUCER, CONSUMER = "SERVER", "CLIENT", "PRODUCER", "CONSUMER"
+
+failures = []
+checks = 0
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def http(method, url, headers=None, timeout=10):
+    req = urllib.request.Request(url, data=b"" if method == "POST" else None, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw = r.read()
+            try:
+                return r.status, json.loads(raw) if raw else None
+            except json.JSONDecodeError:
+                return r.status, raw.decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as e:
+        return 0, str(e)
+
+
+def derived(domain, order_id, size):
+    """The order-derived ids of the ordertrace core (core/src/identity.rs)."""
+    d = hashlib.sha256(b"ordertrace/v1/" + domain.encode() + b"\0" + order_id.encode()).digest()[:size]
+    if d == bytes(size):
+        d = d[:-1] + b"\x01"
+    return d.hex()
+
+
+def value_of(v):
+    return next(iter(v.values())) if v else None
+
+
+def attrs(item):
+    return {kv["key"]: value_of(kv["value"]) for kv in item.get("attributes", [])}
+
+
+def kind_of(span):
+    k = span.get("kind")
+    return {1: "INTERNAL", 2: SERVER, 3: CLIENT, 4: PRODUCER, 5: CONSUMER}.get(k) or str(k).replace("SPAN_KIND_", "")
+
+
+def trace_spans(trace_id):
+    """[(scope name, span)] of the trace in Jaeger, [] when it has none (yet)."""
+    status, body = http("GET", f"{JAEGER}/api/v3/traces/{trace_id}")
+    out = []
+    if status != 200 or not isinstance(body, dict):
+        return out
+    for rs in body.get("result", {}).get("resourceSpans", []):
+        for ss in rs.get("scopeSpans", []):
+            scope = ss.get("scope", {}).get("name", "")
+            for span in ss.get("spans", []):
+                out.append((scope, span))
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=["agent", "plain"], required=True)
+    mode = parser.parse_args().mode
+    order = f"ORD-STARTER-{mode.upper()}-{int(time.time() * 1000)}"
+    trace, root = derived("trace", order, 16), derived("root", order, 8)
+    tag = f"[{mode}] {order}"
+
+    status, body = http("POST", f"{APP}/orders/{order}/confirm?user={USER}",
+                        headers={"traceparent": f"00-{trace}-{root}-01", "baggage": f"order.id={order},user.id={USER}"})
+    if not check(status == 202, f"{tag}: POST /orders/{{id}}/confirm answers 202 ({status} {body})"):
+        return
+    deadline = time.time() + 30
+    seen = {}
+    while time.time() < deadline and "price" not in seen:
+        time.sleep(0.3)
+        _, seen = http("GET", f"{APP}/seen/{order}")
+        seen = seen if isinstance(seen, dict) else {}
+    if not check("price" in seen, f"{tag}: the listener consumed the message and got a price ({seen})"):
+        return
+    http("POST", f"{APP}/flush")
+
+    # The agent's spans: HTTP server (confirm), publish, process, HTTP client, HTTP server (price).
+    want_agent = 5 if mode == "agent" else 0
+    deadline = time.time() + 40
+    while True:
+        spans = trace_spans(trace)
+        ours = [s for scope, s in spans if scope == "ordertrace"]
+        agents = [s for scope, s in spans if scope != "ordertrace"]
+        names = {s["name"] for s in ours}
+        if (set(STAGES) <= names and len(agents) >= want_agent) or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    print(f"{tag}: trace {trace}: " + ", ".join(sorted(f"{s['name']} [{kind_of(s)}, {scope}]" for scope, s in spans)),
+          flush=True)
+    by_id = {s["spanId"]: s for _, s in spans}
+    stage = {name: next((s for s in ours if s["name"] == name), None) for name in STAGES}
+    if not check(all(stage.values()), f"{tag}: the stages {STAGES} are in the order's trace {trace}"):
+        return
+
+    def ancestors(span):
+        chain, seen_ids = [], set()
+        while span is not None and span.get("parentSpanId") and span["parentSpanId"] not in seen_ids:
+            seen_ids.add(span["parentSpanId"])
+            chain.append(span["parentSpanId"])
+            span = by_id.get(span["parentSpanId"])
+        return chain
+
+    def parent(span):
+        return by_id.get(span.get("parentSpanId") or "")
+
+    missing = [s["name"] for s in ours if attrs(s).get("order.id") != order or attrs(s).get("user.id") != USER]
+    check(not missing, f"{tag}: order.id and user.id on all {len(ours)} ordertrace spans, start records included (missing on {missing})")
+    for where in ("message.baggage", "price.baggage"):
+        check(f"order.id={order}" in seen.get(where, "") and f"user.id={USER}" in seen.get(where, ""),
+              f"{tag}: the order's baggage reached the next hop ({where}: {seen.get(where)!r})")
+    confirmed, status_changed, priced = stage["order_confirmed"], stage["order_status_changed"], stage["price_calculated"]
+    check(confirmed["spanId"] != status_changed["spanId"] and status_changed["spanId"] in
+          {p for p in [priced.get("parentSpanId")] + ancestors(priced)},
+          f"{tag}: price_calculated descends from order_status_changed")
+    check(confirmed["spanId"] in ancestors(status_changed), f"{tag}: order_status_changed descends from order_confirmed (over RabbitMQ)")
+
+    if mode == "agent":
+        servers = [s for s in agents if kind_of(s) == SERVER]
+        producers = [s for s in agents if kind_of(s) == PRODUCER]
+        consumers = [s for s in agents if kind_of(s) == CONSUMER]
+        clients = [s for s in agents if kind_of(s) == CLIENT]
+        check(len(servers) == 2 and len(producers) >= 1 and len(consumers) >= 1 and len(clients) >= 1,
+              f"{tag}: the agent's HTTP server (2), RabbitMQ publish, process and HTTP client spans are in the order's trace "
+              f"({len(servers)}, {len(producers)}, {len(consumers)}, {len(clients)})")
+        p = parent(confirmed)
+        check(p is not None and kind_of(p) == SERVER and p.get("parentSpanId") == root,
+              f"{tag}: order_confirmed is a child of the agent's HTTP server span, itself a child of the caller's span "
+              f"({p and p['name']})")
+        p = parent(priced)
+        check(p is not None and kind_of(p) == SERVER and p in servers,
+              f"{tag}: price_calculated is a child of the agent's HTTP server span of the price request ({p and p['name']})")
+        publish = next((s for s in producers if confirmed["spanId"] in ancestors(s)), None)
+        check(publish is not None, f"{tag}: the agent's publish span is inside order_confirmed")
+        check(publish is not None and seen.get("message.traceparent") == f"00-{trace}-{publish['spanId']}-01",
+              f"{tag}: the message's traceparent is the agent's publish span: the agent wrote last and won "
+              f"({seen.get('message.traceparent')})")
+        check(publish is not None and publish["spanId"] in ancestors(status_changed)
+              and any(kind_of(by_id[a]) == CONSUMER for a in ancestors(status_changed) if a in by_id),
+              f"{tag}: order_status_changed descends from the agent's process span and its publish span: one trace, not two")
+    else:
+        check(not agents, f"{tag}: only ordertrace spans without the agent ({[s['name'] for s in agents]})")
+        check(confirmed.get("parentSpanId") == root, f"{tag}: order_confirmed is a child of the caller's span {root}")
+        check(seen.get("message.traceparent") == f"00-{trace}-{confirmed['spanId']}-01",
+              f"{tag}: the message's traceparent is order_confirmed's, written by the starter ({seen.get('message.traceparent')})")
+        check(status_changed.get("parentSpanId") == confirmed["spanId"], f"{tag}: order_status_changed is a child of order_confirmed")
+        check(priced.get("parentSpanId") == status_changed["spanId"],
+              f"{tag}: price_calculated is a child of order_status_changed (RestClient carried the stage)")
+        check(seen.get("price.traceparent") == f"00-{trace}-{status_changed['spanId']}-01",
+              f"{tag}: the price request's traceparent is order_status_changed's ({seen.get('price.traceparent')})")
+
+
+main()
+print(f"{checks - len(failures)} passed, {len(failures)} failed", flush=True)
+if failures:
+    print("failed checks:\n  " + "\n  ".join(failures), flush=True)
+sys.exit(1 if failures else 0)
