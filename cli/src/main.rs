@@ -53,6 +53,9 @@ enum Command {
         /// Print the timelines as a JSON array.
         #[arg(long)]
         json: bool,
+        /// Stop submitting orders once the span file is larger than this many MiB.
+        #[arg(long, default_value_t = demo::DEFAULT_MAX_FILE_MB)]
+        max_file_mb: u64,
     },
     /// Where is this order? Its stages, errors, and where it is stuck.
     ///
@@ -123,6 +126,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             stage_time,
             hang_time,
             json,
+            max_file_mb,
         } => demo::run(&demo::DemoOptions {
             orders,
             seed,
@@ -130,6 +134,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             stage_time,
             hang_time,
             json,
+            max_file_bytes: max_file_mb.saturating_mul(1024 * 1024),
         })
         .map(|_| ()),
         Command::Timeline {
