@@ -47,6 +47,8 @@ pub struct DemoOptions {
 pub struct DemoSummary {
     /// Shipped.
     pub completed: usize,
+    /// Shipped with earlier stages missing (should not happen in the demo).
+    pub incomplete: usize,
     /// Last stage failed.
     pub failed: usize,
     /// A stage still running.
@@ -176,6 +178,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
         let t = timeline::build(&order.order_id, &spans, now);
         match t.state {
             OrderState::Completed => summary.completed += 1,
+            OrderState::Incomplete { .. } => summary.incomplete += 1,
             OrderState::Failed { .. } => summary.failed += 1,
             OrderState::InsideStage { .. } => summary.inside_stage += 1,
             OrderState::WaitingFor { .. } => summary.waiting += 1,
@@ -218,6 +221,10 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
         summary.waiting,
         if summary.not_found > 0 {
             format!(", {} NOT FOUND", summary.not_found)
+        } else {
+            String::new()
+        } + &if summary.incomplete > 0 {
+            format!(", {} INCOMPLETE", summary.incomplete)
         } else {
             String::new()
         }
