@@ -436,6 +436,9 @@ mod shipped_file_tests {
     #[test]
     fn the_documented_config_file_equals_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/watch/watch.toml");
-        assert_eq!(WatchConfig::from_file(&path).unwrap(), WatchConfig::default());
+        assert_eq!(
+            WatchConfig::from_file(&path).unwrap(),
+            WatchConfig::default()
+        );
     }
 }
