@@ -243,6 +243,9 @@ def run_matrix(gw, mode, creds, state, watch):
             status, resp_headers, data = gw.request(row.method, path, headers, body)
             want = expected_status(role, row)
             ok = check(status == want, f"[{mode}] {role} {row.method} {path}: got {status}, expected {want}")
+            if 200 <= status < 300:
+                check("max-age" in (resp_headers.get("Strict-Transport-Security") or ""),
+                      f"[{mode}] {role} {row.method} {path}: no Strict-Transport-Security header")
             if role == "devops" and row.name == "Alertmanager silence create" and status == 200:
                 state["silence_id"] = json.loads(data)["silenceID"]
             cells.append(f"{status}" if ok else f"{status}!={want}")
