@@ -96,6 +96,16 @@ fn percentile(sorted: &[u32], p: f64) -> u32 {
     sorted[at]
 }
 
+/// The event of a stage: an order opens with `order_submitted` (its root span, whose id is
+/// derived from the order id, so it must occur once per order); the rest cycle through the
+/// other seven events.
+fn event_index(seq: u64, stages_per_order: u64) -> usize {
+    match seq % stages_per_order {
+        0 => 0,
+        k => (1 + (k - 1) % 7) as usize,
+    }
+}
+
 fn parse_outage(s: &str) -> Result<(Duration, Duration), String> {
     let (from, to) = s
         .split_once(':')
@@ -253,7 +263,7 @@ fn main() {
         }
         let t0 = Instant::now();
         let stage = tracer
-            .stage(OrderEvent::ALL[(i % 8) as usize], &order)
+            .stage(OrderEvent::ALL[event_index(seq, args.stages_per_order)], &order)
             .user_id("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
             .attribute("bench.seq", seq as i64)
             .attribute("bench.run", args.run.clone())
