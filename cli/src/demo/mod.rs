@@ -143,6 +143,38 @@ fn spans_by_order(
         }
     }
     by_order
+/// A tracer's counters in one line: exported, dropped by reason, failed, and the spool.
+fn counters_line(t: &OrderTracer) -> String {
+    let c = t.counters();
+    let spool = match t.spool_folder() {
+        None => "spool off".to_string(),
+        Some(dir) => format!(
+            "spool {}: {} spans spooled, {} replayed, {} waiting ({} bytes, oldest {} ms)",
+            dir.display(),
+            c.spans_spooled,
+            c.spans_replayed,
+            c.spool_spans,
+            c.spool_bytes,
+            c.spool_oldest_age_ms
+        ),
+    };
+    format!(
+        "{} spans started, {} exported, {} dropped (queue full {}, after shutdown {}, spool full {}, \
+         expired {}, corrupt {}, spool write failed {}), {} lost in {} failed exports; {spool}{}",
+        c.spans_started,
+        c.spans_exported,
+        c.spans_dropped,
+        c.spans_dropped_queue_full,
+        c.spans_dropped_shutdown,
+        c.spans_dropped_spool_full,
+        c.spans_dropped_spool_expired,
+        c.spans_dropped_spool_corrupt,
+        c.spans_dropped_spool_write_failed,
+        c.spans_failed,
+        c.failed_exports,
+        t.last_export_error()
+            .map_or(String::new(), |e| format!(" (last error: {e})"))
+    )
 }
 
 /// Runs the demo and prints every order's timeline; returns how the orders ended up.
@@ -274,17 +306,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
         ("mes-api", &workshop.mes),
     ] {
         t.shutdown(FLUSH_TIMEOUT)?;
-        let c = t.counters();
-        eprintln!(
-            "[demo] {name}: {} spans started, {} exported, {} dropped, {} lost in {} failed exports{}",
-            c.spans_started,
-            c.spans_exported,
-            c.spans_dropped,
-            c.spans_failed,
-            c.failed_exports,
-            t.last_export_error()
-                .map_or(String::new(), |e| format!(" (last error: {e})"))
-        );
+        eprintln!("[demo] {name}: {}", counters_line(t));
     }
     eprintln!(
         "[demo] {} orders: {} completed, {} failed, {} inside a stage, {} waiting between stages{}",
