@@ -45,7 +45,12 @@ class OrderTraceAutoConfigurationTest {
     public static class Orders {
         public record Order(String id, String userId) {}
 
-        final AtomicReference<Map<String, String>> seenInside = new AtomicReference<>();
+        private final AtomicReference<Map<String, String>> seenInside = new AtomicReference<>();
+
+        /** The current headers inside the last confirm (read through the proxy, so a method). */
+        public Map<String, String> seenInside() {
+            return seenInside.get();
+        }
 
         @OrderStage(event = OrderEvent.ORDER_CONFIRMED, orderId = "#order.id", userId = "#order.userId",
                 kind = OrderStage.Kind.SERVER)
@@ -122,7 +127,7 @@ class OrderTraceAutoConfigurationTest {
             Orders orders = context.getBean(Orders.class);
             orders.confirm(new Orders.Order("ORD-S2", USER));
             JsonNode span = one(spans(context.getBean(OrderTracer.class)), "order_confirmed");
-            Map<String, String> inside = orders.seenInside.get();
+            Map<String, String> inside = orders.seenInside();
             assertEquals("00-" + span.get("trace_id").asText() + "-" + span.get("span_id").asText() + "-01",
                     inside.get("traceparent"));
             assertTrue(inside.get("baggage").contains("order.id=ORD-S2"), inside.toString());
