@@ -2,7 +2,7 @@
 """Checks that the READMEs say what the code does (run by scripts/test-docs).
 
 1. Every environment variable the library and the command read (a string literal
-   "OTEL_..." or "ORDERTRACE_..." in core/src or cli/src) is a row of the configuration table
+   "OTEL_..." or "ORDERTRACE_..." in the sources of LIBRARY_SOURCES) is a row of the configuration table
    in README.md (a table line starting with `| \\`NAME\\``).
 2. Every fenced ```sh block of a README whose first line is `# runnable` runs, from the
    repository root, with bash -euo pipefail. The environment keeps installs away from the
@@ -19,13 +19,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The sources of what users run: the core, the command, the bridges and the watcher.
+LIBRARY_SOURCES = ("core/src", "cli/src", "ffi/src", "bindings-dotnet/src", "bindings-java/src", "watch/src")
 ENV_LITERAL = re.compile(r'"((?:OTEL|ORDERTRACE)_[A-Z0-9_]+)"')
 FENCE = re.compile(r"^```(\w*)\s*$")
 
 
 def env_vars_read_by_code():
     found = {}
-    for folder in ("core/src", "cli/src"):
+    for folder in LIBRARY_SOURCES:
+        if not (ROOT / folder).is_dir():
+            continue
         for path in sorted((ROOT / folder).rglob("*.rs")):
             for n, line in enumerate(path.read_text().splitlines(), 1):
                 if line.lstrip().startswith("//"):

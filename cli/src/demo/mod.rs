@@ -272,8 +272,17 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
         );
         std::thread::sleep(options.hang_time);
     }
-    for t in [&workshop.shop, &workshop.crm, &workshop.mes] {
-        t.flush(FLUSH_TIMEOUT)?;
+    // Shut the tracers down before reading back: that flushes them and stops the heartbeats of
+    // the hung calls, which would otherwise go on (4 a second each) while a large run's file
+    // is read and its timelines printed.
+    workshop.abandon_hung_calls();
+    for (name, t) in [
+        ("shop-api", &workshop.shop),
+        ("crm-api", &workshop.crm),
+        ("mes-api", &workshop.mes),
+    ] {
+        t.shutdown(FLUSH_TIMEOUT)?;
+        eprintln!("[demo] {name}: {}", counters_line(t));
     }
     let mut spans_by_order = spans_by_order(otlp_json::read_file(&file)?);
     let now = unix_nanos_now();
@@ -298,15 +307,6 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
     }
     if options.json {
         println!("{}", serde_json::Value::Array(as_json));
-    }
-    workshop.abandon_hung_calls();
-    for (name, t) in [
-        ("shop-api", &workshop.shop),
-        ("crm-api", &workshop.crm),
-        ("mes-api", &workshop.mes),
-    ] {
-        t.shutdown(FLUSH_TIMEOUT)?;
-        eprintln!("[demo] {name}: {}", counters_line(t));
     }
     eprintln!(
         "[demo] {} orders: {} completed, {} failed, {} inside a stage, {} waiting between stages{}",
