@@ -1,9 +1,10 @@
 //! Text the library hands out: the schema JSON and spans read back from a file, as an
 //! opaque [`OtBuffer`].
 
-use crate::error::{FfiError, guard};
+use crate::error::{Status, guard};
 use crate::strings::OtStr;
 use ordertrace::otlp_json::{self, RecordedSpan, SpanStatus};
+use ordertrace_bridge::BridgeError;
 use serde_json::{Value, json};
 
 /// Text owned by the library. Read with [`ot_buffer_str`]; release with [`ot_buffer_free`].
@@ -12,9 +13,9 @@ pub struct OtBuffer {
     text: String,
 }
 
-fn hand_out(text: String, out: *mut *mut OtBuffer) -> Result<(), FfiError> {
+fn hand_out(text: String, out: *mut *mut OtBuffer) -> Result<(), BridgeError> {
     // SAFETY: the caller promises `out` is NULL or writable.
-    let slot = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null("out"))?;
+    let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
     *slot = Box::into_raw(Box::new(OtBuffer { text }));
     Ok(())
 }
@@ -25,7 +26,7 @@ fn hand_out(text: String, out: *mut *mut OtBuffer) -> Result<(), FfiError> {
 /// # Safety
 /// `out` must be writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_schema_json(out: *mut *mut OtBuffer) -> i32 {
+pub unsafe extern "C" fn ot_schema_json(out: *mut *mut OtBuffer) -> Status {
     guard(|| hand_out(ordertrace::schema_json(), out))
 }
 
@@ -64,7 +65,7 @@ fn span_json(s: &RecordedSpan) -> Value {
 /// # Safety
 /// `path` must be readable; `out` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_read_spans_json(path: OtStr, out: *mut *mut OtBuffer) -> i32 {
+pub unsafe extern "C" fn ot_read_spans_json(path: OtStr, out: *mut *mut OtBuffer) -> Status {
     guard(|| {
         // SAFETY: forwarded from the caller.
         let path = unsafe { path.as_str("path") }?;
@@ -79,11 +80,11 @@ pub unsafe extern "C" fn ot_read_spans_json(path: OtStr, out: *mut *mut OtBuffer
 /// # Safety
 /// `buffer` must be a live buffer from this library; `out` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_buffer_str(buffer: *const OtBuffer, out: *mut OtStr) -> i32 {
+pub unsafe extern "C" fn ot_buffer_str(buffer: *const OtBuffer, out: *mut OtStr) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
-        let b = unsafe { buffer.as_ref() }.ok_or_else(|| FfiError::null("buffer"))?;
-        let slot = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null("out"))?;
+        let b = unsafe { buffer.as_ref() }.ok_or_else(|| BridgeError::null("buffer"))?;
+        let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
         *slot = OtStr {
             ptr: b.text.as_ptr(),
             len: b.text.len(),
@@ -105,15 +106,15 @@ pub unsafe extern "C" fn ot_buffer_free(buffer: *mut OtBuffer) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{OT_ERR_FILE, OT_ERR_NULL_POINTER, OT_OK};
+    use crate::error::Status;
     use crate::strings::ot;
 
     #[test]
     fn schema_json_lists_the_eight_events() {
         let mut b = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_schema_json(&mut b) }, OT_OK);
+        assert_eq!(unsafe { ot_schema_json(&mut b) }, Status::Ok);
         let mut s = ot("");
-        assert_eq!(unsafe { ot_buffer_str(b, &mut s) }, OT_OK);
+        assert_eq!(unsafe { ot_buffer_str(b, &mut s) }, Status::Ok);
         let v: Value = serde_json::from_str(unsafe { s.as_str("s") }.unwrap()).unwrap();
         assert_eq!(v["events"].as_array().unwrap().len(), 8);
         unsafe { ot_buffer_free(b) };
@@ -123,7 +124,7 @@ mod tests {
     fn reading_a_missing_file_is_a_file_error() {
         let mut b = std::ptr::null_mut();
         let status = unsafe { ot_read_spans_json(ot("/nonexistent/spans.jsonl"), &mut b) };
-        assert_eq!(status, OT_ERR_FILE);
+        assert_eq!(status, Status::File);
         assert!(b.is_null());
     }
 
@@ -131,7 +132,7 @@ mod tests {
     fn a_null_out_pointer_is_rejected() {
         assert_eq!(
             unsafe { ot_schema_json(std::ptr::null_mut()) },
-            OT_ERR_NULL_POINTER
+            Status::NullPointer
         );
     }
 }
