@@ -143,6 +143,8 @@ fn spans_by_order(
         }
     }
     by_order
+}
+
 /// A tracer's counters in one line: exported, dropped by reason, failed, and the spool.
 fn counters_line(t: &OrderTracer) -> String {
     let c = t.counters();
