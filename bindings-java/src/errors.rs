@@ -1,7 +1,7 @@
 //! How a failure inside a native method reaches Java when it cannot be reported as a status:
 //! a JNI error (for instance a null array passed to a native method) or a panic in this
 //! bridge becomes an `io.ordertrace.OrderTraceException` with the C ABI's code
-//! (`OT_ERR_INVALID_INPUT` or `OT_ERR_PANIC`) and a readable message, instead of the
+//! (`INVALID_INPUT` or `PANIC` of the status table) and a readable message, instead of the
 //! `java.lang.RuntimeException` of the `jni` crate's default policy. Failures of the core
 //! itself travel as status codes (see [`crate::natives`]); the Java side throws for them.
 //!
@@ -11,7 +11,7 @@
 use jni::errors::ErrorPolicy;
 use jni::objects::{JThrowable, JValue};
 use jni::{Env, jni_sig, jni_str};
-use ordertrace_ffi::{OT_ERR_INVALID_INPUT, OT_ERR_PANIC};
+use ordertrace::Status;
 
 /// Error policy of every native method: throw `OrderTraceException(code, message)` and return
 /// the type's default (0 or null), which the Java side never reads because the call threw.
@@ -27,7 +27,7 @@ impl<T: Default, E: std::error::Error> ErrorPolicy<T, E> for ThrowOrderTraceExce
         err: E,
     ) -> jni::errors::Result<T> {
         if !env.exception_check() {
-            throw(env, OT_ERR_INVALID_INPUT, &jni_failure_message(&err));
+            throw(env, Status::InvalidInput.code(), &jni_failure_message(&err));
         }
         Ok(T::default())
     }
@@ -43,7 +43,7 @@ impl<T: Default, E: std::error::Error> ErrorPolicy<T, E> for ThrowOrderTraceExce
         if env.exception_check() {
             env.exception_clear();
         }
-        throw(env, OT_ERR_PANIC, &message);
+        throw(env, Status::Panic.code(), &message);
         Ok(T::default())
     }
 }

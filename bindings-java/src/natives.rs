@@ -18,13 +18,15 @@ thread_local! {
     static LOCAL_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-fn record(status: i32) -> i32 {
-    LAST_CODE.with(|c| c.set(status));
+fn record(status: Status) -> i32 {
+    let code = status.code();
+    LAST_CODE.with(|c| c.set(code));
     LOCAL_MESSAGE.with(|m| *m.borrow_mut() = None);
-    status
+    code
 }
 
-fn fail_here(code: i32, message: String) -> i32 {
+fn fail_here(status: Status, message: String) -> i32 {
+    let code = status.code();
     LAST_CODE.with(|c| c.set(code));
     LOCAL_MESSAGE.with(|m| *m.borrow_mut() = Some(message));
     code
@@ -32,7 +34,7 @@ fn fail_here(code: i32, message: String) -> i32 {
 
 fn frame_failure(e: FrameError) -> i32 {
     fail_here(
-        OT_ERR_INVALID_INPUT,
+        Status::InvalidInput,
         format!("malformed call from Java: {}", e.0),
     )
 }
@@ -46,14 +48,14 @@ fn ot(bytes: &[u8]) -> OtStr {
 
 fn text(bytes: &[u8], what: &str) -> Result<String, i32> {
     String::from_utf8(bytes.to_vec())
-        .map_err(|_| fail_here(OT_ERR_INVALID_UTF8, format!("{what} is not valid UTF-8")))
+        .map_err(|_| fail_here(Status::InvalidUtf8, format!("{what} is not valid UTF-8")))
 }
 
 fn number<T: std::str::FromStr>(bytes: &[u8], what: &str) -> Result<T, i32> {
     let t = text(bytes, what)?;
     t.parse().map_err(|_| {
         fail_here(
-            OT_ERR_INVALID_INPUT,
+            Status::InvalidInput,
             format!("{what} {t:?} is not a number"),
         )
     })
@@ -68,7 +70,7 @@ fn handle<T>(h: jlong) -> *mut T {
 fn attribute(fields: &[&[u8]]) -> Result<OtAttribute, i32> {
     let [key, kind, value] = fields else {
         return Err(fail_here(
-            OT_ERR_INVALID_INPUT,
+            Status::InvalidInput,
             "an attribute needs key, kind and value".into(),
         ));
     };
@@ -93,7 +95,7 @@ fn attribute(fields: &[&[u8]]) -> Result<OtAttribute, i32> {
 fn headers(fields: &[&[u8]]) -> Result<Vec<OtHeader>, i32> {
     if !fields.len().is_multiple_of(2) {
         return Err(fail_here(
-            OT_ERR_INVALID_INPUT,
+            Status::InvalidInput,
             "headers come in name/value pairs".into(),
         ));
     }
@@ -126,7 +128,7 @@ fn tracer_new(config: &[u8]) -> jlong {
     ] = fields[..]
     else {
         fail_here(
-            OT_ERR_INVALID_INPUT,
+            Status::InvalidInput,
             "tracer configuration needs 8 fields".into(),
         );
         return 0;
@@ -161,14 +163,14 @@ fn stage_start(tracer: jlong, encoded: &[u8]) -> jlong {
     let built = (|| -> Result<(OtStageStart, Vec<OtAttribute>, Vec<OtHeader>), i32> {
         let [event, order, user, kind, from, to, count, rest @ ..] = &fields[..] else {
             return Err(fail_here(
-                OT_ERR_INVALID_INPUT,
+                Status::InvalidInput,
                 "a stage needs 7 leading fields".into(),
             ));
         };
         let count: usize = number(count, "attribute count")?;
         if rest.len() < count * 3 {
             return Err(fail_here(
-                OT_ERR_INVALID_INPUT,
+                Status::InvalidInput,
                 "fewer attribute fields than announced".into(),
             ));
         }
@@ -206,7 +208,7 @@ fn take_buffer(buffer: *mut OtBuffer) -> Option<Vec<u8>> {
     let mut s = ot(b"");
     // SAFETY: `buffer` is live until freed below.
     let status = unsafe { ot_buffer_str(buffer, &mut s) };
-    let bytes = (status == OT_OK).then(|| {
+    let bytes = (status == Status::Ok).then(|| {
         // SAFETY: the C ABI's string is valid until the buffer is freed.
         unsafe { std::slice::from_raw_parts(s.ptr, s.len) }.to_vec()
     });
@@ -267,7 +269,7 @@ native!(Java_io_ordertrace_NativeBridge_tracerCounters(tracer: jlong) -> JByteAr
     let mut c = OtCounters::default();
     // SAFETY: a live handle from the Java tracer; `c` writable.
     let status = record(unsafe { ot_tracer_counters(handle(tracer), &mut c) });
-    let out = (status == OT_OK).then(|| {
+    let out = (status == Status::Ok.code()).then(|| {
         let mut buf = Vec::new();
         for n in [c.spans_started, c.spans_exported, c.spans_dropped, c.spans_failed, c.failed_exports, c.queue_depth] {
             frames::push(&mut buf, n.to_string().as_bytes());
@@ -280,7 +282,7 @@ native!(Java_io_ordertrace_NativeBridge_tracerCounters(tracer: jlong) -> JByteAr
 native!(Java_io_ordertrace_NativeBridge_tracerFree(tracer: jlong) -> jint, |_env| {
     // SAFETY: the Java tracer frees its handle once (Cleaner or close, whichever first).
     unsafe { ot_tracer_free(handle(tracer)) };
-    Ok(OT_OK)
+    Ok(Status::Ok.code())
 });
 
 native!(Java_io_ordertrace_NativeBridge_stageStart(tracer: jlong, encoded: JByteArray<'caller>) -> jlong, |env| {
@@ -310,14 +312,14 @@ native!(Java_io_ordertrace_NativeBridge_stageRecordPrice(stage: jlong, amount: j
 fn with_error(
     stage: jlong,
     bytes: &[u8],
-    f: unsafe extern "C" fn(*const OtStage, OtStr, OtStr, OtStr) -> i32,
+    f: unsafe extern "C" fn(*const OtStage, OtStr, OtStr, OtStr) -> Status,
 ) -> i32 {
     match frames::split(bytes) {
         Ok(fields) => match fields[..] {
             // SAFETY: a live stage handle; the strings borrow `bytes`.
             [t, m, s] => record(unsafe { f(handle(stage), ot(t), ot(m), ot(s)) }),
             _ => fail_here(
-                OT_ERR_INVALID_INPUT,
+                Status::InvalidInput,
                 "an error needs type, message and stack trace".into(),
             ),
         },
@@ -345,7 +347,7 @@ native!(Java_io_ordertrace_NativeBridge_stageInject(stage: jlong) -> JByteArray<
     // SAFETY: a live stage handle; `list` writable.
     let status = record(unsafe { ot_stage_inject(handle(stage), &mut list) });
     let mut out = None;
-    if status == OT_OK {
+    if status == Status::Ok.code() {
         let mut n = 0usize;
         let mut buf = Vec::new();
         // SAFETY: `list` is live until freed below; the strings it hands out too.
@@ -353,7 +355,7 @@ native!(Java_io_ordertrace_NativeBridge_stageInject(stage: jlong) -> JByteArray<
             ot_headers_len(list, &mut n);
             for i in 0..n {
                 let (mut k, mut v) = (ot(b""), ot(b""));
-                if ot_headers_get(list, i, &mut k, &mut v) == OT_OK {
+                if ot_headers_get(list, i, &mut k, &mut v) == Status::Ok {
                     frames::push(&mut buf, std::slice::from_raw_parts(k.ptr, k.len));
                     frames::push(&mut buf, std::slice::from_raw_parts(v.ptr, v.len));
                 }
@@ -370,13 +372,13 @@ native!(Java_io_ordertrace_NativeBridge_stageIds(stage: jlong) -> JByteArray<'ca
     let (trace, span) = ids.split_at_mut(32);
     // SAFETY: a live stage handle; 32 and 16 writable bytes.
     let status = record(unsafe { ot_stage_ids(handle(stage), trace.as_mut_ptr(), span.as_mut_ptr()) });
-    bytes_out(env, (status == OT_OK).then(|| ids.to_vec()))
+    bytes_out(env, (status == Status::Ok.code()).then(|| ids.to_vec()))
 });
 
 native!(Java_io_ordertrace_NativeBridge_stageFree(stage: jlong) -> jint, |_env| {
     // SAFETY: the Java stage frees its handle once.
     unsafe { ot_stage_free(handle(stage)) };
-    Ok(OT_OK)
+    Ok(Status::Ok.code())
 });
 
 native!(Java_io_ordertrace_NativeBridge_headersCheck(encoded: JByteArray<'caller>) -> jint, |env| {
@@ -396,7 +398,7 @@ native!(Java_io_ordertrace_NativeBridge_schemaJson() -> JByteArray<'caller>, |en
     let mut buffer = std::ptr::null_mut();
     // SAFETY: `buffer` writable.
     let status = record(unsafe { ot_schema_json(&mut buffer) });
-    bytes_out(env, if status == OT_OK { take_buffer(buffer) } else { None })
+    bytes_out(env, if status == Status::Ok.code() { take_buffer(buffer) } else { None })
 });
 
 native!(Java_io_ordertrace_NativeBridge_readSpansJson(path: JByteArray<'caller>) -> JByteArray<'caller>, |env| {
@@ -404,7 +406,7 @@ native!(Java_io_ordertrace_NativeBridge_readSpansJson(path: JByteArray<'caller>)
     let mut buffer = std::ptr::null_mut();
     // SAFETY: `path` alive for the call; `buffer` writable.
     let status = record(unsafe { ot_read_spans_json(ot(&path), &mut buffer) });
-    bytes_out(env, if status == OT_OK { take_buffer(buffer) } else { None })
+    bytes_out(env, if status == Status::Ok.code() { take_buffer(buffer) } else { None })
 });
 
 // Lets the Java tests prove that a panic in the bridge arrives as OrderTraceException (code
@@ -473,9 +475,9 @@ mod tests {
         );
         assert_ne!(s, 0, "{:?}", LOCAL_MESSAGE.with(|m| m.borrow().clone()));
         unsafe {
-            assert_eq!(ot_stage_end(handle(s)), OT_OK);
+            assert_eq!(ot_stage_end(handle(s)), Status::Ok);
             ot_stage_free(handle(s));
-            assert_eq!(ot_tracer_shutdown(handle(t), 5000), OT_OK);
+            assert_eq!(ot_tracer_shutdown(handle(t), 5000), Status::Ok);
             ot_tracer_free(handle(t));
         }
         let text = std::fs::read_to_string(&file).unwrap();
@@ -489,7 +491,7 @@ mod tests {
     #[test]
     fn malformed_frames_fail_with_a_message_instead_of_a_handle() {
         assert_eq!(stage_start(0, &[0, 0, 0, 7]), 0);
-        assert_eq!(LAST_CODE.with(Cell::get), OT_ERR_INVALID_INPUT);
+        assert_eq!(LAST_CODE.with(Cell::get), Status::InvalidInput.code());
         assert_eq!(stage_start(0, &encode(&["order_confirmed", "ORD-1"])), 0);
         assert!(
             LOCAL_MESSAGE

@@ -18,6 +18,9 @@ pub enum CliError {
     /// Anything else (a file that cannot be written, a pipeline that does not start). Exit 1.
     #[error("{0}")]
     Other(String),
+    /// `watch --once`: orders need attention, or the source is stale. Exit 5.
+    #[error("orders need attention")]
+    NeedsAttention,
 }
 
 impl CliError {
@@ -28,6 +31,18 @@ impl CliError {
             Self::BadInput(_) => 2,
             Self::NotFound(_) => 3,
             Self::Backend(_) => 4,
+            Self::NeedsAttention => 5,
+        }
+    }
+}
+
+impl From<ordertrace_watch::WatchError> for CliError {
+    fn from(e: ordertrace_watch::WatchError) -> Self {
+        use ordertrace_watch::WatchError as W;
+        match e {
+            W::Config { .. } | W::BadInput(_) | W::File { .. } => Self::BadInput(e.to_string()),
+            W::Source(_) => Self::Backend(e.to_string()),
+            W::Listen { .. } => Self::Other(e.to_string()),
         }
     }
 }
@@ -55,8 +70,9 @@ mod tests {
             CliError::BadInput(String::new()).exit_code(),
             CliError::NotFound(String::new()).exit_code(),
             CliError::Backend(String::new()).exit_code(),
+            CliError::NeedsAttention.exit_code(),
         ];
-        assert_eq!(codes, [1, 2, 3, 4]);
+        assert_eq!(codes, [1, 2, 3, 4, 5]);
         assert!(!codes.contains(&0));
     }
 

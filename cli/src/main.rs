@@ -1,13 +1,15 @@
 //! `ordertrace`: the demo, the schema, and "where is this order stuck?".
 //!
 //! Exit codes: 0 success (for `timeline`: the order was found, whatever its state), 1 other
-//! failure, 2 bad input, 3 order not found, 4 Jaeger unreachable or unreadable.
+//! failure, 2 bad input, 3 order not found, 4 Jaeger unreachable or unreadable, 5 (`watch
+//! --once`) orders need attention or the source is stale.
 
 mod cli_error;
 mod demo;
 mod jaeger;
 mod render;
 mod timeline_cmd;
+mod watch_cmd;
 
 use clap::{Parser, Subcommand};
 use cli_error::CliError;
@@ -51,6 +53,9 @@ enum Command {
         /// Print the timelines as a JSON array.
         #[arg(long)]
         json: bool,
+        /// Stop submitting orders once the span file is larger than this many MiB.
+        #[arg(long, default_value_t = demo::DEFAULT_MAX_FILE_MB)]
+        max_file_mb: u64,
     },
     /// Where is this order? Its stages, errors, and where it is stuck.
     ///
@@ -75,6 +80,39 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Watch every order: stuck, stalled, lost, failed, incomplete, CRM/MES status mismatch.
+    ///
+    /// Serves the order board (/), one page per order (/orders/ID), the JSON API
+    /// (/api/orders, /api/orders/ID), Prometheus /metrics and /healthz on --listen; POST
+    /// /api/reload or SIGHUP re-reads --config. With --once: one evaluation printed, exit 0
+    /// when nothing needs attention, 5 when something does (or the source is stale).
+    Watch {
+        /// Jaeger query URL, e.g. http://127.0.0.1:16686.
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        jaeger: Option<String>,
+        /// OTLP/JSON-lines span file written by the embedded exporter (followed as it grows).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Thresholds, windows and the CRM-status mapping (TOML); defaults when absent.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address of the HTTP server (loopback).
+        #[arg(long, default_value = "127.0.0.1:9470")]
+        listen: String,
+        /// Prefix of every route and link, e.g. /board behind a gateway.
+        #[arg(long, default_value = "")]
+        base_path: String,
+        /// Where trace links point (<url>/trace/<trace id>), e.g. /jaeger behind the gateway;
+        /// default: the --jaeger URL.
+        #[arg(long)]
+        jaeger_ui_url: Option<String>,
+        /// Evaluate once, print the report and exit (no server).
+        #[arg(long)]
+        once: bool,
+        /// With --once: print JSON.
+        #[arg(long, requires = "once")]
+        json: bool,
+    },
     /// Print the canonical order-event schema as JSON.
     Schema,
 }
@@ -88,6 +126,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             stage_time,
             hang_time,
             json,
+            max_file_mb,
         } => demo::run(&demo::DemoOptions {
             orders,
             seed,
@@ -95,6 +134,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             stage_time,
             hang_time,
             json,
+            max_file_bytes: max_file_mb.saturating_mul(1024 * 1024),
         })
         .map(|_| ()),
         Command::Timeline {
@@ -117,6 +157,43 @@ fn run(cli: Cli) -> Result<(), CliError> {
             print!("{output}");
             Ok(())
         }
+        Command::Watch {
+            jaeger,
+            file,
+            config,
+            listen,
+            base_path,
+            jaeger_ui_url,
+            once,
+            json,
+        } => {
+            let source = match (jaeger, file) {
+                (Some(url), _) => ordertrace_watch::SourceSpec::Jaeger(url),
+                (None, Some(path)) => ordertrace_watch::SourceSpec::File(path),
+                (None, None) => {
+                    return Err(CliError::BadInput(
+                        "watch needs --jaeger URL or --file PATH".into(),
+                    ));
+                }
+            };
+            let options = ordertrace_watch::WatchOptions {
+                source,
+                config_path: config,
+                listen,
+                base_path,
+                jaeger_ui_url,
+            };
+            if once {
+                let (report, attention) = watch_cmd::once(options, json)?;
+                print!("{report}");
+                if attention {
+                    return Err(CliError::NeedsAttention);
+                }
+                Ok(())
+            } else {
+                watch_cmd::serve(options)
+            }
+        }
         Command::Schema => {
             println!("{}", ordertrace::schema_json());
             Ok(())
@@ -127,6 +204,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::NeedsAttention) => ExitCode::from(CliError::NeedsAttention.exit_code()),
         Err(e) => {
             eprintln!("ordertrace: {e}");
             ExitCode::from(e.exit_code())

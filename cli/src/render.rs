@@ -95,6 +95,14 @@ pub fn state_line(timeline: &OrderTimeline, now_unix_nanos: u64) -> String {
             timeline.order_id
         ),
         OrderState::Completed => "state: completed (order_shipped)".to_string(),
+        OrderState::Incomplete { missing } => format!(
+            "state: incomplete: order_shipped reached, but no span of {} (skipped a system, or its spans were lost)",
+            missing
+                .iter()
+                .map(|e| e.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         OrderState::InsideStage { stage } => {
             let next = stage
                 .event
@@ -203,6 +211,11 @@ pub fn json(timeline: &OrderTimeline, now_unix_nanos: u64) -> Value {
     let state = match &timeline.state {
         OrderState::NotFound => json!({ "kind": "not_found" }),
         OrderState::Completed => json!({ "kind": "completed", "event": "order_shipped" }),
+        OrderState::Incomplete { missing } => json!({
+            "kind": "incomplete",
+            "event": "order_shipped",
+            "missing": missing.iter().map(|e| e.name()).collect::<Vec<_>>(),
+        }),
         OrderState::InsideStage { stage } => {
             let mut v = open_json(stage);
             v["kind"] = json!("inside_stage");

@@ -172,6 +172,85 @@ fn demo_rejects_zero_orders() {
 }
 
 #[test]
+fn demo_stops_submitting_orders_once_the_span_file_passes_its_cap() {
+    let file = temp_file("cap");
+    let out = ordertrace(&[
+        "demo",
+        "--orders",
+        "2000",
+        "--file",
+        file.to_str().expect("utf-8 path"),
+        "--stage-time",
+        "1ms",
+        "--hang-time",
+        "300ms",
+        "--max-file-mb",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stopped_after: usize = err
+        .split("stopping after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no 'stopping after N' on stderr: {err}"));
+    assert!(stopped_after < 2000, "{err}");
+    assert!(err.contains("over the cap of 1.0 MiB"), "{err}");
+    // Every order it did submit is shown; none of the others.
+    let timelines = stdout_json(&out);
+    assert_eq!(timelines.as_array().expect("array").len(), stopped_after);
+    // Soft cap: the batches of the orders under way land after the check.
+    let size = std::fs::metadata(&file).expect("span file").len();
+    assert!(size < 2 * 1024 * 1024, "span file {size} bytes");
+    let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
+}
+
+#[test]
+fn demo_rejects_a_zero_file_cap() {
+    let out = ordertrace(&["demo", "--orders", "4", "--max-file-mb", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-file-mb must be at least 1"));
+}
+
+#[test]
+fn demo_hung_calls_start_last_so_they_heartbeat_only_for_the_hang_time() {
+    let (file, timelines) = run_demo("hung-last", "30");
+    let spans = ordertrace::otlp_json::read_file(&file).expect("read back");
+    let hung: Vec<&Value> = by_kind(&timelines, "inside_stage");
+    assert!(!hung.is_empty(), "seed 7 has hung calls");
+    let last_shipped = spans
+        .iter()
+        .filter(|s| s.name == "order_shipped")
+        .map(|s| s.start_unix_nanos)
+        .max()
+        .expect("some order shipped");
+    let heartbeats: Vec<u64> = spans
+        .iter()
+        .filter(|s| s.attribute("ordertrace.record") == Some("heartbeat"))
+        .map(|s| s.start_unix_nanos)
+        .collect();
+    assert!(!heartbeats.is_empty());
+    assert!(
+        heartbeats.iter().all(|&t| t > last_shipped),
+        "a heartbeat before the last order shipped: hung calls started early"
+    );
+    // 700 ms of hang at one heartbeat per 250 ms: at most 3 per hung call, plus one in flight.
+    assert!(
+        heartbeats.len() <= 4 * hung.len(),
+        "{} heartbeats for {} hung calls",
+        heartbeats.len(),
+        hung.len()
+    );
+    let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
+}
+
+#[test]
 fn demo_reports_a_span_file_it_cannot_create() {
     let out = ordertrace(&[
         "demo",

@@ -1,12 +1,13 @@
 //! The one error type of the core: every rejection a caller can meet, with a message a support
 //! engineer understands without reading the code.
 
+use crate::status::Status;
 use std::path::PathBuf;
 
 /// Everything the core can refuse or fail at.
 ///
-/// Bridges map each variant to a stable numeric code (see [`OrderTraceError::code`]) so Java and
-/// C# callers can branch on it without parsing messages.
+/// Each variant has one entry of the status table ([`OrderTraceError::status`]), so C, Java and
+/// C# callers can branch on its code without parsing messages.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderTraceError {
     /// A caller-supplied value broke a schema rule (empty order id, malformed user id, ...).
@@ -74,20 +75,26 @@ pub enum OrderTraceError {
 }
 
 impl OrderTraceError {
-    /// Stable numeric code for the bridges (0 is reserved for "no error").
-    pub fn code(&self) -> i32 {
+    /// This error's entry in the bridges' status table ([`crate::Status`]).
+    pub fn status(&self) -> Status {
         match self {
-            Self::InvalidInput { .. } => 1,
-            Self::UnknownEvent(_) => 2,
-            Self::MalformedHeader { .. } => 3,
-            Self::InvalidConfig { .. } => 4,
-            Self::PipelineStart(_) => 5,
-            Self::Timeout { .. } => 6,
-            Self::Export(_) => 7,
-            Self::ShutDown => 8,
-            Self::OtlpJson { .. } => 9,
-            Self::File { .. } => 10,
+            Self::InvalidInput { .. } => Status::InvalidInput,
+            Self::UnknownEvent(_) => Status::UnknownEvent,
+            Self::MalformedHeader { .. } => Status::MalformedHeader,
+            Self::InvalidConfig { .. } => Status::InvalidConfig,
+            Self::PipelineStart(_) => Status::PipelineStart,
+            Self::Timeout { .. } => Status::Timeout,
+            Self::Export(_) => Status::Export,
+            Self::ShutDown => Status::ShutDown,
+            Self::OtlpJson { .. } => Status::OtlpJson,
+            Self::File { .. } => Status::File,
         }
+    }
+
+    /// Stable numeric code for the bridges (0 is reserved for "no error"): the code of
+    /// [`status`](Self::status).
+    pub fn code(&self) -> i32 {
+        self.status().code()
     }
 
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
@@ -110,6 +117,30 @@ impl OrderTraceError {
             reason: reason.into(),
         }
     }
+}
+
+/// How many bytes of an offending input an error message quotes at most.
+pub const MAX_QUOTED_BYTES: usize = 48;
+
+/// Quotes at most [`MAX_QUOTED_BYTES`] of `input` for an error message, escaped so that control
+/// characters and bytes that are not UTF-8 stay visible, and says how long the whole input
+/// was when it is cut: a megabyte of bad input never becomes a megabyte of error text.
+///
+/// ```
+/// use ordertrace::error::quoted;
+/// assert_eq!(quoted(b"ORD-1\r\n"), "\"ORD-1\\r\\n\"");
+/// assert_eq!(quoted(&[b'x'; 1000]), format!("\"{}\"... (1000 bytes)", "x".repeat(48)));
+/// ```
+pub fn quoted(input: &[u8]) -> String {
+    let shown = &input[..input.len().min(MAX_QUOTED_BYTES)];
+    let mut out = String::with_capacity(shown.len() + 24);
+    out.push('"');
+    out.extend(shown.escape_ascii().map(char::from));
+    out.push('"');
+    if shown.len() < input.len() {
+        out.push_str(&format!("... ({} bytes)", input.len()));
+    }
+    out
 }
 
 /// The message of a caught panic (`&str` or `String` payloads), for reporting it as an error.
@@ -161,7 +192,22 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), errors.len());
-        assert!(codes.iter().all(|c| *c > 0));
+        // The core's own errors use 1-19 of the status table; 20 and up are the boundaries'.
+        assert!(codes.iter().all(|c| (1..20).contains(c)), "{codes:?}");
+    }
+
+    #[test]
+    fn quoted_cuts_long_input_and_names_its_length() {
+        let q = quoted(&vec![b'a'; 1 << 20]);
+        assert_eq!(
+            q,
+            format!("\"{}\"... (1048576 bytes)", "a".repeat(MAX_QUOTED_BYTES))
+        );
+    }
+
+    #[test]
+    fn quoted_escapes_control_and_non_utf8_bytes() {
+        assert_eq!(quoted(b"a\r\n\xff\""), "\"a\\r\\n\\xff\\\"\"");
     }
 
     #[test]

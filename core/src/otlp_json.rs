@@ -300,12 +300,52 @@ pub fn parse_document(text: &str, source: &str) -> Result<Vec<RecordedSpan>> {
 
 /// Like [`parse_document`], for a document already parsed.
 pub fn parse_value(doc: &Value, source: &str) -> Result<Vec<RecordedSpan>> {
+    let mut out = Vec::new();
+    walk_spans(doc, source, |s| {
+        out.push(s?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Spans of a document read leniently: a span without valid ids is skipped and its reason
+/// kept, the other spans of the document are still returned.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LenientSpans {
+    /// The spans that could be read.
+    pub spans: Vec<RecordedSpan>,
+    /// One message per skipped span (e.g. "a span has no valid spanId").
+    pub skipped: Vec<String>,
+}
+
+/// Like [`parse_value`], but a malformed span is skipped (and named in
+/// [`LenientSpans::skipped`]) instead of failing the whole document; a document without
+/// `resourceSpans` is still an error. For readers that follow many orders at once, where one
+/// bad span must not hide the others.
+pub fn parse_value_lenient(doc: &Value, source: &str) -> Result<LenientSpans> {
+    let mut out = LenientSpans::default();
+    walk_spans(doc, source, |s| {
+        match s {
+            Ok(span) => out.spans.push(span),
+            Err(OrderTraceError::OtlpJson { reason, .. }) => out.skipped.push(reason),
+            Err(other) => out.skipped.push(other.to_string()),
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `each` with every span of the document (or the reason it cannot be read).
+fn walk_spans(
+    doc: &Value,
+    source: &str,
+    mut each: impl FnMut(Result<RecordedSpan>) -> Result<()>,
+) -> Result<()> {
     let doc = doc.get("result").unwrap_or(doc);
     let resource_spans = doc
         .get("resourceSpans")
         .and_then(Value::as_array)
         .ok_or_else(|| bad(source, "no resourceSpans array"))?;
-    let mut out = Vec::new();
     for rs in resource_spans {
         let resource = attributes(rs.get("resource").and_then(|r| r.get("attributes")));
         let service = resource.get("service.name").cloned().unwrap_or_default();
@@ -321,11 +361,11 @@ pub fn parse_value(doc: &Value, source: &str) -> Result<Vec<RecordedSpan>> {
                 .into_iter()
                 .flatten()
             {
-                out.push(span(source, &service, s)?);
+                each(span(source, &service, s))?;
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Reads every span of an OTLP/JSON-lines file; the error names the bad line.
@@ -403,6 +443,26 @@ mod tests {
                 .to_string()
                 .contains("traceId")
         );
+    }
+
+    #[test]
+    fn lenient_parse_skips_a_span_with_a_bad_id_and_keeps_the_others() {
+        let doc: Value = serde_json::from_str(
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[
+            {"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"xyz"},
+            {"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","name":"ok"}]}]}]}"#,
+        )
+        .unwrap();
+        let read = parse_value_lenient(&doc, "t").unwrap();
+        assert_eq!(read.spans.len(), 1);
+        assert_eq!(read.spans[0].name, "ok");
+        assert_eq!(read.skipped, ["a span has no valid spanId"]);
+    }
+
+    #[test]
+    fn lenient_parse_still_rejects_a_document_without_resource_spans() {
+        let doc: Value = serde_json::from_str(r#"{"foo":1}"#).unwrap();
+        assert!(parse_value_lenient(&doc, "t").is_err());
     }
 
     #[test]

@@ -239,8 +239,23 @@ impl FromStr for OrderEvent {
     }
 }
 
-/// Checks an order id: non-empty, at most [`MAX_ORDER_ID_LEN`] bytes, no whitespace or control
-/// characters (it travels in headers and baggage).
+/// Unicode's bidirectional formatting characters (embeddings, overrides, isolates, marks):
+/// they make an id display differently from what it is ("Trojan Source").
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Checks an order id: non-empty, at most [`MAX_ORDER_ID_LEN`] bytes, no whitespace, no
+/// control characters (CR and LF would break a header), no bidirectional formatting
+/// characters. Anything else is allowed: it travels percent-encoded in baggage.
+///
+/// ```
+/// use ordertrace::schema::validate_order_id;
+/// assert!(validate_order_id("ORD-5678").is_ok());
+/// assert!(validate_order_id("ORD-1,2;x=ü").is_ok());
+/// assert!(validate_order_id("ORD-1\r\nX-Evil: 1").is_err());
+/// assert!(validate_order_id("ORD-\u{202E}1").is_err());
+/// ```
 pub fn validate_order_id(order_id: &str) -> Result<()> {
     const FIELD: &str = "order id";
     if order_id.is_empty() {
@@ -263,6 +278,15 @@ pub fn validate_order_id(order_id: &str) -> Result<()> {
             FIELD,
             format!(
                 "{order_id:?} contains the character {c:?}; whitespace and control characters are not allowed"
+            ),
+        ));
+    }
+    if let Some(c) = order_id.chars().find(|c| is_bidi_control(*c)) {
+        return Err(OrderTraceError::invalid(
+            FIELD,
+            format!(
+                "{order_id:?} contains the bidirectional formatting character U+{:04X}, which is not allowed",
+                u32::from(c)
             ),
         ));
     }
@@ -423,6 +447,7 @@ pub fn schema_json() -> String {
             "baggage_header": "baggage",
             "baggage_keys": [attr::ORDER_ID, attr::USER_ID],
         },
+        "status_codes": crate::status::Status::table_json(),
     })
     .to_string()
 }
@@ -523,6 +548,32 @@ mod tests {
     }
 
     #[test]
+    fn order_id_rejects_header_breaking_characters() {
+        for id in ["ORD-1\r\nX-Evil: 1", "ORD-1\r", "ORD\u{85}1", "ORD\u{7f}"] {
+            assert!(validate_order_id(id).is_err(), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn order_id_rejects_bidi_formatting_characters() {
+        for c in [
+            '\u{202E}', '\u{202A}', '\u{2066}', '\u{2069}', '\u{200F}', '\u{061C}',
+        ] {
+            let err = validate_order_id(&format!("ORD-{c}1"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("bidirectional"), "{err}");
+        }
+    }
+
+    #[test]
+    fn order_id_accepts_punctuation_and_non_ascii_letters() {
+        for id in ["ORD-1+2", "ORD,1;x=y", "Bestellung-ü-42", "注文-7"] {
+            assert!(validate_order_id(id).is_ok(), "{id:?}");
+        }
+    }
+
+    #[test]
     fn user_id_rejects_non_uuid() {
         for bad in [
             "",
@@ -566,6 +617,21 @@ mod tests {
         let big = "v".repeat(MAX_ATTRIBUTE_VALUE_LEN + 1);
         assert!(validate_attribute_value("k", &big).is_err());
         assert!(validate_attribute_value("k", "ok").is_ok());
+    }
+
+    #[test]
+    fn schema_json_exports_the_status_table() {
+        let v: serde_json::Value = serde_json::from_str(&schema_json()).unwrap();
+        let rows = v["status_codes"].as_array().expect("status_codes");
+        let exported: Vec<(i64, &str)> = rows
+            .iter()
+            .map(|r| (r["code"].as_i64().unwrap(), r["name"].as_str().unwrap()))
+            .collect();
+        let table: Vec<(i64, &str)> = crate::Status::ALL
+            .iter()
+            .map(|s| (i64::from(s.code()), s.name()))
+            .collect();
+        assert_eq!(exported, table);
     }
 
     #[test]

@@ -336,6 +336,16 @@ impl<'t> StageBuilder<'t> {
             ));
         }
         attributes.extend(self.attributes);
+        // The start record carries a status change, so the CRM's new status is visible
+        // while its stage is still open (what `ordertrace watch` compares with the MES).
+        let status_change: Vec<KeyValue> = attributes
+            .iter()
+            .filter(|kv| {
+                kv.key.as_str() == attr::ORDER_STATUS_FROM
+                    || kv.key.as_str() == attr::ORDER_STATUS_TO
+            })
+            .cloned()
+            .collect();
         let mut builder = SpanBuilder::from_name(self.event.name()).with_kind(self.kind);
         builder.start_time = Some(started_at);
         builder.attributes = Some(attributes);
@@ -367,13 +377,14 @@ impl<'t> StageBuilder<'t> {
         let context = span.span_context().clone();
 
         if inner.config.start_records {
-            let attributes = record_attributes(
+            let mut attributes = record_attributes(
                 self.event,
                 &self.order_id,
                 user_id.as_ref(),
                 &context,
                 RECORD_STAGE_START,
             );
+            attributes.extend(status_change);
             emit_record(
                 &inner.tracer,
                 &context,

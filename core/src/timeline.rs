@@ -3,6 +3,11 @@
 //!
 //! A stage is *open* when its start record (or a heartbeat) was exported but the stage span
 //! itself was not: the call is still running, or the process died inside it.
+//!
+//! An order that reached its last stage with earlier stages missing (it entered the CRM
+//! without ever passing the shop: its trace has a parent id with no span behind it) is
+//! [`OrderState::Incomplete`], not completed; [`missing_before`] is the one rule for that,
+//! shared with `ordertrace watch`.
 
 use crate::otlp_json::RecordedSpan;
 use crate::schema::{OrderEvent, RECORD_HEARTBEAT, RECORD_STAGE_START, attr};
@@ -61,8 +66,14 @@ pub struct OpenStage {
 pub enum OrderState {
     /// No stage of this order was found.
     NotFound,
-    /// `order_shipped` ended without error.
+    /// `order_shipped` ended without error and every earlier stage left a span.
     Completed,
+    /// `order_shipped` ended, but earlier stages left no span at all (the order skipped a
+    /// system, or its spans were lost): not a completed order.
+    Incomplete {
+        /// The stages before the last one reached that have no span, in lifecycle order.
+        missing: Vec<OrderEvent>,
+    },
     /// A stage is running (or hung) now.
     InsideStage {
         /// The open stage (the latest one if several are open).
@@ -228,7 +239,14 @@ pub fn build(order_id: &str, spans: &[RecordedSpan], now_unix_nanos: u64) -> Ord
         .iter()
         .max_by_key(|s| (s.event, s.start_unix_nanos))
         .cloned();
-    let state = if shipped {
+    let reached = finished
+        .iter()
+        .map(|s| s.event)
+        .chain(open.iter().map(|s| s.event));
+    let missing = missing_before(reached);
+    let state = if shipped && !missing.is_empty() {
+        OrderState::Incomplete { missing }
+    } else if shipped {
         OrderState::Completed
     } else if let Some(stage) = open
         .iter()
@@ -248,7 +266,8 @@ pub fn build(order_id: &str, spans: &[RecordedSpan], now_unix_nanos: u64) -> Ord
                         next,
                         last,
                     },
-                    None => OrderState::Completed,
+                    None if missing.is_empty() => OrderState::Completed,
+                    None => OrderState::Incomplete { missing },
                 }
             }
         }
@@ -260,6 +279,33 @@ pub fn build(order_id: &str, spans: &[RecordedSpan], now_unix_nanos: u64) -> Ord
         open,
         state,
     }
+}
+
+/// The stages before the furthest one in `reached` that are not in `reached`, in lifecycle
+/// order: what an order skipped (or lost) on its way. Empty when nothing is missing.
+///
+/// ```
+/// use ordertrace::schema::OrderEvent::*;
+/// use ordertrace::timeline::missing_before;
+/// assert_eq!(missing_before([OrderConfirmed, OrderStatusChanged]), [OrderSubmitted, ModelUploaded]);
+/// assert!(missing_before([OrderSubmitted, ModelUploaded]).is_empty());
+/// ```
+pub fn missing_before(reached: impl IntoIterator<Item = OrderEvent>) -> Vec<OrderEvent> {
+    let mut seen = [false; OrderEvent::ALL.len()];
+    let mut furthest: Option<OrderEvent> = None;
+    for event in reached {
+        seen[event as usize] = true;
+        furthest = furthest.max(Some(event));
+    }
+    let Some(furthest) = furthest else {
+        return Vec::new();
+    };
+    OrderEvent::ALL
+        .iter()
+        .take_while(|e| **e < furthest)
+        .filter(|e| !seen[**e as usize])
+        .copied()
+        .collect()
 }
 
 /// Order ids found in a set of spans, in order of first appearance.
@@ -349,6 +395,31 @@ mod tests {
         assert_eq!(t.state, OrderState::Completed);
         assert_eq!(t.finished.len(), 8);
         assert_eq!(t.last_stage_reached(), Some(OrderEvent::OrderShipped));
+    }
+
+    #[test]
+    fn shipped_order_without_shop_stages_is_incomplete_not_completed() {
+        let spans: Vec<RecordedSpan> = OrderEvent::ALL[2..]
+            .iter()
+            .enumerate()
+            .map(|(i, e)| stage(*e, i as u64 * 10, i as u64 * 10 + 5))
+            .collect();
+        let t = build("ORD-1", &spans, 1000 * MS);
+        assert_eq!(
+            t.state,
+            OrderState::Incomplete {
+                missing: vec![OrderEvent::OrderSubmitted, OrderEvent::ModelUploaded]
+            }
+        );
+    }
+
+    #[test]
+    fn missing_before_ignores_stages_after_the_furthest_one() {
+        assert_eq!(
+            missing_before([OrderEvent::OrderSubmitted, OrderEvent::OrderConfirmed]),
+            [OrderEvent::ModelUploaded]
+        );
+        assert!(missing_before([]).is_empty());
     }
 
     #[test]

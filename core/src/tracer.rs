@@ -22,6 +22,7 @@ use crate::identity::{IdentityMode, OrderIdGenerator};
 use crate::open_stages::{Heartbeats, OpenStages};
 use crate::pipeline::{
     BatchProcessor, ExportTarget, OtlpProtocol, PipelineConfig, PipelineCounters, PipelineHandle,
+    SpoolSettings,
 };
 use crate::schema::OrderEvent;
 use crate::stage::StageBuilder;
@@ -129,6 +130,39 @@ impl OrderTracerBuilder {
     /// Timeout of one OTLP export request.
     pub fn export_timeout(self, timeout: Duration) -> Self {
         self.set(move |c| c.export_timeout = timeout)
+    }
+
+    /// Spool batches the endpoint cannot take to disk under `dir` (in `<dir>/<service.name>`),
+    /// with the default bounds unless set; see [`SpoolSettings`].
+    pub fn spool_dir(self, dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        self.set(move |c| match &mut c.spool {
+            Some(s) => s.dir = dir,
+            None => c.spool = Some(SpoolSettings::new(dir)),
+        })
+    }
+
+    /// Bound of the spool on disk, bytes (needs a spool folder, from here or the environment).
+    pub fn spool_max_bytes(self, bytes: u64) -> Self {
+        self.set(move |c| {
+            if let Some(s) = &mut c.spool {
+                s.max_bytes = bytes;
+            }
+        })
+    }
+
+    /// Age after which spooled spans are dropped (needs a spool folder).
+    pub fn spool_max_age(self, age: Duration) -> Self {
+        self.set(move |c| {
+            if let Some(s) = &mut c.spool {
+                s.max_age = age;
+            }
+        })
+    }
+
+    /// No disk spool, even if `ORDERTRACE_SPOOL_DIR` is set.
+    pub fn without_spool(self) -> Self {
+        self.set(|c| c.spool = None)
     }
 
     /// The configuration this builder would use.
@@ -285,9 +319,15 @@ impl OrderTracer {
         &self.inner.config
     }
 
-    /// Spans started, exported, dropped, failed, and the queue depth.
+    /// Spans started, exported, spooled, replayed, dropped by reason, failed; queue depth and
+    /// spool size.
     pub fn counters(&self) -> PipelineCounters {
         self.inner.pipeline.counters()
+    }
+
+    /// The folder this tracer spools in (`<spool dir>/<service.name>`), if spooling is on.
+    pub fn spool_folder(&self) -> Option<&std::path::Path> {
+        self.inner.pipeline.spool_dir()
     }
 
     /// Stages started and not yet ended.

@@ -251,6 +251,26 @@ fn status_change_attributes_are_recorded() {
 }
 
 #[test]
+fn start_record_of_a_status_change_carries_the_new_status() {
+    let file = TempFile::new("status-start");
+    let tracer = builder("crm-api", &file).build().unwrap();
+    let stage = tracer
+        .stage(OrderEvent::OrderStatusChanged, "ORD-9")
+        .status_change("confirmed", "in_production")
+        .start()
+        .unwrap();
+    tracer.flush(SECOND).unwrap();
+    let spans = file.spans();
+    let record = one(&spans, "order_status_changed.started");
+    assert_eq!(record.attribute(attr::ORDER_STATUS_FROM), Some("confirmed"));
+    assert_eq!(
+        record.attribute(attr::ORDER_STATUS_TO),
+        Some("in_production")
+    );
+    stage.end();
+}
+
+#[test]
 fn start_rejects_bad_input_with_readable_errors() {
     let file = TempFile::new("bad-input");
     let tracer = builder("crm-api", &file).build().unwrap();

@@ -3,10 +3,16 @@
 //! caller's latency per stage (p50, p99, max), the counters and the peak RSS.
 //!
 //! `benches/run-export-load` drives it: a sustained run per rate, and a run during which
-//! Jaeger is stopped and started again.
+//! Jaeger is stopped and started again (with and without the disk spool, and with a `kill -9`
+//! of this process during the outage); `scripts/test-spool` runs a short outage and kill test.
+//!
+//! Every stage carries `bench.run` (the run id) and `bench.seq` (its position, from
+//! `--first-seq`), so `spool_check` can count through Jaeger's api/v3 that each one arrived
+//! exactly once. Orders hold `--stages-per-order` stages each (one trace per order).
 //!
 //! ```text
 //! export_load --endpoint http://127.0.0.1:4318/v1/traces --rate 5000 --seconds 60
+//! export_load --rate 20000 --seconds 120 --spool-dir /tmp/spool --outage 30:90 --run r1
 //! ```
 
 use clap::Parser;
@@ -43,6 +49,31 @@ struct Args {
     /// exporter) instead of ordertrace: the same harness's figure for the SDK alone.
     #[arg(long)]
     raw_sdk: bool,
+    /// Spool to this folder while the endpoint is down (off by default).
+    #[arg(long)]
+    spool_dir: Option<std::path::PathBuf>,
+    /// Bound of the spool, bytes (default: the library's).
+    #[arg(long)]
+    spool_max_bytes: Option<u64>,
+    /// Run id, the `bench.run` attribute and the order ids' prefix.
+    #[arg(long, default_value = "load")]
+    run: String,
+    /// `bench.seq` of the first stage (a restarted process continues the sequence).
+    #[arg(long, default_value_t = 0)]
+    first_seq: u64,
+    /// Stages per order (each order is one trace).
+    #[arg(long, default_value_t = 8)]
+    stages_per_order: u64,
+    /// Milliseconds between progress lines.
+    #[arg(long, default_value_t = 1000)]
+    progress_ms: u64,
+    /// `FROM:TO` seconds of the run during which the endpoint is down (set by the script that
+    /// stops it): caller latency is reported separately for stages in and out of it.
+    #[arg(long)]
+    outage: Option<String>,
+    /// Bound on the final flush, seconds (replaying a long outage takes a while).
+    #[arg(long, default_value_t = 30)]
+    flush_secs: u64,
 }
 
 fn peak_rss_kib() -> u64 {
@@ -65,6 +96,63 @@ fn percentile(sorted: &[u32], p: f64) -> u32 {
     sorted[at]
 }
 
+/// The event of a stage: an order opens with `order_submitted` (its root span, whose id is
+/// derived from the order id, so it must occur once per order); the rest cycle through the
+/// other seven events.
+fn event_index(seq: u64, stages_per_order: u64) -> usize {
+    match seq % stages_per_order {
+        0 => 0,
+        k => (1 + (k - 1) % 7) as usize,
+    }
+}
+
+fn parse_outage(s: &str) -> Result<(Duration, Duration), String> {
+    let (from, to) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?} is not FROM:TO (seconds)"))?;
+    let secs = |v: &str| {
+        v.trim()
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{v:?} is not a whole number of seconds"))
+    };
+    let (from, to) = (secs(from)?, secs(to)?);
+    if from >= to {
+        return Err(format!("{s:?}: FROM must be before TO"));
+    }
+    Ok((from, to))
+}
+
+/// One CSV line of counters; flushed at once, so a `kill -9` leaves the last one readable.
+fn progress(tracer: &OrderTracer, at: Duration, stages: u64) {
+    use std::io::Write as _;
+    let c = tracer.counters();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        at.as_secs_f64(),
+        stages,
+        c.spans_exported,
+        c.spans_dropped,
+        c.spans_failed,
+        c.failed_exports,
+        c.queue_depth,
+        peak_rss_kib(),
+        c.spans_spooled,
+        c.spans_replayed,
+        c.spool_bytes,
+        c.spool_spans,
+        c.spool_oldest_age_ms,
+        c.spans_dropped_queue_full,
+        c.spans_dropped_spool_full
+            + c.spans_dropped_spool_expired
+            + c.spans_dropped_spool_corrupt
+            + c.spans_dropped_spool_write_failed
+    );
+    let _ = out.flush();
+}
+
 fn main() {
     let args = Args::parse();
     let protocol = match args.protocol.as_str() {
@@ -75,10 +163,20 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if args.rate == 0 || args.seconds == 0 {
-        eprintln!("export_load: --rate and --seconds must be positive");
+    if args.rate == 0 || args.seconds == 0 || args.stages_per_order == 0 || args.progress_ms == 0 {
+        eprintln!(
+            "export_load: --rate, --seconds, --stages-per-order and --progress-ms must be positive"
+        );
         std::process::exit(2);
     }
+    let outage = match args.outage.as_deref().map(parse_outage) {
+        None => None,
+        Some(Ok(w)) => Some(w),
+        Some(Err(e)) => {
+            eprintln!("export_load: --outage {e}");
+            std::process::exit(2);
+        }
+    };
     // Default batch settings: the figure is what a service gets out of the box.
     let mut builder = OrderTracer::builder()
         .without_env()
@@ -88,6 +186,12 @@ fn main() {
         .heartbeat_interval(None);
     if args.discard {
         builder = builder.discard();
+    }
+    if let Some(dir) = &args.spool_dir {
+        builder = builder.spool_dir(dir);
+        if let Some(bytes) = args.spool_max_bytes {
+            builder = builder.spool_max_bytes(bytes);
+        }
     }
     let tracer = match builder.build() {
         Ok(t) => t,
@@ -113,9 +217,19 @@ fn main() {
     let total = args.rate * args.seconds;
     let interval = Duration::from_nanos(1_000_000_000 / args.rate);
     let mut latencies: Vec<u32> = Vec::with_capacity(total as usize);
+    let mut outage_latencies: Vec<u32> = Vec::new();
     let began = Instant::now();
-    let mut next_report = Duration::from_secs(1);
-    println!("second,stages,exported,dropped,failed_spans,failed_exports,queue_depth,peak_rss_kib");
+    let report_every = Duration::from_millis(args.progress_ms);
+    let mut next_report = report_every;
+    let c = tracer.counters();
+    println!(
+        "# start run={} first_seq={} spool_spans_found={} spool_bytes_found={}",
+        args.run, args.first_seq, c.spool_spans, c.spool_bytes
+    );
+    println!(
+        "second,stages,exported,dropped,failed_spans,failed_exports,queue_depth,peak_rss_kib,\
+         spooled,replayed,spool_bytes,spool_spans,spool_oldest_age_ms,dropped_queue_full,dropped_spool"
+    );
     for i in 0..total {
         // Open loop: each stage has its slot; a late caller catches up, it does not slow down.
         let due = interval * i as u32;
@@ -129,7 +243,8 @@ fn main() {
                 std::hint::spin_loop();
             }
         }
-        let order = format!("ORD-{}", i / 8);
+        let seq = args.first_seq + i;
+        let order = format!("ORD-{}-{}", args.run, seq / args.stages_per_order);
         if let Some(raw) = &raw {
             use opentelemetry::trace::{Span as _, Tracer as _};
             let t0 = Instant::now();
@@ -148,34 +263,66 @@ fn main() {
         }
         let t0 = Instant::now();
         let stage = tracer
-            .stage(OrderEvent::ALL[(i % 8) as usize], &order)
+            .stage(OrderEvent::ALL[event_index(seq, args.stages_per_order)], &order)
             .user_id("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
-            .attribute("bench.seq", i as i64)
+            .attribute("bench.seq", seq as i64)
+            .attribute("bench.run", args.run.clone())
             .start();
         if let Ok(stage) = stage {
             stage.end();
         }
-        latencies.push(t0.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+        let took = t0.elapsed().as_nanos().min(u32::MAX as u128) as u32;
+        let in_outage = outage.is_some_and(|(from, to)| due >= from && due < to);
+        if in_outage {
+            outage_latencies.push(took);
+        } else {
+            latencies.push(took);
+        }
         if began.elapsed() >= next_report {
-            let c = tracer.counters();
-            println!(
-                "{},{},{},{},{},{},{},{}",
-                next_report.as_secs(),
-                i + 1,
-                c.spans_exported,
-                c.spans_dropped,
-                c.spans_failed,
-                c.failed_exports,
-                c.queue_depth,
-                peak_rss_kib()
-            );
-            next_report += Duration::from_secs(1);
+            progress(&tracer, next_report, i + 1);
+            next_report += report_every;
         }
     }
+    progress(&tracer, began.elapsed(), total);
     let produced_in = began.elapsed();
-    let flushed = tracer.flush(Duration::from_secs(30));
+    let flush_began = Instant::now();
+    let flushed = tracer.flush(Duration::from_secs(args.flush_secs));
+    let flush_took = flush_began.elapsed();
     let c = tracer.counters();
     latencies.sort_unstable();
+    outage_latencies.sort_unstable();
+    if outage.is_some() {
+        println!(
+            "# outage caller_ns p50={} p99={} p999={} max={} (stages={}); outside it p50={} p99={} p999={} (stages={})",
+            percentile(&outage_latencies, 0.50),
+            percentile(&outage_latencies, 0.99),
+            percentile(&outage_latencies, 0.999),
+            outage_latencies.last().copied().unwrap_or(0),
+            outage_latencies.len(),
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.99),
+            percentile(&latencies, 0.999),
+            latencies.len()
+        );
+        latencies.extend_from_slice(&outage_latencies);
+        latencies.sort_unstable();
+    }
+    if args.spool_dir.is_some() {
+        println!(
+            "# spool spooled={} replayed={} dropped_full={} dropped_expired={} dropped_corrupt={} \
+             corrupt_records={} write_errors={} left_spans={} left_bytes={} final_flush_s={:.1}",
+            c.spans_spooled,
+            c.spans_replayed,
+            c.spans_dropped_spool_full,
+            c.spans_dropped_spool_expired,
+            c.spans_dropped_spool_corrupt,
+            c.spool_corrupt_records,
+            c.spool_write_errors,
+            c.spool_spans,
+            c.spool_bytes,
+            flush_took.as_secs_f64()
+        );
+    }
     println!(
         "# stages={} in {:.1}s ({:.0}/s) exported={} dropped={} failed_spans={} failed_exports={} flush={} \
          caller_ns p50={} p99={} p999={} max={} peak_rss_kib={}",

@@ -24,6 +24,12 @@ pub const MAX_ORDERS: usize = 100_000;
 const DEMO_HEARTBEAT: Duration = Duration::from_millis(250);
 /// Bound on flush and shutdown.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default cap on the span file, MiB: the demo stops submitting orders once the file is larger.
+pub const DEFAULT_MAX_FILE_MB: u64 = 1024;
+/// Orders between two looks at the span file's size (a metadata call).
+const CAP_CHECK_EVERY: usize = 50;
+/// How often a long run prints its progress on stderr.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -40,6 +46,9 @@ pub struct DemoOptions {
     pub hang_time: Duration,
     /// Print JSON instead of text.
     pub json: bool,
+    /// Cap on the span file in bytes: no new order is submitted once the file is larger (the
+    /// orders under way finish, so the file ends a little above the cap).
+    pub max_file_bytes: u64,
 }
 
 /// How the orders ended up.
@@ -47,6 +56,8 @@ pub struct DemoOptions {
 pub struct DemoSummary {
     /// Shipped.
     pub completed: usize,
+    /// Shipped with earlier stages missing (should not happen in the demo).
+    pub incomplete: usize,
     /// Last stage failed.
     pub failed: usize,
     /// A stage still running.
@@ -110,6 +121,64 @@ fn destination(config: &PipelineConfig, file: &std::path::Path) -> String {
     }
 }
 
+/// Size of the span file, 0 when it cannot be read (progress only).
+fn file_size(file: &std::path::Path) -> u64 {
+    std::fs::metadata(file).map_or(0, |m| m.len())
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The spans of each order, so building every order's timeline reads each span once (a
+/// timeline built from the whole file per order made 100,000 orders quadratic).
+fn spans_by_order(
+    spans: Vec<otlp_json::RecordedSpan>,
+) -> std::collections::HashMap<String, Vec<otlp_json::RecordedSpan>> {
+    let mut by_order: std::collections::HashMap<String, Vec<otlp_json::RecordedSpan>> =
+        std::collections::HashMap::new();
+    for span in spans {
+        if let Some(order_id) = span.attribute(ordertrace::schema::attr::ORDER_ID) {
+            by_order.entry(order_id.to_string()).or_default().push(span);
+        }
+    }
+    by_order
+}
+
+/// A tracer's counters in one line: exported, dropped by reason, failed, and the spool.
+fn counters_line(t: &OrderTracer) -> String {
+    let c = t.counters();
+    let spool = match t.spool_folder() {
+        None => "spool off".to_string(),
+        Some(dir) => format!(
+            "spool {}: {} spans spooled, {} replayed, {} waiting ({} bytes, oldest {} ms)",
+            dir.display(),
+            c.spans_spooled,
+            c.spans_replayed,
+            c.spool_spans,
+            c.spool_bytes,
+            c.spool_oldest_age_ms
+        ),
+    };
+    format!(
+        "{} spans started, {} exported, {} dropped (queue full {}, after shutdown {}, spool full {}, \
+         expired {}, corrupt {}, spool write failed {}), {} lost in {} failed exports; {spool}{}",
+        c.spans_started,
+        c.spans_exported,
+        c.spans_dropped,
+        c.spans_dropped_queue_full,
+        c.spans_dropped_shutdown,
+        c.spans_dropped_spool_full,
+        c.spans_dropped_spool_expired,
+        c.spans_dropped_spool_corrupt,
+        c.spans_dropped_spool_write_failed,
+        c.spans_failed,
+        c.failed_exports,
+        t.last_export_error()
+            .map_or(String::new(), |e| format!(" (last error: {e})"))
+    )
+}
+
 /// Runs the demo and prints every order's timeline; returns how the orders ended up.
 pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
     if options.orders == 0 || options.orders > MAX_ORDERS {
@@ -117,6 +186,11 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
             "--orders must be between 1 and {MAX_ORDERS}, got {}",
             options.orders
         )));
+    }
+    if options.max_file_bytes == 0 {
+        return Err(CliError::BadInput(
+            "--max-file-mb must be at least 1".to_string(),
+        ));
     }
     let (config, file) = demo_config(options)?;
     // A fresh file per run, so the read-back shows this run only.
@@ -139,15 +213,50 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
         options.seed,
         destination(&config, &file)
     );
-    let step = (orders.len() / 10).max(1);
+    let started = std::time::Instant::now();
+    let mut last_progress = started;
+    let mut hanging = Vec::new();
+    let mut submitted = orders.len();
     for (i, order) in orders.iter().enumerate() {
         workshop.submit(order)?;
         if let Some(request) = workshop.consume(order)? {
-            workshop.produce(order, request)?;
+            // The MES calls that hang are made last, so their heartbeats run for --hang-time,
+            // not for the rest of a long run (7% of 100,000 orders heartbeating every 250 ms
+            // for half an hour wrote gigabytes).
+            if order.fate == scenario::Fate::HangsInPricing {
+                hanging.push((order, request));
+            } else {
+                workshop.produce(order, request)?;
+            }
         }
-        if orders.len() >= 100 && (i + 1) % step == 0 {
-            eprintln!("[demo] {}/{} orders", i + 1, orders.len());
+        let progress_due = last_progress.elapsed() >= PROGRESS_EVERY;
+        if progress_due || (i + 1) % CAP_CHECK_EVERY == 0 {
+            let size = file_size(&file);
+            if progress_due {
+                last_progress = std::time::Instant::now();
+                eprintln!(
+                    "[demo] {}/{} orders after {}, span file {}",
+                    i + 1,
+                    orders.len(),
+                    render::human_duration(started.elapsed()),
+                    megabytes(size)
+                );
+            }
+            if size > options.max_file_bytes {
+                submitted = i + 1;
+                eprintln!(
+                    "[demo] stopping after {submitted} of {} orders: the span file is {}, over the cap of {} (--max-file-mb)",
+                    orders.len(),
+                    megabytes(size),
+                    megabytes(options.max_file_bytes)
+                );
+                break;
+            }
         }
+    }
+    let orders = &orders[..submitted];
+    for (order, request) in hanging {
+        workshop.produce(order, request)?;
     }
     if workshop.queue.len() > 0 {
         eprintln!(
@@ -165,17 +274,28 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
         );
         std::thread::sleep(options.hang_time);
     }
-    for t in [&workshop.shop, &workshop.crm, &workshop.mes] {
-        t.flush(FLUSH_TIMEOUT)?;
+    // Shut the tracers down before reading back: that flushes them and stops the heartbeats of
+    // the hung calls, which would otherwise go on (4 a second each) while a large run's file
+    // is read and its timelines printed.
+    workshop.abandon_hung_calls();
+    for (name, t) in [
+        ("shop-api", &workshop.shop),
+        ("crm-api", &workshop.crm),
+        ("mes-api", &workshop.mes),
+    ] {
+        t.shutdown(FLUSH_TIMEOUT)?;
+        eprintln!("[demo] {name}: {}", counters_line(t));
     }
-    let spans = otlp_json::read_file(&file)?;
+    let mut spans_by_order = spans_by_order(otlp_json::read_file(&file)?);
     let now = unix_nanos_now();
     let mut summary = DemoSummary::default();
     let mut as_json = Vec::new();
-    for order in &orders {
+    for order in orders {
+        let spans = spans_by_order.remove(&order.order_id).unwrap_or_default();
         let t = timeline::build(&order.order_id, &spans, now);
         match t.state {
             OrderState::Completed => summary.completed += 1,
+            OrderState::Incomplete { .. } => summary.incomplete += 1,
             OrderState::Failed { .. } => summary.failed += 1,
             OrderState::InsideStage { .. } => summary.inside_stage += 1,
             OrderState::WaitingFor { .. } => summary.waiting += 1,
@@ -190,25 +310,6 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
     if options.json {
         println!("{}", serde_json::Value::Array(as_json));
     }
-    workshop.abandon_hung_calls();
-    for (name, t) in [
-        ("shop-api", &workshop.shop),
-        ("crm-api", &workshop.crm),
-        ("mes-api", &workshop.mes),
-    ] {
-        t.shutdown(FLUSH_TIMEOUT)?;
-        let c = t.counters();
-        eprintln!(
-            "[demo] {name}: {} spans started, {} exported, {} dropped, {} lost in {} failed exports{}",
-            c.spans_started,
-            c.spans_exported,
-            c.spans_dropped,
-            c.spans_failed,
-            c.failed_exports,
-            t.last_export_error()
-                .map_or(String::new(), |e| format!(" (last error: {e})"))
-        );
-    }
     eprintln!(
         "[demo] {} orders: {} completed, {} failed, {} inside a stage, {} waiting between stages{}",
         orders.len(),
@@ -218,6 +319,10 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, CliError> {
         summary.waiting,
         if summary.not_found > 0 {
             format!(", {} NOT FOUND", summary.not_found)
+        } else {
+            String::new()
+        } + &if summary.incomplete > 0 {
+            format!(", {} INCOMPLETE", summary.incomplete)
         } else {
             String::new()
         }

@@ -18,6 +18,9 @@
 //! | `ORDERTRACE_IDENTITY` | `order_derived` or `propagated` (see [`crate::identity`]) | `order_derived` |
 //! | `ORDERTRACE_HEARTBEAT_MS` | heartbeat interval for open stages, 0 disables | 30000 |
 //! | `ORDERTRACE_START_RECORDS` | export a start record when a stage starts | `true` |
+//! | `ORDERTRACE_SPOOL_DIR` | root of the disk spool (each service spools in `<dir>/<service.name>`); unset: no spool | unset |
+//! | `ORDERTRACE_SPOOL_MAX_BYTES` | bound of one service's spool on disk, bytes (oldest dropped first) | 268435456 (256 MiB) |
+//! | `ORDERTRACE_SPOOL_MAX_AGE_SECS` | spooled spans older than this are dropped, not sent | 86400 (24 h) |
 
 use crate::error::{OrderTraceError, Result};
 use crate::identity::IdentityMode;
@@ -94,6 +97,36 @@ impl Default for BatchSettings {
     }
 }
 
+/// Default bound of one service's spool on disk.
+pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 256 << 20;
+/// Default age after which spooled spans are dropped.
+pub const DEFAULT_SPOOL_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+/// Smallest accepted spool byte bound.
+pub const MIN_SPOOL_MAX_BYTES: u64 = 16 << 10;
+
+/// The disk spool (see [`crate::pipeline`]'s spool module docs): where batches wait while the
+/// endpoint is down or slow, and from where they are replayed, also after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpoolSettings {
+    /// Root folder; a tracer spools in `<dir>/<service.name>`.
+    pub dir: PathBuf,
+    /// Bound on disk, bytes: when a write would pass it, the oldest segments are dropped.
+    pub max_bytes: u64,
+    /// Spooled spans older than this are dropped instead of sent.
+    pub max_age: Duration,
+}
+
+impl SpoolSettings {
+    /// A spool under `dir` with the default bounds.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            max_bytes: DEFAULT_SPOOL_MAX_BYTES,
+            max_age: DEFAULT_SPOOL_MAX_AGE,
+        }
+    }
+}
+
 /// Everything the pipeline needs, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipelineConfig {
@@ -117,6 +150,8 @@ pub struct PipelineConfig {
     pub heartbeat_interval: Option<Duration>,
     /// Export a start record the moment a stage starts.
     pub start_records: bool,
+    /// The disk spool; `None` (the default) keeps everything in memory.
+    pub spool: Option<SpoolSettings>,
 }
 
 impl Default for PipelineConfig {
@@ -132,6 +167,7 @@ impl Default for PipelineConfig {
             identity: IdentityMode::default(),
             heartbeat_interval: Some(Duration::from_secs(30)),
             start_records: true,
+            spool: None,
         }
     }
 }
@@ -288,6 +324,22 @@ impl PipelineConfig {
         if let Some(v) = get("ORDERTRACE_START_RECORDS") {
             cfg.start_records = parse_bool("ORDERTRACE_START_RECORDS", &v)?;
         }
+        let max_bytes = get("ORDERTRACE_SPOOL_MAX_BYTES")
+            .map(|v| parse_number::<u64>("ORDERTRACE_SPOOL_MAX_BYTES", &v))
+            .transpose()?;
+        let max_age = get("ORDERTRACE_SPOOL_MAX_AGE_SECS")
+            .map(|v| parse_number::<u64>("ORDERTRACE_SPOOL_MAX_AGE_SECS", &v))
+            .transpose()?;
+        if let Some(dir) = get("ORDERTRACE_SPOOL_DIR") {
+            let mut spool = SpoolSettings::new(dir.trim());
+            if let Some(b) = max_bytes {
+                spool.max_bytes = b;
+            }
+            if let Some(s) = max_age {
+                spool.max_age = Duration::from_secs(s);
+            }
+            cfg.spool = Some(spool);
+        }
         Ok(cfg)
     }
 
@@ -323,6 +375,29 @@ impl PipelineConfig {
         if let ExportTarget::File(p) = &self.target {
             if p.as_os_str().is_empty() {
                 return Err(OrderTraceError::config("file", "the path is empty"));
+            }
+        }
+        if let Some(spool) = &self.spool {
+            if spool.dir.as_os_str().is_empty() {
+                return Err(OrderTraceError::config(
+                    "ORDERTRACE_SPOOL_DIR",
+                    "the path is empty",
+                ));
+            }
+            if spool.max_bytes < MIN_SPOOL_MAX_BYTES {
+                return Err(OrderTraceError::config(
+                    "ORDERTRACE_SPOOL_MAX_BYTES",
+                    format!(
+                        "{} bytes is below the smallest spool ({MIN_SPOOL_MAX_BYTES} bytes)",
+                        spool.max_bytes
+                    ),
+                ));
+            }
+            if spool.max_age < Duration::from_secs(1) {
+                return Err(OrderTraceError::config(
+                    "ORDERTRACE_SPOOL_MAX_AGE_SECS",
+                    "it must be at least 1 second",
+                ));
             }
         }
         Ok(())
@@ -488,6 +563,59 @@ mod tests {
     fn rejects_malformed_pairs() {
         assert!(cfg(&[("OTEL_EXPORTER_OTLP_HEADERS", "novalue")]).is_err());
         assert!(cfg(&[("OTEL_RESOURCE_ATTRIBUTES", "k=%zz")]).is_err());
+    }
+
+    #[test]
+    fn no_spool_unless_a_folder_is_set() {
+        let c = cfg(&[("ORDERTRACE_SPOOL_MAX_BYTES", "1000000")]).unwrap();
+        assert_eq!(c.spool, None);
+    }
+
+    #[test]
+    fn reads_the_spool_folder_and_its_bounds() {
+        let c = cfg(&[
+            ("ORDERTRACE_SPOOL_DIR", "/var/spool/ordertrace"),
+            ("ORDERTRACE_SPOOL_MAX_BYTES", "1048576"),
+            ("ORDERTRACE_SPOOL_MAX_AGE_SECS", "3600"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.spool,
+            Some(SpoolSettings {
+                dir: PathBuf::from("/var/spool/ordertrace"),
+                max_bytes: 1_048_576,
+                max_age: Duration::from_secs(3600),
+            })
+        );
+        let c = cfg(&[("ORDERTRACE_SPOOL_DIR", "spool")]).unwrap();
+        assert_eq!(c.spool, Some(SpoolSettings::new("spool")));
+        assert_eq!(DEFAULT_SPOOL_MAX_BYTES, 268_435_456);
+    }
+
+    #[test]
+    fn rejects_a_spool_bound_that_is_not_a_number_or_too_small() {
+        let e = cfg(&[
+            ("ORDERTRACE_SPOOL_DIR", "spool"),
+            ("ORDERTRACE_SPOOL_MAX_BYTES", "1GB"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration ORDERTRACE_SPOOL_MAX_BYTES: \"1GB\" is not a whole number"
+        );
+        let c = cfg(&[
+            ("ORDERTRACE_SPOOL_DIR", "spool"),
+            ("ORDERTRACE_SPOOL_MAX_BYTES", "100"),
+        ])
+        .unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(e.to_string().contains("below the smallest spool"), "{e}");
+        let c = cfg(&[
+            ("ORDERTRACE_SPOOL_DIR", "spool"),
+            ("ORDERTRACE_SPOOL_MAX_AGE_SECS", "0"),
+        ])
+        .unwrap();
+        assert!(c.validate().is_err());
     }
 
     #[test]

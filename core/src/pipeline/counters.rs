@@ -1,46 +1,109 @@
-//! Pipeline counters: what was started, exported, dropped and lost, readable at any time.
+//! Pipeline counters: what was started, exported, spooled, replayed, dropped (by reason) and
+//! lost, readable at any time. Every field is a plain `u64` so each binding copies it as is.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// A snapshot of the pipeline's counters.
 ///
-/// `spans_started - spans_exported - spans_dropped - spans_failed - queue_depth` is the number
-/// of spans still open or being exported right now.
+/// Every span ends up counted once as exported, dropped (with its reason) or failed; until
+/// then it is in memory (`queue_depth`) or on disk (`spool_spans`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PipelineCounters {
     /// Spans started (stages, start records, heartbeats, spans from `tracing`).
     pub spans_started: u64,
-    /// Spans the exporter accepted.
+    /// Spans the exporter accepted (including those replayed from the spool).
     pub spans_exported: u64,
-    /// Spans dropped because the queue was full or the tracer was shut down.
+    /// Spans dropped, all reasons: the sum of the `spans_dropped_*` fields.
     pub spans_dropped: u64,
-    /// Spans lost in failed export calls.
+    /// Spans lost in failed export calls (only without a spool: with one they are spooled).
     pub spans_failed: u64,
-    /// Export calls that failed.
+    /// Export calls that failed (with a spool, each is retried).
     pub failed_exports: u64,
-    /// Spans queued or being exported now.
+    /// Spans in memory: queued, handed to the exporter, or being exported now.
     pub queue_depth: u64,
+    /// Dropped because the in-memory queue was full.
+    pub spans_dropped_queue_full: u64,
+    /// Dropped because they ended after the tracer was shut down.
+    pub spans_dropped_shutdown: u64,
+    /// Spans written to the spool (each batch once, when it is written).
+    pub spans_spooled: u64,
+    /// Spans exported from the spool, of this process or one before it.
+    pub spans_replayed: u64,
+    /// Dropped from the spool, oldest first, to stay within its byte bound.
+    pub spans_dropped_spool_full: u64,
+    /// Dropped from the spool because they were older than its age bound.
+    pub spans_dropped_spool_expired: u64,
+    /// Dropped because their spool record was torn or failed its checksum.
+    pub spans_dropped_spool_corrupt: u64,
+    /// Dropped because writing them to the spool failed (disk full, I/O error).
+    pub spans_dropped_spool_write_failed: u64,
+    /// Spool records (or torn tails) found corrupt and skipped.
+    pub spool_corrupt_records: u64,
+    /// Spool writes that failed.
+    pub spool_write_errors: u64,
+    /// Bytes of spool segments on disk now.
+    pub spool_bytes: u64,
+    /// Spans waiting in the spool now.
+    pub spool_spans: u64,
+    /// Age of the oldest span waiting in the spool, ms (0 when it is empty).
+    pub spool_oldest_age_ms: u64,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) started: AtomicU64,
     pub(crate) exported: AtomicU64,
-    pub(crate) dropped: AtomicU64,
     pub(crate) spans_failed: AtomicU64,
     pub(crate) failed_exports: AtomicU64,
+    pub(crate) dropped_queue_full: AtomicU64,
+    pub(crate) dropped_shutdown: AtomicU64,
+    pub(crate) spooled: AtomicU64,
+    pub(crate) replayed: AtomicU64,
+    pub(crate) dropped_spool_full: AtomicU64,
+    pub(crate) dropped_spool_expired: AtomicU64,
+    pub(crate) dropped_spool_corrupt: AtomicU64,
+    pub(crate) dropped_spool_write_failed: AtomicU64,
+    pub(crate) spool_corrupt_records: AtomicU64,
+    pub(crate) spool_write_errors: AtomicU64,
+    pub(crate) spool_bytes: AtomicU64,
+    pub(crate) spool_spans: AtomicU64,
+    /// Unix ms the oldest spooled record was written; 0 when the spool is empty.
+    pub(crate) spool_oldest_written_ms: AtomicU64,
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self, queue_depth: usize) -> PipelineCounters {
-        PipelineCounters {
+    pub(crate) fn snapshot(&self, queue_depth: usize, now_ms: u64) -> PipelineCounters {
+        let mut c = PipelineCounters {
             spans_started: self.started.load(Relaxed),
             spans_exported: self.exported.load(Relaxed),
-            spans_dropped: self.dropped.load(Relaxed),
+            spans_dropped: 0,
             spans_failed: self.spans_failed.load(Relaxed),
             failed_exports: self.failed_exports.load(Relaxed),
             queue_depth: queue_depth as u64,
-        }
+            spans_dropped_queue_full: self.dropped_queue_full.load(Relaxed),
+            spans_dropped_shutdown: self.dropped_shutdown.load(Relaxed),
+            spans_spooled: self.spooled.load(Relaxed),
+            spans_replayed: self.replayed.load(Relaxed),
+            spans_dropped_spool_full: self.dropped_spool_full.load(Relaxed),
+            spans_dropped_spool_expired: self.dropped_spool_expired.load(Relaxed),
+            spans_dropped_spool_corrupt: self.dropped_spool_corrupt.load(Relaxed),
+            spans_dropped_spool_write_failed: self.dropped_spool_write_failed.load(Relaxed),
+            spool_corrupt_records: self.spool_corrupt_records.load(Relaxed),
+            spool_write_errors: self.spool_write_errors.load(Relaxed),
+            spool_bytes: self.spool_bytes.load(Relaxed),
+            spool_spans: self.spool_spans.load(Relaxed),
+            spool_oldest_age_ms: match self.spool_oldest_written_ms.load(Relaxed) {
+                0 => 0,
+                written => now_ms.saturating_sub(written),
+            },
+        };
+        c.spans_dropped = c.spans_dropped_queue_full
+            + c.spans_dropped_shutdown
+            + c.spans_dropped_spool_full
+            + c.spans_dropped_spool_expired
+            + c.spans_dropped_spool_corrupt
+            + c.spans_dropped_spool_write_failed;
+        c
     }
 
     pub(crate) fn add(counter: &AtomicU64, n: usize) {

@@ -2,35 +2,92 @@
 //! caller (a full queue drops the span), but it also counts every drop and failure, reports the
 //! queue depth, and bounds flush and shutdown by a caller-chosen time. The SDK's processor does
 //! not expose those numbers, and the design requires them.
+//!
+//! Without a spool, one worker thread takes batches off the queue and exports them; a failed
+//! export loses its batch (counted). With a spool ([`super::spool`]) two threads share the
+//! work: the spool writer takes every batch off the queue and hands it to the exporter in
+//! memory while the exporter keeps up, or writes it to disk when the exporter is failing or
+//! behind; the exporter sends the batch with the lowest sequence number next, from memory or
+//! from disk, and retries with backoff. Neither holds the callers' lock while touching the disk.
 
 use super::config::{BatchSettings, PipelineConfig};
 use super::counters::{Counters, PipelineCounters};
 use super::exporter::SpanSink;
+use super::spool::{self, Head, Removed, Spool};
 use crate::error::{OrderTraceError, Result, panic_message};
 use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// Shortest and longest wait between two export attempts while the endpoint fails.
+const RETRY_MIN: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+/// How often the spool's age bound is applied.
+const EXPIRY_EVERY: Duration = Duration::from_secs(1);
+
+/// A batch with its place in the export order.
+type Numbered = (u64, Vec<SpanData>);
 
 #[derive(Debug, Default)]
 struct QueueState {
     spans: Vec<SpanData>,
-    /// Spans ever queued, and spans taken off the queue and exported (or failed).
+    /// Spans ever queued; spans taken off the queue (routed to the exporter or the spool);
+    /// spans exported, dropped or failed. The queue bound applies to `pushed - routed`.
     pushed: u64,
+    routed: u64,
     done: u64,
     /// The highest `pushed` value a caller is waiting to see done.
     flush_target: u64,
     shutdown_requested: bool,
     worker_exited: bool,
     last_error: Option<String>,
+    /// When the exporter stops trying during a shutdown.
+    give_up_at: Option<Instant>,
+    /// With a spool: batches handed to the exporter in memory, and their span count.
+    handoff: VecDeque<Numbered>,
+    handoff_spans: usize,
+    /// Batches the exporter could not send, for the writer to spool (they are older than
+    /// anything queued, and keep their sequence numbers).
+    returned: VecDeque<Numbered>,
+    /// Sequence numbers on their way to disk; the exporter sends nothing newer meanwhile.
+    writing: BTreeSet<u64>,
+    /// Spans of the in-memory batch being exported now.
+    exporting_in_memory: usize,
+    /// The last export failed: new batches go to disk until one succeeds.
+    exporter_failing: bool,
+    exporter_exited: bool,
+    writer_exited: bool,
+    next_seq: u64,
 }
 
 impl QueueState {
-    /// Spans queued or being exported right now.
+    /// Spans this process handed over and not yet exported, dropped or failed.
     fn in_flight(&self) -> usize {
         (self.pushed - self.done) as usize
+    }
+
+    /// Spans the queue bound applies to.
+    fn unrouted(&self) -> usize {
+        (self.pushed - self.routed) as usize
+    }
+
+    /// Spans in memory (the queue depth).
+    fn in_memory(&self, spooling: bool) -> usize {
+        if !spooling {
+            return self.in_flight();
+        }
+        self.unrouted()
+            + self.handoff_spans
+            + self.returned.iter().map(|(_, b)| b.len()).sum::<usize>()
+            + self.exporting_in_memory
+    }
+
+    fn finished(&mut self, own_spans: u64) {
+        self.done += own_spans;
     }
 }
 
@@ -39,10 +96,13 @@ pub(crate) struct Shared {
     state: Mutex<QueueState>,
     /// Wakes the worker: a batch is full, a flush or shutdown was asked for.
     wake: Condvar,
+    /// Wakes the exporter of a spooling pipeline: a batch was routed, shutdown was asked for.
+    wake_exporter: Condvar,
     /// Wakes callers waiting for a flush or shutdown to complete.
     progress: Condvar,
-    counters: Counters,
+    counters: Arc<Counters>,
     batch: BatchSettings,
+    spool: Option<Arc<Spool>>,
 }
 
 impl Shared {
@@ -52,8 +112,13 @@ impl Shared {
     }
 
     pub(crate) fn counters(&self) -> PipelineCounters {
-        let depth = self.lock().in_flight();
-        self.counters.snapshot(depth)
+        let depth = self.lock().in_memory(self.spool.is_some());
+        self.counters.snapshot(depth, spool::unix_ms_now())
+    }
+
+    /// The spool folder in use, if any.
+    pub(crate) fn spool_dir(&self) -> Option<&std::path::Path> {
+        self.spool.as_deref().map(Spool::dir)
     }
 
     pub(crate) fn last_error(&self) -> Option<String> {
@@ -93,7 +158,11 @@ impl Shared {
         let deadline = Instant::now() + timeout;
         let mut state = self.lock();
         state.shutdown_requested = true;
+        // The exporter keeps a quarter of the time for spooling what it could not send.
+        let give_up = Instant::now() + timeout * 3 / 4;
+        state.give_up_at = Some(state.give_up_at.map_or(give_up, |g| g.min(give_up)));
         self.wake.notify_all();
+        self.wake_exporter.notify_all();
         while !state.worker_exited {
             let now = Instant::now();
             if now >= deadline {
@@ -126,12 +195,27 @@ impl BatchProcessor {
         config: &PipelineConfig,
         resource: Resource,
     ) -> Result<(Self, Arc<Shared>)> {
+        let counters = Arc::new(Counters::default());
+        let spool = match &config.spool {
+            Some(settings) => Some(Arc::new(Spool::open(
+                &spool::service_folder(&settings.dir, &config.service_name),
+                settings.max_bytes,
+                settings.max_age,
+                Arc::clone(&counters),
+            )?)),
+            None => None,
+        };
         let shared = Arc::new(Shared {
-            state: Mutex::new(QueueState::default()),
+            state: Mutex::new(QueueState {
+                next_seq: spool.as_ref().map_or(1, |s| s.first_free_seq()),
+                ..QueueState::default()
+            }),
             wake: Condvar::new(),
+            wake_exporter: Condvar::new(),
             progress: Condvar::new(),
-            counters: Counters::default(),
+            counters,
             batch: config.batch.clone(),
+            spool,
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
         let worker_shared = Arc::clone(&shared);
@@ -158,7 +242,10 @@ impl BatchProcessor {
                 match sink {
                     Ok(sink) => {
                         let _ = ready_tx.send(Ok(()));
-                        run_worker(&worker_shared, &runtime, &sink);
+                        match worker_shared.spool.clone() {
+                            Some(spool) => run_exporter(&worker_shared, &spool, &runtime, &sink),
+                            None => run_worker(&worker_shared, &runtime, &sink),
+                        }
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -166,7 +253,22 @@ impl BatchProcessor {
                 }
             })
             .map_err(|e| OrderTraceError::PipelineStart(format!("worker thread: {e}")))?;
-        match ready_rx.recv() {
+        let ready = ready_rx.recv();
+        if matches!(ready, Ok(Ok(()))) {
+            if let Some(spool) = shared.spool.clone() {
+                let writer_shared = Arc::clone(&shared);
+                let spawned = std::thread::Builder::new()
+                    .name(format!("ordertrace-spool-{}", config.service_name))
+                    .spawn(move || run_writer(&writer_shared, &spool));
+                if let Err(e) = spawned {
+                    let _ = shared.shutdown(Duration::from_secs(1));
+                    return Err(OrderTraceError::PipelineStart(format!(
+                        "spool writer thread: {e}"
+                    )));
+                }
+            }
+        }
+        match ready {
             Ok(Ok(())) => Ok((
                 Self {
                     shared: Arc::clone(&shared),
@@ -218,16 +320,7 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
         while !taken.is_empty() {
             let n = taken.len().min(batch_size);
             let batch: Vec<SpanData> = taken.drain(..n).collect();
-            // An exporter that panics must not take the worker (and every later span) with it.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                sink.export(runtime, batch)
-            }))
-            .unwrap_or_else(|panic| {
-                Err(OrderTraceError::Export(format!(
-                    "the exporter panicked: {}",
-                    panic_message(panic.as_ref())
-                )))
-            });
+            let outcome = export_guarded(sink, runtime, batch);
             let mut state = shared.lock();
             match outcome {
                 Ok(()) => Counters::add(&shared.counters.exported, n),
@@ -238,7 +331,282 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
                 }
             }
             state.done += n as u64;
+            state.routed = state.done;
             shared.progress.notify_all();
+        }
+    }
+}
+
+/// Exports one batch; an exporter that panics must not take the worker (and every later span)
+/// with it.
+fn export_guarded(
+    sink: &SpanSink,
+    runtime: &tokio::runtime::Runtime,
+    batch: Vec<SpanData>,
+) -> Result<()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink.export(runtime, batch)))
+        .unwrap_or_else(|panic| {
+            Err(OrderTraceError::Export(format!(
+                "the exporter panicked: {}",
+                panic_message(panic.as_ref())
+            )))
+        })
+}
+
+/// Marks one of the two spooling threads as gone; the pipeline has stopped when both are.
+fn thread_exited(shared: &Shared, state: &mut QueueState) {
+    if state.writer_exited && state.exporter_exited {
+        state.worker_exited = true;
+    }
+    shared.progress.notify_all();
+    shared.wake.notify_all();
+    shared.wake_exporter.notify_all();
+}
+
+/// The spool writer: takes batches off the callers' queue and routes each one, in order, to
+/// the exporter (in memory) or to the spool (on disk). Returned batches are written first.
+fn run_writer(shared: &Shared, spool: &Spool) {
+    let batch_size = shared.batch.max_export_batch_size;
+    let handoff_cap = shared.batch.max_queue_size;
+    let mut taken: Vec<SpanData> = Vec::with_capacity(batch_size);
+    let mut next_expiry = Instant::now();
+    loop {
+        let returned: Vec<Numbered> = {
+            let mut state = shared.lock();
+            let deadline = Instant::now() + shared.batch.scheduled_delay.min(EXPIRY_EVERY);
+            loop {
+                let flush_pending = state.flush_target > state.routed;
+                if state.spans.len() >= batch_size
+                    || flush_pending
+                    || state.shutdown_requested
+                    || !state.returned.is_empty()
+                    || Instant::now() >= deadline
+                {
+                    break;
+                }
+                let now = Instant::now();
+                state = shared
+                    .wake
+                    .wait_timeout(state, deadline.saturating_duration_since(now))
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+            let done_now = state.shutdown_requested
+                && state.spans.is_empty()
+                && state.returned.is_empty()
+                && state.exporter_exited;
+            if done_now {
+                drop(state);
+                // The exporter has stopped: nothing reads or writes the folder any more.
+                spool.close();
+                let mut state = shared.lock();
+                state.writer_exited = true;
+                thread_exited(shared, &mut state);
+                return;
+            }
+            std::mem::swap(&mut state.spans, &mut taken);
+            state.returned.drain(..).collect()
+        };
+        for (seq, batch) in returned {
+            let (removed, result) = spool.append(seq, batch);
+            let mut state = shared.lock();
+            state.writing.remove(&seq);
+            after_write(shared, &mut state, removed, result);
+        }
+        while !taken.is_empty() {
+            let n = taken.len().min(batch_size);
+            let batch: Vec<SpanData> = taken.drain(..n).collect();
+            let mut state = shared.lock();
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            state.routed += n as u64;
+            let giving_up = state.give_up_at.is_some_and(|g| Instant::now() >= g);
+            if giving_up && !state.handoff.is_empty() {
+                // Shutting down and the exporter is out of time: memory goes to disk now.
+                let handoff: Vec<Numbered> = state.handoff.drain(..).collect();
+                state.handoff_spans = 0;
+                for (s, b) in handoff {
+                    state.writing.insert(s);
+                    state.returned.push_back((s, b));
+                }
+            }
+            let to_memory = !giving_up
+                && !state.exporter_failing
+                && !state.exporter_exited
+                && state.handoff_spans + n <= handoff_cap;
+            if to_memory {
+                state.handoff.push_back((seq, batch));
+                state.handoff_spans += n;
+                shared.wake_exporter.notify_one();
+                continue;
+            }
+            state.writing.insert(seq);
+            drop(state);
+            let (removed, result) = spool.append(seq, batch);
+            let mut state = shared.lock();
+            state.writing.remove(&seq);
+            after_write(shared, &mut state, removed, result);
+        }
+        if Instant::now() >= next_expiry {
+            next_expiry = Instant::now() + EXPIRY_EVERY;
+            let removed = spool.drop_expired(spool::unix_ms_now());
+            if removed.spans > 0 {
+                let mut state = shared.lock();
+                state.finished(removed.own_spans);
+                shared.progress.notify_all();
+            }
+        }
+    }
+}
+
+fn after_write(shared: &Shared, state: &mut QueueState, removed: Removed, result: Result<()>) {
+    state.finished(removed.own_spans);
+    if let Err(e) = result {
+        state.last_error = Some(format!("spool write failed: {e}"));
+    }
+    shared.progress.notify_all();
+    shared.wake_exporter.notify_one();
+}
+
+enum Work {
+    Memory(u64, Vec<SpanData>),
+    Disk,
+    Stop,
+}
+
+/// The exporter of a spooling pipeline: sends the oldest batch, from memory or disk; on a
+/// failure hands what it holds in memory to the writer and retries from disk with backoff.
+fn run_exporter(
+    shared: &Shared,
+    spool: &Spool,
+    runtime: &tokio::runtime::Runtime,
+    sink: &SpanSink,
+) {
+    let mut backoff = RETRY_MIN;
+    loop {
+        let work = {
+            let mut state = shared.lock();
+            loop {
+                let stopping = state.shutdown_requested
+                    && (state.exporter_failing
+                        || state.give_up_at.is_some_and(|g| Instant::now() >= g));
+                if stopping {
+                    break Work::Stop;
+                }
+                // The oldest batch goes first, wherever it is; wait for one still being written.
+                let pending = state.writing.first().copied().unwrap_or(u64::MAX);
+                let memory = state.handoff.front().map_or(u64::MAX, |(seq, _)| *seq);
+                let disk = spool.head_seq().unwrap_or(u64::MAX);
+                let oldest = memory.min(disk);
+                if oldest < pending {
+                    if memory < disk {
+                        if let Some((seq, batch)) = state.handoff.pop_front() {
+                            state.handoff_spans -= batch.len();
+                            state.exporting_in_memory = batch.len();
+                            break Work::Memory(seq, batch);
+                        }
+                    } else {
+                        break Work::Disk;
+                    }
+                }
+                let idle = oldest == u64::MAX && pending == u64::MAX;
+                if idle && state.shutdown_requested && state.pushed == state.routed {
+                    break Work::Stop;
+                }
+                state = shared
+                    .wake_exporter
+                    .wait_timeout(state, Duration::from_millis(200))
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+        };
+        let outcome = match work {
+            Work::Stop => {
+                let mut state = shared.lock();
+                // What is still in memory goes to disk, for the next process.
+                let handoff: Vec<Numbered> = state.handoff.drain(..).collect();
+                state.handoff_spans = 0;
+                for (seq, batch) in handoff {
+                    state.writing.insert(seq);
+                    state.returned.push_back((seq, batch));
+                }
+                state.exporter_exited = true;
+                thread_exited(shared, &mut state);
+                return;
+            }
+            Work::Memory(seq, batch) => {
+                let n = batch.len();
+                // Kept only in case the export fails, so the batch can go to disk.
+                let copy = batch.clone();
+                let result = export_guarded(sink, runtime, batch);
+                let mut state = shared.lock();
+                state.exporting_in_memory = 0;
+                match result {
+                    Ok(()) => {
+                        Counters::add(&shared.counters.exported, n);
+                        state.finished(n as u64);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        // This batch and everything behind it in memory go to disk, in order.
+                        state.writing.insert(seq);
+                        state.returned.push_back((seq, copy));
+                        let rest: Vec<Numbered> = state.handoff.drain(..).collect();
+                        state.handoff_spans = 0;
+                        for (s, b) in rest {
+                            state.writing.insert(s);
+                            state.returned.push_back((s, b));
+                        }
+                        shared.wake.notify_all();
+                        Err(e)
+                    }
+                }
+            }
+            Work::Disk => match spool.take() {
+                Head::Empty => Ok(()),
+                Head::Unreadable(removed) => {
+                    let mut state = shared.lock();
+                    state.finished(removed.own_spans);
+                    Ok(())
+                }
+                Head::Record(taken) => {
+                    let n = taken.spans.len();
+                    match export_guarded(sink, runtime, taken.spans) {
+                        Ok(()) => {
+                            let removed = spool.ack(taken.seq);
+                            Counters::add(&shared.counters.exported, n);
+                            Counters::add(&shared.counters.replayed, n);
+                            shared.lock().finished(removed.own_spans);
+                            Ok(())
+                        }
+                        Err(e) => {
+                            spool.release();
+                            Err(e)
+                        }
+                    }
+                }
+            },
+        };
+        let mut state = shared.lock();
+        match outcome {
+            Ok(()) => {
+                state.exporter_failing = false;
+                backoff = RETRY_MIN;
+                shared.progress.notify_all();
+            }
+            Err(e) => {
+                Counters::add(&shared.counters.failed_exports, 1);
+                state.last_error = Some(e.to_string());
+                state.exporter_failing = true;
+                shared.progress.notify_all();
+                if !state.shutdown_requested {
+                    let _ = shared
+                        .wake_exporter
+                        .wait_timeout(state, backoff)
+                        .unwrap_or_else(|p| p.into_inner());
+                    backoff = (backoff * 2).min(RETRY_MAX);
+                }
+            }
         }
     }
 }
@@ -250,11 +618,16 @@ impl SpanProcessor for BatchProcessor {
 
     fn on_end(&self, span: SpanData) {
         let mut state = self.shared.lock();
-        // Bounded by everything not yet exported, so memory stays within the queue size even
-        // while the worker holds a taken batch.
-        if state.shutdown_requested || state.in_flight() >= self.shared.batch.max_queue_size {
+        // Bounded by everything not yet routed (without a spool: not yet exported), so memory
+        // stays within the queue size even while the worker holds a taken batch.
+        if state.shutdown_requested {
             drop(state);
-            Counters::add(&self.shared.counters.dropped, 1);
+            Counters::add(&self.shared.counters.dropped_shutdown, 1);
+            return;
+        }
+        if state.unrouted() >= self.shared.batch.max_queue_size {
+            drop(state);
+            Counters::add(&self.shared.counters.dropped_queue_full, 1);
             return;
         }
         state.spans.push(span);

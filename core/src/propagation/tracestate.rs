@@ -1,13 +1,22 @@
 //! W3C Trace Context `tracestate`: vendor entries carried beside `traceparent`.
 //!
-//! Parsing follows section 3.3 of the spec: comma-separated `key=value` members with optional
-//! whitespace; empty members are skipped; keys are `[a-z][_0-9a-z-*/]{0,255}` or
-//! `tenant@system`; values are 1..=256 printable ASCII characters without `,` or `=` and not
-//! ending in a space. A header with a malformed member, a duplicated key or more than 32
-//! members is discarded whole. A header longer than 512 characters is trimmed as the spec
-//! says: members over 128 characters go first, then members from the end.
+//! Parsing follows section 3.3 of the Level 2 text: comma-separated `key=value` members with
+//! optional whitespace; empty members are skipped; a key starts with a lowercase letter or a
+//! digit and has up to 256 lowercase letters, digits and `_ - * / @`; a value has 1..=256
+//! printable ASCII characters without `,` or `=` and does not end in a space. A header with a
+//! malformed member or more than 32 members is discarded whole. A key that appears again (in
+//! one line or across several header lines) keeps its first, leftmost, entry: the later ones
+//! are dropped and counted, the rest of the state is inherited. A header longer than 512
+//! characters is trimmed as the spec says: members over 128 characters go first, then members
+//! from the end.
+//!
+//! Reading is bounded before anything is stored: at most [`MAX_INPUT_LEN`] bytes over at most
+//! [`crate::propagation::MAX_HEADER_LINES`] lines, at most 33 members looked at.
 
-use crate::error::{OrderTraceError, Result};
+use crate::error::{OrderTraceError, Result, quoted};
+use crate::propagation::traceparent::trim_ows;
+use opentelemetry::trace::TraceState;
+use std::ops::ControlFlow;
 
 /// Header name.
 pub const TRACESTATE_HEADER: &str = "tracestate";
@@ -17,6 +26,13 @@ pub const MAX_MEMBERS: usize = 32;
 pub const MAX_HEADER_LEN: usize = 512;
 /// Members longer than this are the first to go when trimming.
 pub const TRIM_FIRST_OVER: usize = 128;
+/// Longest key, and longest value.
+pub const MAX_KEY_LEN: usize = 256;
+/// Longest value.
+pub const MAX_VALUE_LEN: usize = 256;
+/// Most bytes read over all `tracestate` lines: 32 members of the longest key and value fit
+/// with room for whitespace and empty members; a longer input is discarded unread.
+pub const MAX_INPUT_LEN: usize = 64 * 1024;
 
 /// An ordered list of tracestate members, leftmost (most recent vendor) first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,96 +40,142 @@ pub struct TraceStateList {
     members: Vec<(String, String)>,
 }
 
-/// A parsed tracestate plus how many members trimming removed.
+/// A parsed tracestate plus what was left out of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParsedTraceState {
     /// The members kept.
     pub list: TraceStateList,
     /// Members removed to fit [`MAX_HEADER_LEN`].
     pub trimmed_members: usize,
+    /// Later members whose key had already appeared (the first one is kept).
+    pub dropped_duplicates: usize,
 }
 
 fn malformed(reason: impl Into<String>) -> OrderTraceError {
     OrderTraceError::header(TRACESTATE_HEADER, reason)
 }
 
-fn valid_key_char(b: u8) -> bool {
-    matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/')
+fn is_key_char(b: u8) -> bool {
+    matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/' | b'@')
 }
 
-fn validate_key(key: &str) -> Result<()> {
-    let bytes = key.as_bytes();
-    let ok = match key.split_once('@') {
-        None => {
-            !bytes.is_empty()
-                && bytes.len() <= 256
-                && bytes[0].is_ascii_lowercase()
-                && bytes.iter().all(|b| valid_key_char(*b))
-        }
-        Some((tenant, system)) => {
-            let (t, s) = (tenant.as_bytes(), system.as_bytes());
-            !t.is_empty()
-                && t.len() <= 241
-                && (t[0].is_ascii_lowercase() || t[0].is_ascii_digit())
-                && t.iter().all(|b| valid_key_char(*b))
-                && !s.is_empty()
-                && s.len() <= 14
-                && s[0].is_ascii_lowercase()
-                && s.iter().all(|b| valid_key_char(*b))
-        }
-    };
+fn validate_key(key: &[u8]) -> Result<()> {
+    let ok = (1..=MAX_KEY_LEN).contains(&key.len())
+        && (key[0].is_ascii_lowercase() || key[0].is_ascii_digit())
+        && key.iter().all(|b| is_key_char(*b));
     if ok {
         Ok(())
     } else {
         Err(malformed(format!(
-            "key {key:?} is not a valid tracestate key"
+            "key {} is not a valid tracestate key (a lowercase letter or digit, then up to 255 of a-z 0-9 _ - * / @)",
+            quoted(key)
         )))
     }
 }
 
-fn validate_value(key: &str, value: &str) -> Result<()> {
-    let bytes = value.as_bytes();
-    let chars_ok = bytes
-        .iter()
-        .all(|b| matches!(b, 0x20..=0x2b | 0x2d..=0x3c | 0x3e..=0x7e));
-    if bytes.is_empty() || bytes.len() > 256 || !chars_ok || bytes.last() == Some(&b' ') {
-        return Err(malformed(format!(
-            "value of {key:?} is not a valid tracestate value"
-        )));
+fn validate_value(key: &[u8], value: &[u8]) -> Result<()> {
+    let ok = (1..=MAX_VALUE_LEN).contains(&value.len())
+        && value
+            .iter()
+            .all(|b| matches!(b, 0x20..=0x2b | 0x2d..=0x3c | 0x3e..=0x7e))
+        && value.last() != Some(&b' ');
+    if ok {
+        Ok(())
+    } else {
+        Err(malformed(format!(
+            "value of {} is not a valid tracestate value (1 to 256 printable ASCII characters, no ',' or '=')",
+            quoted(key)
+        )))
     }
-    Ok(())
+}
+
+/// Reads `tracestate` lines one at a time, storing only members that passed every check.
+#[derive(Debug, Default)]
+pub(crate) struct TraceStateReader {
+    members: Vec<(String, String)>,
+    dropped_duplicates: usize,
+    input_len: usize,
+    error: Option<OrderTraceError>,
+}
+
+impl TraceStateReader {
+    /// Reads one header line; `Break` once the header is known to be invalid.
+    pub(crate) fn read_line(&mut self, line: &[u8]) -> ControlFlow<()> {
+        if self.error.is_some() {
+            return ControlFlow::Break(());
+        }
+        match self.read(line) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.error = Some(e);
+                self.members = Vec::new();
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    fn read(&mut self, line: &[u8]) -> Result<()> {
+        self.input_len += line.len();
+        if self.input_len > MAX_INPUT_LEN {
+            return Err(malformed(format!(
+                "it is more than {MAX_INPUT_LEN} bytes long"
+            )));
+        }
+        for member in line.split(|b| *b == b',') {
+            let member = trim_ows(member);
+            if member.is_empty() {
+                continue;
+            }
+            let eq = member
+                .iter()
+                .position(|b| *b == b'=')
+                .ok_or_else(|| malformed(format!("member {} has no '='", quoted(member))))?;
+            let (key, value) = (&member[..eq], &member[eq + 1..]);
+            validate_key(key)?;
+            validate_value(key, value)?;
+            if self.members.iter().any(|(k, _)| k.as_bytes() == key) {
+                self.dropped_duplicates += 1;
+                continue;
+            }
+            if self.members.len() == MAX_MEMBERS {
+                return Err(malformed(format!("it has more than {MAX_MEMBERS} members")));
+            }
+            // Checked above: both are printable ASCII.
+            self.members.push((
+                String::from_utf8_lossy(key).into_owned(),
+                String::from_utf8_lossy(value).into_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The list read, trimmed to [`MAX_HEADER_LEN`].
+    pub(crate) fn finish(self) -> Result<ParsedTraceState> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut list = TraceStateList {
+            members: self.members,
+        };
+        let trimmed_members = list.trim_to_limit();
+        Ok(ParsedTraceState {
+            list,
+            trimmed_members,
+            dropped_duplicates: self.dropped_duplicates,
+        })
+    }
 }
 
 impl TraceStateList {
     /// Parses one or more `tracestate` header values (several headers combine as one list).
     pub fn parse<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<ParsedTraceState> {
-        let mut members: Vec<(String, String)> = Vec::new();
+        let mut reader = TraceStateReader::default();
         for value in values {
-            for member in value.split(',') {
-                let member = member.trim_matches([' ', '\t']);
-                if member.is_empty() {
-                    continue;
-                }
-                let (key, val) = member
-                    .split_once('=')
-                    .ok_or_else(|| malformed(format!("member {member:?} has no '='")))?;
-                validate_key(key)?;
-                validate_value(key, val)?;
-                if members.iter().any(|(k, _)| k == key) {
-                    return Err(malformed(format!("key {key:?} appears twice")));
-                }
-                members.push((key.to_string(), val.to_string()));
-                if members.len() > MAX_MEMBERS {
-                    return Err(malformed(format!("it has more than {MAX_MEMBERS} members")));
-                }
+            if reader.read_line(value.as_bytes()).is_break() {
+                break;
             }
         }
-        let mut list = TraceStateList { members };
-        let trimmed_members = list.trim_to_limit();
-        Ok(ParsedTraceState {
-            list,
-            trimmed_members,
-        })
+        reader.finish()
     }
 
     /// Removes members until the header fits [`MAX_HEADER_LEN`]: long members first, then
@@ -161,13 +223,40 @@ impl TraceStateList {
         if self.members.is_empty() {
             return None;
         }
-        Some(
-            self.members
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(","),
-        )
+        let mut out = String::with_capacity(self.header_len());
+        for (n, (k, v)) in self.members.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(k);
+            out.push('=');
+            out.push_str(v);
+        }
+        Some(out)
+    }
+
+    /// The list as OpenTelemetry's `TraceState`, with the keys of the members it cannot hold.
+    ///
+    /// OpenTelemetry's `TraceState` still applies the older `tenant@system` key rules, so a
+    /// key valid under Level 2 such as `foo@@bar` or `t@` followed by 15 characters is
+    /// refused there; those members are named here instead of silently emptying the state.
+    pub fn to_otel(&self) -> (TraceState, Vec<&str>) {
+        let mut refused = Vec::new();
+        let accepted: Vec<(&str, &str)> = self
+            .members
+            .iter()
+            .filter(|(k, v)| {
+                let ok = TraceState::NONE.insert(k.as_str(), v.as_str()).is_ok();
+                if !ok {
+                    refused.push(k.as_str());
+                }
+                ok
+            })
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        // Every pair passed the same check one by one, and there are at most 32.
+        let state = TraceState::from_key_value(accepted).unwrap_or_default();
+        (state, refused)
     }
 }
 
@@ -202,14 +291,45 @@ mod tests {
     }
 
     #[test]
-    fn accepts_multi_tenant_keys() {
-        assert!(parse("fw529a3039@dt=abc").is_ok());
-        assert!(parse("1tenant@sys=x").is_ok());
+    fn accepts_level_2_keys_with_at_signs_anywhere_after_the_first_character() {
+        for key in [
+            "fw529a3039@dt",
+            "1tenant@sys",
+            "foo@",
+            "foo@@bar",
+            "foo@bar@baz",
+            "t@",
+        ] {
+            let p = parse(&format!("{key}=1")).unwrap();
+            assert_eq!(p.list.members()[0].0, key);
+        }
+        let long_vendor = format!("t@{}", "v".repeat(15));
+        assert!(parse(&format!("{long_vendor}=1")).is_ok());
+    }
+
+    #[test]
+    fn accepts_keys_starting_with_a_digit() {
+        assert_eq!(parse("1abc=1").unwrap().list.members()[0].0, "1abc");
+    }
+
+    #[test]
+    fn accepts_256_character_key_and_rejects_257() {
+        assert!(parse(&format!("{}=1", "z".repeat(256))).is_ok());
+        assert!(parse(&format!("{}=1", "z".repeat(257))).is_err());
     }
 
     #[test]
     fn rejects_bad_keys() {
-        for h in ["Rojo=1", "1abc=1", "a b=1", "t@Sys=1", "t@=1", "@s=1", "=1"] {
+        for h in [
+            "Rojo=1",
+            "a b=1",
+            "t@Sys=1",
+            "@s=1",
+            "=1",
+            "foo.bar=1",
+            "foo =1",
+            "_a=1",
+        ] {
             assert!(parse(h).is_err(), "{h:?} accepted");
         }
     }
@@ -229,13 +349,48 @@ mod tests {
     }
 
     #[test]
-    fn rejects_duplicate_keys() {
+    fn duplicate_keys_keep_the_first_entry_and_the_rest_of_the_state() {
+        let p = parse("foo=1,bar=2,foo=3").unwrap();
+        assert_eq!(p.list.header_value().unwrap(), "foo=1,bar=2");
+        assert_eq!(p.dropped_duplicates, 1);
+    }
+
+    #[test]
+    fn duplicate_keys_across_header_lines_keep_the_first_entry() {
+        let p = TraceStateList::parse(["foo=1", "foo=2,baz=3"]).unwrap();
+        assert_eq!(p.list.header_value().unwrap(), "foo=1,baz=3");
+        assert_eq!(p.dropped_duplicates, 1);
+    }
+
+    #[test]
+    fn value_keeps_leading_spaces() {
+        let p = parse("foo= 1").unwrap();
+        assert_eq!(p.list.members()[0].1, " 1");
+    }
+
+    #[test]
+    fn rejects_input_over_the_read_limit_without_storing_it() {
+        let huge = ",".repeat(MAX_INPUT_LEN + 1);
         assert!(
-            parse("a=1,a=2")
+            parse(&huge)
                 .unwrap_err()
                 .to_string()
-                .contains("appears twice")
+                .contains("more than 65536 bytes")
         );
+    }
+
+    #[test]
+    fn error_quotes_a_bounded_prefix_of_a_huge_member() {
+        let err = parse(&"K".repeat(60_000)).unwrap_err().to_string();
+        assert!(err.len() < 200, "{err}");
+    }
+
+    #[test]
+    fn otel_conversion_names_the_members_it_cannot_hold() {
+        let p = parse("a=1,foo@@bar=2,b=3").unwrap();
+        let (state, refused) = p.list.to_otel();
+        assert_eq!(state.header(), "a=1,b=3");
+        assert_eq!(refused, ["foo@@bar"]);
     }
 
     #[test]

@@ -10,9 +10,11 @@ namespace OrderFlow
     /// <summary>
     /// The MES of the order-flow example (C#, run with Mono): POST /orders/{id}/process?user=...
     /// prices the order (the MES's own CalculatePrice, wrapped), starts and completes manufacturing.
-    /// Switches, per request: an order id containing MES_FAIL_MARK (default "FAIL") makes
-    /// CalculatePrice throw; one containing MES_SLOW_MARK (default "SLOW") makes it take
-    /// MES_SLOW_SECONDS (default 60). For every request: MES_MODE=fail or MES_MODE=slow.
+    /// Switches: an order id containing MES_FAIL_MARK (default "FAIL") makes CalculatePrice throw;
+    /// one containing MES_SLOW_MARK (default "SLOW") makes it take MES_SLOW_SECONDS (default 60);
+    /// one containing MES_MISMATCH_MARK (default "MISMATCH") is accepted and never started (no
+    /// MES stage) for MES_SLOW_SECONDS while the CRM says in_production.
+    /// For every request: MES_MODE=fail or MES_MODE=slow.
     /// Env: MES_PORT (default 18090) and the OTEL_* / ORDERTRACE_* variables.
     /// </summary>
     internal static class Mes
@@ -56,6 +58,15 @@ namespace OrderFlow
             var userId = ctx.Request.QueryString["user"];
             var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (string name in ctx.Request.Headers.AllKeys) headers[name] = ctx.Request.Headers[name];
+            if (orderId.Contains(Env("MES_MISMATCH_MARK", "MISMATCH")))
+            {
+                // The MES accepts the order and never starts it (no pricing, no manufacturing)
+                // while the CRM already says in_production: what `ordertrace watch` reports as a
+                // status mismatch. It answers after MES_SLOW_SECONDS.
+                Thread.Sleep(TimeSpan.FromSeconds(int.Parse(Env("MES_SLOW_SECONDS", "60"))));
+                Reply(ctx, 200, "{\"order_id\":\"" + orderId + "\",\"price\":0}");
+                return;
+            }
             try
             {
                 var price = mes.CalculatePrice(orderId, userId, () => CalculatePrice(orderId), "EUR", headers);

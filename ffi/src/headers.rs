@@ -1,0 +1,186 @@
+//! Propagation headers across the boundary: key/value lists in ([`OtHeader`]), opaque lists
+//! out ([`OtHeaders`]), and the strict check of incoming headers.
+
+use crate::error::{Status, guard};
+use crate::strings::OtStr;
+use ordertrace_bridge::BridgeError;
+
+/// One header: name and value.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct OtHeader {
+    /// Header name (`traceparent`, `tracestate`, `baggage`; others are ignored).
+    pub key: OtStr,
+    /// Header value.
+    pub value: OtStr,
+}
+
+/// Headers produced by ordertrace, to be put on an outgoing request or message. Read with
+/// [`ot_headers_len`] and [`ot_headers_get`]; release with [`ot_headers_free`].
+#[derive(Debug, Default)]
+pub struct OtHeaders {
+    pub(crate) items: Vec<(String, String)>,
+}
+
+/// Reads the caller's header list.
+///
+/// # Safety
+/// `headers` must be NULL (with `count` 0) or point to `count` readable [`OtHeader`]s whose
+/// strings are readable.
+pub(crate) unsafe fn read_headers(
+    headers: *const OtHeader,
+    count: usize,
+) -> Result<Vec<(String, String)>, BridgeError> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if headers.is_null() {
+        return Err(BridgeError::null("headers"));
+    }
+    // SAFETY: the caller promises `count` headers at `headers`.
+    let list = unsafe { std::slice::from_raw_parts(headers, count) };
+    list.iter()
+        .map(|h| {
+            // SAFETY: forwarded from the caller.
+            let key = unsafe { h.key.as_str("header name") }?;
+            let value = unsafe { h.value.as_str("header value") }?;
+            Ok((key.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// Checks incoming headers strictly by the W3C rules: a malformed `traceparent`,
+/// `tracestate` or `baggage` gives `Status::MalformedHeader` with the reason. (Starting a
+/// stage is lenient: it leaves malformed headers out and still joins the order's trace.)
+///
+/// # Safety
+/// `headers` must be NULL (with `count` 0) or point to `count` readable [`OtHeader`]s.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_headers_check(headers: *const OtHeader, count: usize) -> Status {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let list = unsafe { read_headers(headers, count) }?;
+        ordertrace::propagation::extract_strict(&list)?;
+        Ok(())
+    })
+}
+
+unsafe fn headers_ref<'a>(headers: *const OtHeaders) -> Result<&'a OtHeaders, BridgeError> {
+    // SAFETY: a non-NULL pointer is one we handed out and the caller has not freed.
+    unsafe { headers.as_ref() }.ok_or_else(|| BridgeError::null("headers"))
+}
+
+/// Number of headers in the list.
+///
+/// # Safety
+/// `headers` must be a live list from this library; `out_count` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_headers_len(
+    headers: *const OtHeaders,
+    out_count: *mut usize,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let h = unsafe { headers_ref(headers) }?;
+        let out = unsafe { out_count.as_mut() }.ok_or_else(|| BridgeError::null("out_count"))?;
+        *out = h.items.len();
+        Ok(())
+    })
+}
+
+/// Header `index` of the list; the strings stay valid until [`ot_headers_free`].
+///
+/// # Safety
+/// `headers` must be a live list from this library; `out_key`, `out_value` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_headers_get(
+    headers: *const OtHeaders,
+    index: usize,
+    out_key: *mut OtStr,
+    out_value: *mut OtStr,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let h = unsafe { headers_ref(headers) }?;
+        let (k, v) = h.items.get(index).ok_or_else(|| BridgeError {
+            status: Status::InvalidInput,
+            message: format!(
+                "header index {index} is out of range (the list has {})",
+                h.items.len()
+            ),
+        })?;
+        let key = unsafe { out_key.as_mut() }.ok_or_else(|| BridgeError::null("out_key"))?;
+        let value = unsafe { out_value.as_mut() }.ok_or_else(|| BridgeError::null("out_value"))?;
+        *key = OtStr {
+            ptr: k.as_ptr(),
+            len: k.len(),
+        };
+        *value = OtStr {
+            ptr: v.as_ptr(),
+            len: v.len(),
+        };
+        Ok(())
+    })
+}
+
+/// Releases a header list. NULL is ignored.
+///
+/// # Safety
+/// `headers` must be NULL or a list from this library not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_headers_free(headers: *mut OtHeaders) {
+    // SAFETY: forwarded; the handle was made by Box::into_raw.
+    unsafe { crate::error::free_handle(headers) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Status;
+    use crate::strings::ot;
+
+    #[test]
+    fn strict_check_accepts_valid_and_rejects_malformed_traceparent() {
+        let good = [OtHeader {
+            key: ot("traceparent"),
+            value: ot("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        }];
+        assert_eq!(unsafe { ot_headers_check(good.as_ptr(), 1) }, Status::Ok);
+        let bad = [OtHeader {
+            key: ot("traceparent"),
+            value: ot("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+        }];
+        assert_eq!(
+            unsafe { ot_headers_check(bad.as_ptr(), 1) },
+            Status::MalformedHeader
+        );
+    }
+
+    #[test]
+    fn a_null_list_with_a_count_is_rejected() {
+        assert_eq!(
+            unsafe { ot_headers_check(std::ptr::null(), 2) },
+            Status::NullPointer
+        );
+        assert_eq!(unsafe { ot_headers_check(std::ptr::null(), 0) }, Status::Ok);
+    }
+
+    #[test]
+    fn reading_past_the_end_is_an_error_not_a_crash() {
+        let list = Box::into_raw(Box::new(OtHeaders {
+            items: vec![("traceparent".into(), "x".into())],
+        }));
+        let mut k = ot("");
+        let mut v = ot("");
+        assert_eq!(
+            unsafe { ot_headers_get(list, 0, &mut k, &mut v) },
+            Status::Ok
+        );
+        assert_eq!(unsafe { k.as_str("k") }.unwrap(), "traceparent");
+        assert_eq!(
+            unsafe { ot_headers_get(list, 1, &mut k, &mut v) },
+            Status::InvalidInput
+        );
+        unsafe { ot_headers_free(list) };
+    }
+}

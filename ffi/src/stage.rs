@@ -1,0 +1,576 @@
+//! Stage handles: one coarse call starts a stage with everything it needs; then attributes,
+//! price, errors, outgoing headers, end, free.
+
+use crate::error::{Status, guard};
+use crate::headers::{OtHeader, OtHeaders, read_headers};
+use crate::strings::OtStr;
+use crate::tracer::{OtTracer, tracer_ref};
+use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, SpanKind, Stage, propagation};
+use ordertrace_bridge::{BridgeError, StageSlot};
+
+/// Attribute holds a string.
+pub const OT_ATTR_STRING: i32 = 0;
+/// Attribute holds a 64-bit integer.
+pub const OT_ATTR_INT: i32 = 1;
+/// Attribute holds a double.
+pub const OT_ATTR_DOUBLE: i32 = 2;
+/// Attribute holds a boolean (`int_value` 0 or 1).
+pub const OT_ATTR_BOOL: i32 = 3;
+
+/// Span kind: internal (default).
+pub const OT_KIND_INTERNAL: i32 = 0;
+/// Span kind: server (an incoming request).
+pub const OT_KIND_SERVER: i32 = 1;
+/// Span kind: client (an outgoing request).
+pub const OT_KIND_CLIENT: i32 = 2;
+/// Span kind: producer (publishing a message).
+pub const OT_KIND_PRODUCER: i32 = 3;
+/// Span kind: consumer (processing a message).
+pub const OT_KIND_CONSUMER: i32 = 4;
+
+/// One extra attribute. `kind` says which value field is used.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct OtAttribute {
+    /// Attribute key, e.g. `mes.workcenter`; the schema's reserved keys are refused.
+    pub key: OtStr,
+    /// `OT_ATTR_STRING`, `OT_ATTR_INT`, `OT_ATTR_DOUBLE` or `OT_ATTR_BOOL`.
+    pub kind: i32,
+    /// Value of a string attribute.
+    pub string_value: OtStr,
+    /// Value of an integer or boolean attribute.
+    pub int_value: i64,
+    /// Value of a double attribute.
+    pub double_value: f64,
+}
+
+/// Everything a stage starts with.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct OtStageStart {
+    /// Event name, e.g. `price_calculated`.
+    pub event: OtStr,
+    /// Order id (required).
+    pub order_id: OtStr,
+    /// User id (a UUID); empty when unknown (then taken from incoming baggage, if any).
+    pub user_id: OtStr,
+    /// Extra attributes, `attribute_count` of them (NULL when 0).
+    pub attributes: *const OtAttribute,
+    /// Number of attributes.
+    pub attribute_count: usize,
+    /// Incoming propagation headers, `parent_header_count` of them (NULL when 0).
+    pub parent_headers: *const OtHeader,
+    /// Number of incoming headers.
+    pub parent_header_count: usize,
+    /// `OT_KIND_*`.
+    pub kind: i32,
+    /// For `order_status_changed`: previous status; empty when not a status change.
+    pub status_from: OtStr,
+    /// For `order_status_changed`: new status.
+    pub status_to: OtStr,
+}
+
+/// A started stage. Thread-safe. After it ends the handle stays valid (ids still readable);
+/// other calls return `Status::Closed`. Free with [`ot_stage_free`], which ends it if open.
+#[derive(Debug)]
+pub struct OtStage {
+    slot: StageSlot,
+}
+
+fn kind(value: i32) -> Result<SpanKind, BridgeError> {
+    Ok(match value {
+        OT_KIND_INTERNAL => SpanKind::Internal,
+        OT_KIND_SERVER => SpanKind::Server,
+        OT_KIND_CLIENT => SpanKind::Client,
+        OT_KIND_PRODUCER => SpanKind::Producer,
+        OT_KIND_CONSUMER => SpanKind::Consumer,
+        other => {
+            return Err(BridgeError {
+                status: Status::InvalidInput,
+                message: format!("span kind {other} is not one of OT_KIND_*"),
+            });
+        }
+    })
+}
+
+/// # Safety
+/// The attribute's strings must be readable.
+unsafe fn attribute_value(a: &OtAttribute) -> Result<(&str, AttributeValue), BridgeError> {
+    // SAFETY: forwarded from the caller.
+    let key = unsafe { a.key.as_str("attribute key") }?;
+    let value = match a.kind {
+        OT_ATTR_STRING => {
+            AttributeValue::from(unsafe { a.string_value.as_str("attribute value") }?)
+        }
+        OT_ATTR_INT => AttributeValue::from(a.int_value),
+        OT_ATTR_DOUBLE => AttributeValue::from(a.double_value),
+        OT_ATTR_BOOL => AttributeValue::from(a.int_value != 0),
+        other => {
+            return Err(BridgeError {
+                status: Status::InvalidInput,
+                message: format!("attribute {key:?}: kind {other} is not one of OT_ATTR_*"),
+            });
+        }
+    };
+    Ok((key, value))
+}
+
+/// # Safety
+/// `list` must be NULL (with `count` 0) or point to `count` readable attributes.
+unsafe fn read_attributes<'a>(
+    list: *const OtAttribute,
+    count: usize,
+) -> Result<&'a [OtAttribute], BridgeError> {
+    if count == 0 {
+        return Ok(&[]);
+    }
+    if list.is_null() {
+        return Err(BridgeError::null("attributes"));
+    }
+    // SAFETY: see the function's contract.
+    Ok(unsafe { std::slice::from_raw_parts(list, count) })
+}
+
+fn start(tracer: &ordertrace::OrderTracer, s: &OtStageStart) -> Result<Stage, BridgeError> {
+    // SAFETY (all string reads): the caller promises readable strings and lists.
+    let event: OrderEvent = unsafe { s.event.as_str("event") }?.parse()?;
+    let order_id = unsafe { s.order_id.as_str("order id") }?;
+    let mut b = tracer.stage(event, order_id).kind(kind(s.kind)?);
+    if let Some(user) = unsafe { s.user_id.as_opt_str("user id") }? {
+        b = b.user_id(user);
+    }
+    for a in unsafe { read_attributes(s.attributes, s.attribute_count) }? {
+        let (key, value) = unsafe { attribute_value(a) }?;
+        b = b.attribute(key, value);
+    }
+    let from = unsafe { s.status_from.as_opt_str("status_from") }?;
+    let to = unsafe { s.status_to.as_opt_str("status_to") }?;
+    match (from, to) {
+        (None, None) => {}
+        // The core says which one is missing or malformed.
+        (from, to) => b = b.status_change(from.unwrap_or(""), to.unwrap_or("")),
+    }
+    let headers = unsafe { read_headers(s.parent_headers, s.parent_header_count) }?;
+    if !headers.is_empty() {
+        b = b.parent(&propagation::extract(&headers));
+    }
+    Ok(b.start()?)
+}
+
+/// Starts a stage; `*out` receives its handle.
+///
+/// # Safety
+/// `tracer` must be a live handle; `start` readable with readable strings and lists; `out`
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_start(
+    tracer: *const OtTracer,
+    start_info: *const OtStageStart,
+    out: *mut *mut OtStage,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let tracer = unsafe { tracer_ref(tracer) }?;
+        let info = unsafe { start_info.as_ref() }.ok_or_else(|| BridgeError::null("start"))?;
+        let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
+        let stage = start(tracer, info)?;
+        *slot = Box::into_raw(Box::new(OtStage {
+            slot: StageSlot::new(stage),
+        }));
+        Ok(())
+    })
+}
+
+/// Runs `f` on the open stage behind `handle`.
+///
+/// # Safety
+/// `handle` must be NULL or a live stage handle.
+unsafe fn with_open<T>(
+    handle: *const OtStage,
+    f: impl FnOnce(&mut Stage) -> Result<T, BridgeError>,
+) -> Result<T, BridgeError> {
+    // SAFETY: see the function's contract.
+    let h = unsafe { handle.as_ref() }.ok_or_else(|| BridgeError::null("stage"))?;
+    h.slot.with_open(f)
+}
+
+/// # Safety
+/// `handle` must be NULL or a live stage handle.
+unsafe fn take_open(handle: *const OtStage) -> Result<Stage, BridgeError> {
+    // SAFETY: see the function's contract.
+    let h = unsafe { handle.as_ref() }.ok_or_else(|| BridgeError::null("stage"))?;
+    h.slot.take_open()
+}
+
+/// # Safety
+/// The strings must be readable.
+unsafe fn error_info(
+    error_type: OtStr,
+    message: OtStr,
+    stacktrace: OtStr,
+) -> Result<ErrorInfo, BridgeError> {
+    // SAFETY: forwarded from the caller.
+    let mut e = ErrorInfo::new(unsafe { error_type.as_str("error type") }?, unsafe {
+        message.as_str("error message")
+    }?);
+    if let Some(st) = unsafe { stacktrace.as_opt_str("stack trace") }? {
+        e = e.with_stacktrace(st);
+    }
+    Ok(e)
+}
+
+/// Sets an attribute on an open stage.
+///
+/// # Safety
+/// `stage` must be a live handle; `attribute` readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_set_attribute(
+    stage: *const OtStage,
+    attribute: *const OtAttribute,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let a = unsafe { attribute.as_ref() }.ok_or_else(|| BridgeError::null("attribute"))?;
+        let (key, value) = unsafe { attribute_value(a) }?;
+        unsafe { with_open(stage, |s| Ok(s.set_attribute(key, value)?)) }
+    })
+}
+
+/// Records the calculated price (`order.price.amount`, `order.price.currency`).
+///
+/// # Safety
+/// `stage` must be a live handle; `currency` readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_record_price(
+    stage: *const OtStage,
+    amount: f64,
+    currency: OtStr,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let currency = unsafe { currency.as_str("currency") }?;
+        unsafe { with_open(stage, |s| Ok(s.record_price(amount, currency)?)) }
+    })
+}
+
+/// Records an error (an `exception` event with type, message and stack trace; status
+/// Error) and keeps the stage open.
+///
+/// # Safety
+/// `stage` must be a live handle; the strings readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_record_error(
+    stage: *const OtStage,
+    error_type: OtStr,
+    message: OtStr,
+    stacktrace: OtStr,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let e = unsafe { error_info(error_type, message, stacktrace) }?;
+        unsafe { with_open(stage, |s| Ok(s.record_error(&e)?)) }
+    })
+}
+
+/// Ends the stage successfully.
+///
+/// # Safety
+/// `stage` must be a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_end(stage: *const OtStage) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        unsafe { take_open(stage) }?.end();
+        Ok(())
+    })
+}
+
+/// Ends the stage as failed with this error. The stage ends even when the error is
+/// rejected (for example an empty type): it is then ended as failed with a generic error.
+///
+/// # Safety
+/// `stage` must be a live handle; the strings readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_end_with_error(
+    stage: *const OtStage,
+    error_type: OtStr,
+    message: OtStr,
+    stacktrace: OtStr,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let s = unsafe { take_open(stage) }?;
+        match unsafe { error_info(error_type, message, stacktrace) } {
+            Ok(e) => Ok(s.end_with_error(&e)?),
+            Err(bad) => {
+                let _ =
+                    s.end_with_error(&ErrorInfo::new("error", "an unreadable error was reported"));
+                Err(bad)
+            }
+        }
+    })
+}
+
+/// The headers to send on the next hop (`traceparent`, `tracestate`, `baggage`), in a new
+/// list for [`ot_headers_len`] / [`ot_headers_get`] / [`ot_headers_free`].
+///
+/// # Safety
+/// `stage` must be a live handle; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_inject(
+    stage: *const OtStage,
+    out: *mut *mut OtHeaders,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
+        let items = unsafe {
+            with_open(stage, |s| {
+                let mut list: Vec<(String, String)> = Vec::new();
+                s.inject(&mut list);
+                Ok(list)
+            })
+        }?;
+        *slot = Box::into_raw(Box::new(OtHeaders { items }));
+        Ok(())
+    })
+}
+
+/// The stage's trace id (32 lowercase hex characters) and span id (16), copied into the
+/// caller's buffers; readable after the stage ended.
+///
+/// # Safety
+/// `stage` must be a live handle; `trace_id` 32 and `span_id` 16 writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_ids(
+    stage: *const OtStage,
+    trace_id: *mut u8,
+    span_id: *mut u8,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let h = unsafe { stage.as_ref() }.ok_or_else(|| BridgeError::null("stage"))?;
+        if trace_id.is_null() || span_id.is_null() {
+            return Err(BridgeError::null("id buffer"));
+        }
+        let (t, s) = h.slot.ids();
+        let (t, s) = (t.to_string(), s.to_string());
+        // SAFETY: the caller provides 32 and 16 writable bytes; the hex forms have exactly
+        // those lengths.
+        unsafe {
+            std::ptr::copy_nonoverlapping(t.as_ptr(), trace_id, 32);
+            std::ptr::copy_nonoverlapping(s.as_ptr(), span_id, 16);
+        }
+        Ok(())
+    })
+}
+
+/// Releases the handle, ending the stage first if it is still open. NULL is ignored.
+///
+/// # Safety
+/// `stage` must be NULL or a live handle, not used again afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_free(stage: *mut OtStage) {
+    // SAFETY: forwarded; the handle was made by Box::into_raw.
+    unsafe { crate::error::free_handle(stage) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Status;
+    use crate::strings::ot;
+    use crate::tracer::{ot_tracer_free, ot_tracer_new, ot_tracer_shutdown, tests::file_config};
+
+    fn start_info<'a>(event: &'a str, order: &'a str) -> OtStageStart {
+        OtStageStart {
+            event: ot(event),
+            order_id: ot(order),
+            user_id: ot(""),
+            attributes: std::ptr::null(),
+            attribute_count: 0,
+            parent_headers: std::ptr::null(),
+            parent_header_count: 0,
+            kind: OT_KIND_INTERNAL,
+            status_from: ot(""),
+            status_to: ot(""),
+        }
+    }
+
+    struct Fixture {
+        tracer: *mut OtTracer,
+        dir: std::path::PathBuf,
+        file: String,
+    }
+
+    impl Fixture {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("ot-ffi-{name}-{}", std::process::id()));
+            let file = dir.join("s.jsonl").to_str().unwrap().to_string();
+            let mut tracer = std::ptr::null_mut();
+            assert_eq!(
+                unsafe { ot_tracer_new(&file_config(&file), &mut tracer) },
+                Status::Ok
+            );
+            Fixture { tracer, dir, file }
+        }
+
+        /// Starts a plain stage, asserting success.
+        fn start(&self, event: &str, order: &str) -> *mut OtStage {
+            let mut s = std::ptr::null_mut();
+            assert_eq!(
+                unsafe { ot_stage_start(self.tracer, &start_info(event, order), &mut s) },
+                Status::Ok
+            );
+            s
+        }
+
+        fn spans(&self) -> Vec<ordertrace::otlp_json::RecordedSpan> {
+            assert_eq!(unsafe { ot_tracer_shutdown(self.tracer, 5000) }, Status::Ok);
+            ordertrace::otlp_json::read_file(std::path::Path::new(&self.file)).unwrap()
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            unsafe { ot_tracer_free(self.tracer) };
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[test]
+    fn a_stage_with_attributes_price_and_parent_is_exported() {
+        let f = Fixture::new("full");
+        let attrs = [
+            OtAttribute {
+                key: ot("mes.workcenter"),
+                kind: OT_ATTR_STRING,
+                string_value: ot("casting-2"),
+                int_value: 0,
+                double_value: 0.0,
+            },
+            OtAttribute {
+                key: ot("mes.retries"),
+                kind: OT_ATTR_INT,
+                string_value: ot(""),
+                int_value: 2,
+                double_value: 0.0,
+            },
+        ];
+        let parent = [OtHeader {
+            key: ot("traceparent"),
+            value: ot("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        }];
+        let mut info = start_info("price_calculated", "ORD-1");
+        info.attributes = attrs.as_ptr();
+        info.attribute_count = attrs.len();
+        info.parent_headers = parent.as_ptr();
+        info.parent_header_count = 1;
+        info.user_id = ot("1B4E28BA-2FA1-11D2-883F-0016D3CCA427");
+        let mut s = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
+            Status::Ok
+        );
+        assert_eq!(
+            unsafe { ot_stage_record_price(s, 125.5, ot("EUR")) },
+            Status::Ok
+        );
+        assert_eq!(unsafe { ot_stage_end(s) }, Status::Ok);
+        unsafe { ot_stage_free(s) };
+
+        let spans = f.spans();
+        let span = spans.iter().find(|s| s.name == "price_calculated").unwrap();
+        assert_eq!(span.attribute("mes.workcenter"), Some("casting-2"));
+        assert_eq!(span.attribute("mes.retries"), Some("2"));
+        assert_eq!(span.attribute("order.price.amount"), Some("125.5"));
+        assert_eq!(
+            span.attribute("user.id"),
+            Some("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
+        );
+        // A foreign parent under the default identity: a link, not the parent.
+        assert_eq!(span.links[0].span_id, "00f067aa0ba902b7");
+    }
+
+    #[test]
+    fn a_closed_stage_refuses_further_calls_but_keeps_its_ids() {
+        let f = Fixture::new("closed");
+        let s = f.start("order_shipped", "ORD-2");
+        assert_eq!(unsafe { ot_stage_end(s) }, Status::Ok);
+        assert_eq!(unsafe { ot_stage_end(s) }, Status::Closed);
+        assert_eq!(
+            unsafe { ot_stage_record_price(s, 1.0, ot("EUR")) },
+            Status::Closed
+        );
+        let mut out = std::ptr::null_mut();
+        assert_eq!(unsafe { ot_stage_inject(s, &mut out) }, Status::Closed);
+        let (mut t, mut sp) = ([0u8; 32], [0u8; 16]);
+        assert_eq!(
+            unsafe { ot_stage_ids(s, t.as_mut_ptr(), sp.as_mut_ptr()) },
+            Status::Ok
+        );
+        assert_eq!(
+            std::str::from_utf8(&t).unwrap(),
+            ordertrace::identity::order_trace_id("ORD-2").to_string()
+        );
+        unsafe { ot_stage_free(s) };
+    }
+
+    #[test]
+    fn end_with_error_records_the_exception() {
+        let f = Fixture::new("error");
+        let s = f.start("price_calculated", "ORD-3");
+        let status = unsafe {
+            ot_stage_end_with_error(
+                s,
+                ot("System.TimeoutException"),
+                ot("MES timed out"),
+                ot("at Mes.Price()"),
+            )
+        };
+        assert_eq!(status, Status::Ok);
+        unsafe { ot_stage_free(s) };
+        let spans = f.spans();
+        let e = spans[0].exception().expect("exception event");
+        assert_eq!(e.attributes["exception.type"], "System.TimeoutException");
+        assert_eq!(e.attributes["exception.stacktrace"], "at Mes.Price()");
+        assert!(spans[0].is_error());
+    }
+
+    #[test]
+    fn bad_event_order_and_utf8_are_rejected_before_a_span_exists() {
+        let f = Fixture::new("bad");
+        let mut s = std::ptr::null_mut();
+        let status =
+            unsafe { ot_stage_start(f.tracer, &start_info("order_lost", "ORD-4"), &mut s) };
+        assert_eq!(status, Status::UnknownEvent);
+        let status = unsafe { ot_stage_start(f.tracer, &start_info("order_shipped", ""), &mut s) };
+        assert_eq!(status, Status::InvalidInput);
+        let bytes = [0xc3u8, 0x28];
+        let mut info = start_info("order_shipped", "x");
+        info.order_id = OtStr {
+            ptr: bytes.as_ptr(),
+            len: 2,
+        };
+        assert_eq!(
+            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
+            Status::InvalidUtf8
+        );
+        let mut info = start_info("order_shipped", "ORD-4");
+        info.kind = 42;
+        assert_eq!(
+            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
+            Status::InvalidInput
+        );
+        assert!(s.is_null());
+        assert!(f.spans().is_empty());
+    }
+
+    #[test]
+    fn freeing_an_open_stage_ends_it() {
+        let f = Fixture::new("free");
+        let s = f.start("order_confirmed", "ORD-5");
+        unsafe { ot_stage_free(s) };
+        assert_eq!(f.spans().len(), 1);
+    }
+}

@@ -1,0 +1,122 @@
+//! Strings across the boundary: [`OtStr`] in, copy-out buffers back.
+
+use ordertrace_bridge::BridgeError;
+
+/// A UTF-8 string from the caller: pointer and length in bytes, not NUL-terminated.
+/// `{NULL, 0}` is the empty string.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct OtStr {
+    /// First byte, or NULL when `len` is 0.
+    pub ptr: *const u8,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+impl OtStr {
+    /// Borrows the caller's bytes as UTF-8. `what` names the argument in the error.
+    ///
+    /// # Safety
+    /// `ptr` must point to `len` readable bytes that stay valid for the returned borrow.
+    pub(crate) unsafe fn as_str<'a>(self, what: &str) -> Result<&'a str, BridgeError> {
+        if self.ptr.is_null() {
+            if self.len == 0 {
+                return Ok("");
+            }
+            return Err(BridgeError::null(what));
+        }
+        // SAFETY: the caller promises `len` readable bytes at `ptr`.
+        let bytes = unsafe { std::slice::from_raw_parts(self.ptr, self.len) };
+        ordertrace_bridge::utf8(bytes, what)
+    }
+
+    /// Like [`as_str`](Self::as_str), with the empty string meaning "not given".
+    ///
+    /// # Safety
+    /// As for `as_str`.
+    pub(crate) unsafe fn as_opt_str<'a>(self, what: &str) -> Result<Option<&'a str>, BridgeError> {
+        // SAFETY: forwarded.
+        let s = unsafe { self.as_str(what) }?;
+        Ok((!s.is_empty()).then_some(s))
+    }
+}
+
+/// Copies `text` into the caller's buffer (truncated to `buf_len`, no NUL added) and returns
+/// the full length, so a caller with too small a buffer can retry with the right size.
+///
+/// # Safety
+/// `buf` must be NULL or point to `buf_len` writable bytes.
+pub(crate) unsafe fn copy_out(text: &str, buf: *mut u8, buf_len: usize) -> usize {
+    if !buf.is_null() {
+        let n = text.len().min(buf_len);
+        // SAFETY: `buf` has `buf_len` >= n writable bytes; the regions cannot overlap
+        // (ours is a Rust-owned string).
+        unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n) };
+    }
+    text.len()
+}
+
+#[cfg(test)]
+pub(crate) fn ot(s: &str) -> OtStr {
+    OtStr {
+        ptr: s.as_ptr(),
+        len: s.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Status;
+
+    #[test]
+    fn null_with_zero_length_is_the_empty_string() {
+        let s = OtStr {
+            ptr: std::ptr::null(),
+            len: 0,
+        };
+        assert_eq!(unsafe { s.as_str("x") }.unwrap(), "");
+        assert_eq!(unsafe { s.as_opt_str("x") }.unwrap(), None);
+    }
+
+    #[test]
+    fn null_with_a_length_is_a_null_pointer_error() {
+        let s = OtStr {
+            ptr: std::ptr::null(),
+            len: 3,
+        };
+        let e = unsafe { s.as_str("order id") }.unwrap_err();
+        assert_eq!(e.status, Status::NullPointer);
+        assert!(e.message.contains("order id"), "{}", e.message);
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_argument_and_offset() {
+        let bytes = [b'O', b'R', 0xff, b'D'];
+        let s = OtStr {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        };
+        let e = unsafe { s.as_str("order id") }.unwrap_err();
+        assert_eq!(e.status, Status::InvalidUtf8);
+        assert!(
+            e.message.contains("order id") && e.message.contains("offset 2"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn copy_out_truncates_and_reports_the_full_length() {
+        let mut buf = [0u8; 4];
+        assert_eq!(
+            unsafe { copy_out("ordertrace", buf.as_mut_ptr(), buf.len()) },
+            10
+        );
+        assert_eq!(&buf, b"orde");
+        assert_eq!(
+            unsafe { copy_out("ordertrace", std::ptr::null_mut(), 0) },
+            10
+        );
+    }
+}

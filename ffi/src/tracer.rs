@@ -1,0 +1,288 @@
+//! Tracer handles: create from explicit configuration or the environment, flush, shut down,
+//! read counters, free.
+
+use crate::error::{Status, guard};
+use crate::strings::OtStr;
+use ordertrace::{IdentityMode, OrderTracer, OtlpProtocol};
+use ordertrace_bridge::BridgeError;
+use std::time::Duration;
+
+/// OTLP over HTTP/protobuf.
+pub const OT_PROTOCOL_HTTP_PROTOBUF: i32 = 0;
+/// OTLP over gRPC.
+pub const OT_PROTOCOL_GRPC: i32 = 1;
+/// Keep the default (or the environment's value) for a tri-state setting.
+pub const OT_DEFAULT: i32 = -1;
+/// Identity: the order-derived trace wins (default).
+pub const OT_IDENTITY_ORDER_DERIVED: i32 = 0;
+/// Identity: an incoming context wins.
+pub const OT_IDENTITY_PROPAGATED: i32 = 1;
+
+/// How to build a tracer. Empty strings and [`OT_DEFAULT`] mean "not set"; set values win
+/// over the environment when `read_env` is 1.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct OtTracerConfig {
+    /// `service.name`, e.g. `mes-api`.
+    pub service_name: OtStr,
+    /// Embedded exporter's OTLP/JSON-lines file.
+    pub file: OtStr,
+    /// OTLP endpoint (full URL; for HTTP including `/v1/traces`); selects OTLP export.
+    pub otlp_endpoint: OtStr,
+    /// [`OT_PROTOCOL_HTTP_PROTOBUF`] or [`OT_PROTOCOL_GRPC`].
+    pub otlp_protocol: i32,
+    /// 1 on, 0 off, [`OT_DEFAULT`].
+    pub start_records: i32,
+    /// Heartbeat interval in ms; 0 off; negative: default.
+    pub heartbeat_ms: i64,
+    /// [`OT_IDENTITY_ORDER_DERIVED`], [`OT_IDENTITY_PROPAGATED`] or [`OT_DEFAULT`].
+    pub identity: i32,
+    /// 1: start from the `OTEL_*` / `ORDERTRACE_*` environment; 0: from the defaults.
+    pub read_env: i32,
+}
+
+/// A tracer. Thread-safe: one handle serves every thread of the process.
+#[derive(Debug)]
+pub struct OtTracer {
+    pub(crate) tracer: OrderTracer,
+}
+
+/// Pipeline counters (see the core's `PipelineCounters`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OtCounters {
+    /// Spans started (stages, start records, heartbeats).
+    pub spans_started: u64,
+    /// Spans the exporter accepted.
+    pub spans_exported: u64,
+    /// Spans dropped (queue full or tracer shut down).
+    pub spans_dropped: u64,
+    /// Spans lost in failed exports.
+    pub spans_failed: u64,
+    /// Failed export calls.
+    pub failed_exports: u64,
+    /// Spans queued or being exported now.
+    pub queue_depth: u64,
+}
+
+fn bad_config(what: &str, value: impl std::fmt::Display) -> BridgeError {
+    BridgeError {
+        status: Status::InvalidConfig,
+        message: format!("invalid configuration: {what} {value} is not one of the allowed values"),
+    }
+}
+
+fn build(config: &OtTracerConfig) -> Result<OrderTracer, BridgeError> {
+    let mut b = OrderTracer::builder();
+    if config.read_env == 0 {
+        b = b.without_env();
+    }
+    // SAFETY (all as_opt_str calls): the caller promises readable strings in the config.
+    if let Some(name) = unsafe { config.service_name.as_opt_str("service_name") }? {
+        b = b.service_name(name);
+    }
+    if let Some(file) = unsafe { config.file.as_opt_str("file") }? {
+        b = b.file(file);
+    }
+    if let Some(endpoint) = unsafe { config.otlp_endpoint.as_opt_str("otlp_endpoint") }? {
+        let protocol = match config.otlp_protocol {
+            OT_PROTOCOL_HTTP_PROTOBUF => OtlpProtocol::HttpProtobuf,
+            OT_PROTOCOL_GRPC => OtlpProtocol::Grpc,
+            other => return Err(bad_config("otlp_protocol", other)),
+        };
+        b = b.otlp(endpoint, protocol);
+    }
+    match config.start_records {
+        OT_DEFAULT => {}
+        0 => b = b.start_records(false),
+        1 => b = b.start_records(true),
+        other => return Err(bad_config("start_records", other)),
+    }
+    match config.heartbeat_ms {
+        ms if ms < 0 => {}
+        0 => b = b.heartbeat_interval(None),
+        ms => b = b.heartbeat_interval(Some(Duration::from_millis(ms as u64))),
+    }
+    match config.identity {
+        OT_DEFAULT => {}
+        OT_IDENTITY_ORDER_DERIVED => b = b.identity(IdentityMode::OrderDerived),
+        OT_IDENTITY_PROPAGATED => b = b.identity(IdentityMode::Propagated),
+        other => return Err(bad_config("identity", other)),
+    }
+    Ok(b.build()?)
+}
+
+fn hand_out(tracer: OrderTracer, out: *mut *mut OtTracer) -> Result<(), BridgeError> {
+    // SAFETY: the caller promises `out` is NULL or writable.
+    let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
+    *slot = Box::into_raw(Box::new(OtTracer { tracer }));
+    Ok(())
+}
+
+/// Creates a tracer from `config`; `*out` receives the handle.
+///
+/// # Safety
+/// `config` must point to a readable config whose strings are readable; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_tracer_new(
+    config: *const OtTracerConfig,
+    out: *mut *mut OtTracer,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let config = unsafe { config.as_ref() }.ok_or_else(|| BridgeError::null("config"))?;
+        hand_out(build(config)?, out)
+    })
+}
+
+/// Creates a tracer configured entirely by the environment (`OTEL_*`, `ORDERTRACE_*`).
+///
+/// # Safety
+/// `out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_tracer_from_env(out: *mut *mut OtTracer) -> Status {
+    guard(|| hand_out(OrderTracer::from_env()?, out))
+}
+
+/// The tracer behind a handle.
+///
+/// # Safety
+/// `tracer` must be NULL or a live handle from this library.
+pub(crate) unsafe fn tracer_ref<'a>(
+    tracer: *const OtTracer,
+) -> Result<&'a OrderTracer, BridgeError> {
+    // SAFETY: see the function's contract.
+    unsafe { tracer.as_ref() }
+        .map(|t| &t.tracer)
+        .ok_or_else(|| BridgeError::null("tracer"))
+}
+
+/// Exports everything ended so far; `Status::Timeout` after `timeout_ms`.
+///
+/// # Safety
+/// `tracer` must be a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_tracer_flush(tracer: *const OtTracer, timeout_ms: u64) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        Ok(unsafe { tracer_ref(tracer) }?.flush(Duration::from_millis(timeout_ms))?)
+    })
+}
+
+/// Exports what is queued and stops the pipeline, within `timeout_ms`; later stages fail
+/// with `Status::ShutDown`. Calling it again is harmless.
+///
+/// # Safety
+/// `tracer` must be a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_tracer_shutdown(tracer: *const OtTracer, timeout_ms: u64) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        Ok(unsafe { tracer_ref(tracer) }?.shutdown(Duration::from_millis(timeout_ms))?)
+    })
+}
+
+/// Reads the pipeline counters into `*out`.
+///
+/// # Safety
+/// `tracer` must be a live handle; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_tracer_counters(
+    tracer: *const OtTracer,
+    out: *mut OtCounters,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let c = unsafe { tracer_ref(tracer) }?.counters();
+        let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
+        *slot = OtCounters {
+            spans_started: c.spans_started,
+            spans_exported: c.spans_exported,
+            spans_dropped: c.spans_dropped,
+            spans_failed: c.spans_failed,
+            failed_exports: c.failed_exports,
+            queue_depth: c.queue_depth,
+        };
+        Ok(())
+    })
+}
+
+/// Releases the handle. The pipeline shuts down (bounded) once no stage of it is open; call
+/// [`ot_tracer_shutdown`] first to choose the timeout. NULL is ignored.
+///
+/// # Safety
+/// `tracer` must be NULL or a live handle, not used again afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_tracer_free(tracer: *mut OtTracer) {
+    // SAFETY: forwarded; the handle was made by Box::into_raw.
+    unsafe { crate::error::free_handle(tracer) }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::strings::ot;
+
+    pub(crate) fn file_config(file: &str) -> OtTracerConfig {
+        OtTracerConfig {
+            service_name: ot("mes-api"),
+            file: ot(file),
+            otlp_endpoint: ot(""),
+            otlp_protocol: OT_PROTOCOL_HTTP_PROTOBUF,
+            start_records: 0,
+            heartbeat_ms: 0,
+            identity: OT_DEFAULT,
+            read_env: 0,
+        }
+    }
+
+    #[test]
+    fn builds_flushes_counts_and_frees() {
+        let dir = std::env::temp_dir().join(format!("ot-ffi-tracer-{}", std::process::id()));
+        let file = dir.join("s.jsonl");
+        let path = file.to_str().unwrap().to_string();
+        let config = file_config(&path);
+        let mut t = std::ptr::null_mut();
+        assert_eq!(unsafe { ot_tracer_new(&config, &mut t) }, Status::Ok);
+        assert_eq!(unsafe { ot_tracer_flush(t, 1000) }, Status::Ok);
+        let mut c = OtCounters::default();
+        assert_eq!(unsafe { ot_tracer_counters(t, &mut c) }, Status::Ok);
+        assert_eq!(c.spans_started, 0);
+        assert_eq!(unsafe { ot_tracer_shutdown(t, 1000) }, Status::Ok);
+        assert_eq!(unsafe { ot_tracer_shutdown(t, 1000) }, Status::Ok);
+        unsafe { ot_tracer_free(t) };
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn out_of_range_settings_are_config_errors() {
+        let mut config = file_config("/tmp/x.jsonl");
+        config.otlp_endpoint = ot("http://127.0.0.1:4318/v1/traces");
+        config.otlp_protocol = 7;
+        let mut t = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { ot_tracer_new(&config, &mut t) },
+            Status::InvalidConfig
+        );
+        let mut config = file_config("/tmp/x.jsonl");
+        config.identity = 5;
+        assert_eq!(
+            unsafe { ot_tracer_new(&config, &mut t) },
+            Status::InvalidConfig
+        );
+        assert!(t.is_null());
+    }
+
+    #[test]
+    fn null_handles_are_errors() {
+        assert_eq!(
+            unsafe { ot_tracer_flush(std::ptr::null(), 10) },
+            Status::NullPointer
+        );
+        assert_eq!(
+            unsafe { ot_tracer_new(std::ptr::null(), std::ptr::null_mut()) },
+            Status::NullPointer
+        );
+        unsafe { ot_tracer_free(std::ptr::null_mut()) };
+    }
+}

@@ -1,0 +1,749 @@
+//! Every order's record, fed span by span: bad input counted per reason and skipped,
+//! duplicates recognised, stage durations gathered; and the views the outputs read.
+
+use crate::config::WatchConfig;
+use crate::order_state::{
+    Applied, Assessment, OrderRecord, ServiceRef, StageObservation, StateKind,
+};
+use ordertrace::OrderEvent;
+use ordertrace::otlp_json::RecordedSpan;
+use ordertrace::schema::{RECORD_HEARTBEAT, RECORD_STAGE_START, attr, validate_order_id};
+use std::collections::{BTreeMap, HashMap};
+
+/// Why a span was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// A line of the file (or an answer) is not JSON, or is cut off.
+    MalformedJson,
+    /// A span without valid trace or span id.
+    MalformedSpan,
+    /// No `order.id`.
+    NoOrderId,
+    /// `order.id` breaks the schema's rules (empty, too long, control characters).
+    MalformedOrderId,
+    /// An `order.id` but no `order.event`: not a stage (an HTTP or messaging span).
+    NotAStage,
+    /// `order.event` is not one of the schema's eight events.
+    UnknownEvent,
+    /// `ordertrace.record` with an unknown value, or a record without a valid stage span id.
+    MalformedRecord,
+    /// Starts later than now + the allowed clock skew.
+    FutureTimestamp,
+    /// Starts earlier than now - the maximum span age.
+    TooOld,
+    /// Ends before it starts.
+    EndBeforeStart,
+    /// The same span again (Jaeger windows overlap; files can repeat lines).
+    Duplicate,
+}
+
+impl SkipReason {
+    /// Every reason.
+    pub const ALL: [SkipReason; 11] = [
+        Self::MalformedJson,
+        Self::MalformedSpan,
+        Self::NoOrderId,
+        Self::MalformedOrderId,
+        Self::NotAStage,
+        Self::UnknownEvent,
+        Self::MalformedRecord,
+        Self::FutureTimestamp,
+        Self::TooOld,
+        Self::EndBeforeStart,
+        Self::Duplicate,
+    ];
+
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "malformed_json",
+            Self::MalformedSpan => "malformed_span",
+            Self::NoOrderId => "no_order_id",
+            Self::MalformedOrderId => "malformed_order_id",
+            Self::NotAStage => "not_a_stage",
+            Self::UnknownEvent => "unknown_event",
+            Self::MalformedRecord => "malformed_record",
+            Self::FutureTimestamp => "future_timestamp",
+            Self::TooOld => "too_old",
+            Self::EndBeforeStart => "end_before_start",
+            Self::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Small string table: ids fit in a byte, 0 means "none"; past 254 entries every new string
+/// shares the last id, shown as `other`.
+#[derive(Debug, Default, Clone)]
+pub struct Interner {
+    names: Vec<String>,
+    ids: HashMap<String, u8>,
+}
+
+impl Interner {
+    const OTHER: u8 = 255;
+
+    /// The id of `name`, adding it if new.
+    pub fn intern(&mut self, name: &str) -> u8 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        if self.names.len() >= usize::from(Self::OTHER - 1) {
+            return Self::OTHER;
+        }
+        self.names.push(name.to_string());
+        let id = self.names.len() as u8;
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    /// The name of `id`.
+    pub fn name(&self, id: u8) -> Option<&str> {
+        match id {
+            0 => None,
+            Self::OTHER => Some("other"),
+            n => self.names.get(usize::from(n) - 1).map(String::as_str),
+        }
+    }
+}
+
+/// Upper bounds of the stage duration histogram, seconds.
+pub const DURATION_BUCKETS: [f64; 12] = [
+    0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
+];
+
+/// A Prometheus histogram of one stage's durations.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct DurationHistogram {
+    /// Count per bucket of [`DURATION_BUCKETS`] (not cumulative).
+    pub buckets: [u64; 12],
+    /// Observations.
+    pub count: u64,
+    /// Sum, seconds.
+    pub sum: f64,
+}
+
+impl DurationHistogram {
+    fn observe(&mut self, seconds: f64) {
+        if let Some(i) = DURATION_BUCKETS.iter().position(|b| seconds <= *b) {
+            self.buckets[i] += 1;
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+}
+
+/// One order as the outputs show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    /// The order.
+    pub order_id: String,
+    /// Its trace (hex).
+    pub trace_id: String,
+    /// The state (already `unknown` for an order that looked fine on stale data).
+    pub state: StateKind,
+    /// The stage concerned.
+    pub stage: OrderEvent,
+    /// The service concerned.
+    pub service: String,
+    /// Since when, Unix ms.
+    pub since_ms: u64,
+    /// One sentence.
+    pub detail: String,
+}
+
+/// One stage of one order, for the order page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageView {
+    /// The stage.
+    pub stage: OrderEvent,
+    /// Who recorded it.
+    pub service: String,
+    /// Start, Unix ms.
+    pub start_ms: u64,
+    /// Duration (ended) or time open so far.
+    pub duration_ms: u64,
+    /// Still open.
+    pub open: bool,
+    /// Ended in error.
+    pub failed: bool,
+    /// Last sign of life, Unix ms.
+    pub last_seen_ms: u64,
+}
+
+/// Every order's record and the ingest counters.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    orders: HashMap<Box<str>, OrderRecord>,
+    services: Interner,
+    statuses: Interner,
+    /// Start records and heartbeats seen recently (span id -> when), for de-duplication.
+    recent_records: HashMap<u64, u64>,
+    records_since_prune: usize,
+    /// Last error text of an order's failed stage.
+    errors: HashMap<Box<str>, String>,
+    /// Spans applied.
+    pub ingested: u64,
+    /// Spans skipped, per reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// Ended stage durations, per stage.
+    pub durations: BTreeMap<OrderEvent, DurationHistogram>,
+}
+
+fn hex_u64(s: &str) -> Option<u64> {
+    (s.len() == 16).then(|| u64::from_str_radix(s, 16).ok())?
+}
+
+fn ms(nanos: u64) -> u64 {
+    nanos / 1_000_000
+}
+
+impl Tracker {
+    /// An empty tracker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Orders tracked.
+    pub fn len(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// Whether no order is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.orders.is_empty()
+    }
+
+    /// Counts `n` skipped inputs (for reasons found before a span exists, like bad JSON).
+    pub fn count_skipped(&mut self, reason: SkipReason, n: u64) {
+        if n > 0 {
+            *self.skipped.entry(reason).or_default() += n;
+        }
+    }
+
+    /// Applies one span read at `now_ms`; a span that cannot be used is counted and skipped.
+    pub fn ingest(&mut self, span: &RecordedSpan, now_ms: u64, cfg: &WatchConfig) {
+        match self.apply(span, now_ms, cfg) {
+            Ok(()) => self.ingested += 1,
+            Err(reason) => self.count_skipped(reason, 1),
+        }
+    }
+
+    fn apply(
+        &mut self,
+        span: &RecordedSpan,
+        now_ms: u64,
+        cfg: &WatchConfig,
+    ) -> Result<(), SkipReason> {
+        let order_id = span
+            .attribute(attr::ORDER_ID)
+            .ok_or(SkipReason::NoOrderId)?;
+        validate_order_id(order_id).map_err(|_| SkipReason::MalformedOrderId)?;
+        let event: OrderEvent = span
+            .attribute(attr::ORDER_EVENT)
+            .ok_or(SkipReason::NotAStage)?
+            .parse()
+            .map_err(|_| SkipReason::UnknownEvent)?;
+        let start_ms = ms(span.start_unix_nanos);
+        let end_ms = ms(span.end_unix_nanos);
+        if start_ms > now_ms.saturating_add(crate::millis(cfg.max_future_skew)) {
+            return Err(SkipReason::FutureTimestamp);
+        }
+        if start_ms < now_ms.saturating_sub(crate::millis(cfg.max_span_age)) {
+            return Err(SkipReason::TooOld);
+        }
+        if end_ms < start_ms {
+            return Err(SkipReason::EndBeforeStart);
+        }
+        let (stage_span, observation) = match span.attribute(attr::RECORD) {
+            None => (
+                hex_u64(&span.span_id).ok_or(SkipReason::MalformedSpan)?,
+                StageObservation::Ended {
+                    start_ms,
+                    dur_ms: end_ms - start_ms,
+                    error: span.is_error(),
+                },
+            ),
+            Some(kind) if kind == RECORD_STAGE_START || kind == RECORD_HEARTBEAT => {
+                let stage_span = span
+                    .attribute(attr::STAGE_SPAN_ID)
+                    .and_then(hex_u64)
+                    .ok_or(SkipReason::MalformedRecord)?;
+                let own = hex_u64(&span.span_id).ok_or(SkipReason::MalformedSpan)?;
+                if self.recent_records.insert(own, start_ms).is_some() {
+                    return Err(SkipReason::Duplicate);
+                }
+                self.prune_records(cfg);
+                let started = if kind == RECORD_STAGE_START {
+                    start_ms
+                } else {
+                    let open_for: u64 = span
+                        .attribute(attr::OPEN_FOR_MS)
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    start_ms.saturating_sub(open_for)
+                };
+                (
+                    stage_span,
+                    StageObservation::Open {
+                        start_ms: started,
+                        at_ms: start_ms,
+                    },
+                )
+            }
+            Some(_) => return Err(SkipReason::MalformedRecord),
+        };
+        let service = self.services.intern(&span.service_name);
+        let status = (event == OrderEvent::OrderStatusChanged)
+            .then(|| span.attribute(attr::ORDER_STATUS_TO))
+            .flatten()
+            .map(|s| self.statuses.intern(s));
+        let record = match self.orders.get_mut(order_id) {
+            Some(r) => r,
+            None => self.orders.entry(order_id.into()).or_default(),
+        };
+        let applied = record.observe(event, stage_span, service, observation);
+        if applied == Applied::Duplicate {
+            return Err(SkipReason::Duplicate);
+        }
+        if applied == Applied::Updated {
+            if let Ok(t) = u128::from_str_radix(&span.trace_id, 16) {
+                record.trace_id = t;
+            }
+            if let Some(s) = status {
+                record.set_status(s, start_ms);
+            }
+            if let StageObservation::Ended { dur_ms, error, .. } = observation {
+                self.durations
+                    .entry(event)
+                    .or_default()
+                    .observe(dur_ms as f64 / 1000.0);
+                if error {
+                    let text = span
+                        .exception()
+                        .map(|e| {
+                            format!(
+                                "{}: {}",
+                                e.attributes
+                                    .get(attr::EXCEPTION_TYPE)
+                                    .map_or("error", String::as_str),
+                                e.attributes
+                                    .get(attr::EXCEPTION_MESSAGE)
+                                    .map_or("", String::as_str)
+                            )
+                        })
+                        .unwrap_or_else(|| span.status_message.clone());
+                    let text: String = text.chars().take(500).collect();
+                    self.errors.insert(order_id.into(), text);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets records older than the de-duplication horizon (every 4096 inserts).
+    fn prune_records(&mut self, cfg: &WatchConfig) {
+        self.records_since_prune += 1;
+        if self.records_since_prune < 4096 {
+            return;
+        }
+        self.records_since_prune = 0;
+        let newest = self.recent_records.values().copied().max().unwrap_or(0);
+        let horizon = crate::millis(cfg.overlap + cfg.poll_interval) * 4 + 600_000;
+        self.recent_records.retain(|_, at| *at + horizon >= newest);
+    }
+
+    fn service_name(&self, service: ServiceRef) -> String {
+        match service {
+            ServiceRef::Seen(id) => self.services.name(id).unwrap_or("unknown").to_string(),
+            ServiceRef::Expected(e) => e.component().service_name().to_string(),
+        }
+    }
+
+    fn assess_record(&self, r: &OrderRecord, now_ms: u64, cfg: &WatchConfig) -> Option<Assessment> {
+        r.assess(now_ms, cfg, |id| self.statuses.name(id).map(str::to_string))
+    }
+
+    fn view(&self, id: &str, a: Assessment, r: &OrderRecord, stale: bool) -> OrderView {
+        let state = if stale && !a.state.is_alerting() {
+            StateKind::Unknown
+        } else {
+            a.state
+        };
+        let detail = if state == StateKind::Unknown {
+            format!("source stale: last known {} ({})", a.state.name(), a.detail)
+        } else {
+            a.detail
+        };
+        OrderView {
+            order_id: id.to_string(),
+            trace_id: format!("{:032x}", r.trace_id),
+            state,
+            stage: a.stage,
+            service: self.service_name(a.service),
+            since_ms: a.since_ms,
+            detail,
+        }
+    }
+
+    /// One order's view, `None` if unknown.
+    pub fn order(
+        &self,
+        id: &str,
+        now_ms: u64,
+        cfg: &WatchConfig,
+        stale: bool,
+    ) -> Option<OrderView> {
+        let r = self.orders.get(id)?;
+        let a = self.assess_record(r, now_ms, cfg)?;
+        Some(self.view(id, a, r, stale))
+    }
+
+    /// One order's stages (ended and open), in lifecycle order.
+    pub fn stages(&self, id: &str, now_ms: u64) -> Vec<StageView> {
+        let Some(r) = self.orders.get(id) else {
+            return Vec::new();
+        };
+        r.reached()
+            .map(|e| {
+                let s = r.slot(e);
+                StageView {
+                    stage: e,
+                    service: self.service_name(ServiceRef::Seen(s.service_id())),
+                    start_ms: s.start_ms(),
+                    duration_ms: if s.ended() {
+                        s.duration_ms()
+                    } else {
+                        now_ms.saturating_sub(s.start_ms())
+                    },
+                    open: !s.ended(),
+                    failed: s.failed(),
+                    last_seen_ms: s.last_seen_ms(),
+                }
+            })
+            .collect()
+    }
+
+    /// Trace ids (hex) of orders with a stage still open and not shipped: the ones whose
+    /// stage spans may end outside any later search window.
+    pub fn open_trace_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .orders
+            .values()
+            .filter(|r| {
+                let shipped = r.slot(OrderEvent::OrderShipped);
+                (shipped.failed() || !shipped.ended()) && r.reached().any(|e| !r.slot(e).ended())
+            })
+            .map(|r| format!("{:032x}", r.trace_id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// The last recorded error of an order's failed stage.
+    pub fn last_error(&self, id: &str) -> Option<&str> {
+        self.errors.get(id).map(String::as_str)
+    }
+
+    /// The CRM's latest status of an order.
+    pub fn crm_status(&self, id: &str) -> Option<&str> {
+        let (s, _) = self.orders.get(id)?.status()?;
+        self.statuses.name(s)
+    }
+
+    /// Every order's state, counted per (state, stage), and the views of the orders for which
+    /// `keep` says yes.
+    pub fn survey(
+        &self,
+        now_ms: u64,
+        cfg: &WatchConfig,
+        stale: bool,
+        mut keep: impl FnMut(StateKind) -> bool,
+    ) -> Survey {
+        let mut survey = Survey::default();
+        for (id, r) in &self.orders {
+            let Some(a) = self.assess_record(r, now_ms, cfg) else {
+                continue;
+            };
+            let state = if stale && !a.state.is_alerting() {
+                StateKind::Unknown
+            } else {
+                a.state
+            };
+            *survey.counts.entry((state, a.stage)).or_default() += 1;
+            if keep(state) {
+                survey.orders.push(self.view(id, a, r, stale));
+            }
+        }
+        survey.orders.sort_by(|a, b| {
+            (a.state, a.since_ms, &a.order_id).cmp(&(b.state, b.since_ms, &b.order_id))
+        });
+        survey
+    }
+}
+
+/// The result of [`Tracker::survey`].
+#[derive(Debug, Default, Clone)]
+pub struct Survey {
+    /// Orders per (state, stage).
+    pub counts: BTreeMap<(StateKind, OrderEvent), u64>,
+    /// The kept orders, most urgent state first, then longest in it.
+    pub orders: Vec<OrderView>,
+}
+
+impl Survey {
+    /// Orders in `state`.
+    pub fn count(&self, state: StateKind) -> u64 {
+        self.counts
+            .iter()
+            .filter(|((s, _), _)| *s == state)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Orders in an alerting state.
+    pub fn alerting(&self) -> u64 {
+        self.counts
+            .iter()
+            .filter(|((s, _), _)| s.is_alerting())
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ordertrace::otlp_json::SpanStatus;
+
+    const NOW_MS: u64 = 1_800_000_000_000;
+
+    fn span(
+        order: Option<&str>,
+        event: Option<&str>,
+        span_id: &str,
+        start_ms: u64,
+    ) -> RecordedSpan {
+        let mut attributes = BTreeMap::new();
+        if let Some(o) = order {
+            attributes.insert(attr::ORDER_ID.to_string(), o.to_string());
+        }
+        if let Some(e) = event {
+            attributes.insert(attr::ORDER_EVENT.to_string(), e.to_string());
+        }
+        RecordedSpan {
+            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+            span_id: span_id.into(),
+            parent_span_id: None,
+            name: event.unwrap_or("x").into(),
+            service_name: "shop-api".into(),
+            kind: 1,
+            start_unix_nanos: start_ms * 1_000_000,
+            end_unix_nanos: (start_ms + 5) * 1_000_000,
+            attributes,
+            events: vec![],
+            links: vec![],
+            status: SpanStatus::Unset,
+            status_message: String::new(),
+        }
+    }
+
+    fn ingest(t: &mut Tracker, s: &RecordedSpan) {
+        t.ingest(s, NOW_MS, &WatchConfig::default());
+    }
+
+    fn skipped(t: &Tracker, r: SkipReason) -> u64 {
+        t.skipped.get(&r).copied().unwrap_or(0)
+    }
+
+    const SPAN: &str = "00f067aa0ba902b7";
+
+    #[test]
+    fn span_without_order_id_is_skipped_and_counted() {
+        let mut t = Tracker::new();
+        ingest(&mut t, &span(None, Some("order_submitted"), SPAN, NOW_MS));
+        assert_eq!(skipped(&t, SkipReason::NoOrderId), 1);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn unknown_event_name_is_skipped_and_counted() {
+        let mut t = Tracker::new();
+        ingest(
+            &mut t,
+            &span(Some("ORD-1"), Some("order_teleported"), SPAN, NOW_MS),
+        );
+        assert_eq!(skipped(&t, SkipReason::UnknownEvent), 1);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn span_with_order_id_but_no_event_is_not_a_stage() {
+        let mut t = Tracker::new();
+        ingest(&mut t, &span(Some("ORD-1"), None, SPAN, NOW_MS));
+        assert_eq!(skipped(&t, SkipReason::NotAStage), 1);
+    }
+
+    #[test]
+    fn malformed_order_id_is_skipped() {
+        let mut t = Tracker::new();
+        ingest(
+            &mut t,
+            &span(Some("ORD\u{7}1"), Some("order_submitted"), SPAN, NOW_MS),
+        );
+        ingest(
+            &mut t,
+            &span(Some(""), Some("order_submitted"), SPAN, NOW_MS),
+        );
+        assert_eq!(skipped(&t, SkipReason::MalformedOrderId), 2);
+    }
+
+    #[test]
+    fn future_and_far_past_timestamps_are_skipped() {
+        let mut t = Tracker::new();
+        ingest(
+            &mut t,
+            &span(
+                Some("ORD-1"),
+                Some("order_submitted"),
+                SPAN,
+                NOW_MS + 3_600_000,
+            ),
+        );
+        ingest(
+            &mut t,
+            &span(Some("ORD-1"), Some("order_submitted"), SPAN, 1_000),
+        );
+        assert_eq!(skipped(&t, SkipReason::FutureTimestamp), 1);
+        assert_eq!(skipped(&t, SkipReason::TooOld), 1);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn the_same_stage_span_twice_is_counted_as_duplicate_once() {
+        let mut t = Tracker::new();
+        let s = span(Some("ORD-1"), Some("order_submitted"), SPAN, NOW_MS);
+        ingest(&mut t, &s);
+        ingest(&mut t, &s);
+        assert_eq!(t.ingested, 1);
+        assert_eq!(skipped(&t, SkipReason::Duplicate), 1);
+        assert_eq!(t.durations[&OrderEvent::OrderSubmitted].count, 1);
+    }
+
+    #[test]
+    fn the_same_heartbeat_twice_is_a_duplicate() {
+        let mut t = Tracker::new();
+        let mut hb = span(Some("ORD-1"), Some("price_calculated"), SPAN, NOW_MS);
+        hb.attributes
+            .insert(attr::RECORD.into(), RECORD_HEARTBEAT.into());
+        hb.attributes
+            .insert(attr::STAGE_SPAN_ID.into(), "1111111111111111".into());
+        ingest(&mut t, &hb);
+        ingest(&mut t, &hb);
+        assert_eq!(skipped(&t, SkipReason::Duplicate), 1);
+    }
+
+    #[test]
+    fn record_without_stage_span_id_is_malformed() {
+        let mut t = Tracker::new();
+        let mut r = span(Some("ORD-1"), Some("price_calculated"), SPAN, NOW_MS);
+        r.attributes
+            .insert(attr::RECORD.into(), RECORD_STAGE_START.into());
+        ingest(&mut t, &r);
+        r.attributes.insert(attr::RECORD.into(), "gossip".into());
+        ingest(&mut t, &r);
+        assert_eq!(skipped(&t, SkipReason::MalformedRecord), 2);
+    }
+
+    #[test]
+    fn bad_spans_do_not_change_another_orders_state() {
+        let cfg = WatchConfig::default();
+        let mut t = Tracker::new();
+        ingest(
+            &mut t,
+            &span(
+                Some("ORD-GOOD"),
+                Some("order_submitted"),
+                SPAN,
+                NOW_MS - 1000,
+            ),
+        );
+        let before = t.order("ORD-GOOD", NOW_MS, &cfg, false);
+        ingest(
+            &mut t,
+            &span(
+                Some("ORD-GOOD"),
+                Some("order_teleported"),
+                "1111111111111112",
+                NOW_MS,
+            ),
+        );
+        ingest(
+            &mut t,
+            &span(None, Some("order_shipped"), "1111111111111113", NOW_MS),
+        );
+        ingest(
+            &mut t,
+            &span(
+                Some("ORD-GOOD"),
+                Some("order_shipped"),
+                "1111111111111114",
+                NOW_MS + 86_400_000,
+            ),
+        );
+        assert_eq!(t.order("ORD-GOOD", NOW_MS, &cfg, false), before);
+    }
+
+    #[test]
+    fn stale_source_turns_fine_orders_into_unknown_but_keeps_alerts() {
+        let cfg = WatchConfig::default();
+        let mut t = Tracker::new();
+        ingest(
+            &mut t,
+            &span(Some("ORD-OK"), Some("order_submitted"), SPAN, NOW_MS - 1000),
+        );
+        ingest(
+            &mut t,
+            &span(
+                Some("ORD-STALL"),
+                Some("order_submitted"),
+                "1111111111111115",
+                NOW_MS - 1000,
+            ),
+        );
+        ingest(
+            &mut t,
+            &span(
+                Some("ORD-STALL"),
+                Some("model_uploaded"),
+                "1111111111111116",
+                NOW_MS - 900_000,
+            ),
+        );
+        let later = NOW_MS + 700_000;
+        assert_eq!(
+            t.order("ORD-OK", NOW_MS, &cfg, true).unwrap().state,
+            StateKind::Unknown
+        );
+        assert_eq!(
+            t.order("ORD-STALL", later, &cfg, true).unwrap().state,
+            StateKind::Stalled
+        );
+        let survey = t.survey(NOW_MS, &cfg, true, |_| true);
+        assert_eq!(survey.count(StateKind::Waiting), 0);
+        assert_eq!(survey.count(StateKind::Unknown), 1);
+        assert_eq!(survey.count(StateKind::Stalled), 1);
+    }
+
+    #[test]
+    fn interner_caps_at_254_names_and_calls_the_rest_other() {
+        let mut i = Interner::default();
+        for n in 0..300 {
+            i.intern(&format!("s{n}"));
+        }
+        assert_eq!(i.name(1), Some("s0"));
+        let id = i.intern("s299");
+        assert_eq!(i.name(id), Some("other"));
+        assert_eq!(i.name(0), None);
+    }
+}
