@@ -5,7 +5,7 @@ use crate::error::{Status, guard};
 use crate::headers::{OtHeader, OtHeaders, read_headers};
 use crate::strings::OtStr;
 use crate::tracer::{OtTracer, tracer_ref};
-use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, SpanKind, Stage, propagation};
+use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, Stage, propagation};
 use ordertrace_bridge::{BridgeError, StageSlot};
 
 /// Attribute holds a string.
@@ -77,22 +77,6 @@ pub struct OtStage {
     slot: StageSlot,
 }
 
-fn kind(value: i32) -> Result<SpanKind, BridgeError> {
-    Ok(match value {
-        OT_KIND_INTERNAL => SpanKind::Internal,
-        OT_KIND_SERVER => SpanKind::Server,
-        OT_KIND_CLIENT => SpanKind::Client,
-        OT_KIND_PRODUCER => SpanKind::Producer,
-        OT_KIND_CONSUMER => SpanKind::Consumer,
-        other => {
-            return Err(BridgeError {
-                status: Status::InvalidInput,
-                message: format!("span kind {other} is not one of OT_KIND_*"),
-            });
-        }
-    })
-}
-
 /// # Safety
 /// The attribute's strings must be readable.
 unsafe fn attribute_value(a: &OtAttribute) -> Result<(&str, AttributeValue), BridgeError> {
@@ -135,7 +119,9 @@ fn start(tracer: &ordertrace::OrderTracer, s: &OtStageStart) -> Result<Stage, Br
     // SAFETY (all string reads): the caller promises readable strings and lists.
     let event: OrderEvent = unsafe { s.event.as_str("event") }?.parse()?;
     let order_id = unsafe { s.order_id.as_str("order id") }?;
-    let mut b = tracer.stage(event, order_id).kind(kind(s.kind)?);
+    let mut b = tracer
+        .stage(event, order_id)
+        .kind(ordertrace_bridge::span_kind(s.kind)?);
     if let Some(user) = unsafe { s.user_id.as_opt_str("user id") }? {
         b = b.user_id(user);
     }
@@ -564,6 +550,21 @@ mod tests {
         );
         assert!(s.is_null());
         assert!(f.spans().is_empty());
+    }
+
+    #[test]
+    fn kind_constants_follow_the_shared_numbering() {
+        use ordertrace::SpanKind;
+        let pairs = [
+            (OT_KIND_INTERNAL, SpanKind::Internal),
+            (OT_KIND_SERVER, SpanKind::Server),
+            (OT_KIND_CLIENT, SpanKind::Client),
+            (OT_KIND_PRODUCER, SpanKind::Producer),
+            (OT_KIND_CONSUMER, SpanKind::Consumer),
+        ];
+        for (code, kind) in pairs {
+            assert_eq!(ordertrace_bridge::span_kind(code).unwrap(), kind);
+        }
     }
 
     #[test]
