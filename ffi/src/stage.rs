@@ -167,6 +167,43 @@ pub unsafe extern "C" fn ot_stage_start(
     })
 }
 
+/// Records a stage in one call: starts it from `start_info` and ends it at once —
+/// successfully, or failed with this error when `error_type` is not empty. For a step that
+/// is over when it is reported (a status change, a message handed to the broker): one
+/// crossing, no handle to free.
+///
+/// # Safety
+/// `tracer` must be a live handle; `start_info` readable with readable strings and lists;
+/// the error strings readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_record(
+    tracer: *const OtTracer,
+    start_info: *const OtStageStart,
+    error_type: OtStr,
+    message: OtStr,
+    stacktrace: OtStr,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let tracer = unsafe { tracer_ref(tracer) }?;
+        let info = unsafe { start_info.as_ref() }.ok_or_else(|| BridgeError::null("start"))?;
+        let failed = unsafe { error_type.as_opt_str("error type") }?.is_some();
+        let error = if failed {
+            Some(unsafe { error_info(error_type, message, stacktrace) }?)
+        } else {
+            None
+        };
+        let stage = start(tracer, info)?;
+        match error {
+            Some(e) => Ok(stage.end_with_error(&e)?),
+            None => {
+                stage.end();
+                Ok(())
+            }
+        }
+    })
+}
+
 /// Runs `f` on the open stage behind `handle`.
 ///
 /// # Safety
@@ -549,6 +586,54 @@ mod tests {
             Status::InvalidInput
         );
         assert!(s.is_null());
+        assert!(f.spans().is_empty());
+    }
+
+    #[test]
+    fn record_starts_and_ends_a_stage_in_one_call() {
+        let f = Fixture::new("record");
+        let ok = start_info("order_status_changed", "ORD-6");
+        let mut info = ok;
+        info.status_from = ot("confirmed");
+        info.status_to = ot("in_production");
+        let none = ot("");
+        assert_eq!(
+            unsafe { ot_stage_record(f.tracer, &info, none, none, none) },
+            Status::Ok
+        );
+        let failed = start_info("price_calculated", "ORD-6");
+        assert_eq!(
+            unsafe { ot_stage_record(f.tracer, &failed, ot("Mes.Timeout"), ot("slow"), none) },
+            Status::Ok
+        );
+        let spans = f.spans();
+        let changed = spans
+            .iter()
+            .find(|s| s.name == "order_status_changed")
+            .expect("status change");
+        assert_eq!(changed.attribute("order.status.to"), Some("in_production"));
+        assert!(!changed.is_error());
+        let price = spans.iter().find(|s| s.name == "price_calculated").unwrap();
+        assert!(price.is_error());
+        assert_eq!(
+            price.exception().unwrap().attributes["exception.type"],
+            "Mes.Timeout"
+        );
+    }
+
+    #[test]
+    fn record_refuses_bad_input_without_a_span() {
+        let f = Fixture::new("record-bad");
+        let none = ot("");
+        let info = start_info("order_lost", "ORD-7");
+        assert_eq!(
+            unsafe { ot_stage_record(f.tracer, &info, none, none, none) },
+            Status::UnknownEvent
+        );
+        assert_eq!(
+            unsafe { ot_stage_record(f.tracer, std::ptr::null(), none, none, none) },
+            Status::NullPointer
+        );
         assert!(f.spans().is_empty());
     }
 
