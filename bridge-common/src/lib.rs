@@ -15,10 +15,14 @@
 //! ```
 
 mod error;
+mod span_kind;
+mod spans_json;
 mod stage_slot;
 mod text;
 
 pub use error::{BridgeError, catch};
 pub use ordertrace::Status;
+pub use span_kind::span_kind;
+pub use spans_json::spans_json;
 pub use stage_slot::StageSlot;
 pub use text::{opt_utf8, utf8};

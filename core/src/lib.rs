@@ -34,7 +34,9 @@
 
 #![warn(missing_docs)]
 
+mod attribute;
 pub mod error;
+mod error_info;
 pub mod identity;
 mod open_stages;
 pub mod otlp_json;
@@ -42,15 +44,19 @@ pub mod pipeline;
 pub mod propagation;
 pub mod schema;
 mod stage;
+mod stage_builder;
 pub mod status;
 pub mod timeline;
 mod tracer;
 
+pub use attribute::AttributeValue;
 pub use error::{OrderTraceError, Result};
+pub use error_info::{ErrorInfo, MAX_ERROR_TYPE_LEN};
 pub use identity::IdentityMode;
 pub use opentelemetry::trace::SpanKind;
 pub use pipeline::{OtlpProtocol, PipelineConfig, PipelineCounters, SpoolSettings};
 pub use schema::{OrderEvent, schema_json};
-pub use stage::{AttributeValue, ErrorInfo, MAX_ERROR_TYPE_LEN, Stage, StageBuilder};
+pub use stage::Stage;
+pub use stage_builder::StageBuilder;
 pub use status::Status;
 pub use tracer::{DROP_SHUTDOWN_TIMEOUT, OrderTracer, OrderTracerBuilder};

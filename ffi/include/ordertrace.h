@@ -479,6 +479,22 @@ OtStatus ot_stage_start(const struct OtTracer *tracer,
                         struct OtStage **out);
 
 /**
+ * Records a stage in one call: starts it from `start_info` and ends it at once —
+ * successfully, or failed with this error when `error_type` is not empty. For a step that
+ * is over when it is reported (a status change, a message handed to the broker): one
+ * crossing, no handle to free.
+ *
+ * # Safety
+ * `tracer` must be a live handle; `start_info` readable with readable strings and lists;
+ * the error strings readable.
+ */
+OtStatus ot_stage_record(const struct OtTracer *tracer,
+                         const struct OtStageStart *start_info,
+                         struct OtStr error_type,
+                         struct OtStr message,
+                         struct OtStr stacktrace);
+
+/**
  * Sets an attribute on an open stage.
  *
  * # Safety

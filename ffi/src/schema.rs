@@ -3,9 +3,7 @@
 
 use crate::error::{Status, guard};
 use crate::strings::OtStr;
-use ordertrace::otlp_json::{self, RecordedSpan, SpanStatus};
 use ordertrace_bridge::BridgeError;
-use serde_json::{Value, json};
 
 /// Text owned by the library. Read with [`ot_buffer_str`]; release with [`ot_buffer_free`].
 #[derive(Debug)]
@@ -30,34 +28,6 @@ pub unsafe extern "C" fn ot_schema_json(out: *mut *mut OtBuffer) -> Status {
     guard(|| hand_out(ordertrace::schema_json(), out))
 }
 
-fn span_json(s: &RecordedSpan) -> Value {
-    json!({
-        "name": s.name,
-        "service": s.service_name,
-        "trace_id": s.trace_id,
-        "span_id": s.span_id,
-        "parent_span_id": s.parent_span_id,
-        "kind": s.kind,
-        "start_unix_nanos": s.start_unix_nanos,
-        "end_unix_nanos": s.end_unix_nanos,
-        "status": match s.status {
-            SpanStatus::Unset => "unset",
-            SpanStatus::Ok => "ok",
-            SpanStatus::Error => "error",
-        },
-        "status_message": s.status_message,
-        "attributes": s.attributes,
-        "events": s.events.iter().map(|e| json!({
-            "name": e.name,
-            "attributes": e.attributes,
-        })).collect::<Vec<_>>(),
-        "links": s.links.iter().map(|l| json!({
-            "trace_id": l.trace_id,
-            "span_id": l.span_id,
-        })).collect::<Vec<_>>(),
-    })
-}
-
 /// Reads a file written by the embedded exporter and returns its spans as a JSON array of
 /// flat objects (`name`, `service`, `trace_id`, `span_id`, `parent_span_id`, `status`,
 /// `attributes`, `events`, `links`, times): how tests and tools check what was produced.
@@ -69,9 +39,7 @@ pub unsafe extern "C" fn ot_read_spans_json(path: OtStr, out: *mut *mut OtBuffer
     guard(|| {
         // SAFETY: forwarded from the caller.
         let path = unsafe { path.as_str("path") }?;
-        let spans = otlp_json::read_file(std::path::Path::new(path))?;
-        let list: Vec<Value> = spans.iter().map(span_json).collect();
-        hand_out(Value::Array(list).to_string(), out)
+        hand_out(ordertrace_bridge::spans_json(path)?, out)
     })
 }
 
@@ -108,6 +76,7 @@ mod tests {
     use super::*;
     use crate::error::Status;
     use crate::strings::ot;
+    use serde_json::Value;
 
     #[test]
     fn schema_json_lists_the_eight_events() {

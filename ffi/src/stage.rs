@@ -5,7 +5,7 @@ use crate::error::{Status, guard};
 use crate::headers::{OtHeader, OtHeaders, read_headers};
 use crate::strings::OtStr;
 use crate::tracer::{OtTracer, tracer_ref};
-use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, SpanKind, Stage, propagation};
+use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, Stage, propagation};
 use ordertrace_bridge::{BridgeError, StageSlot};
 
 /// Attribute holds a string.
@@ -77,22 +77,6 @@ pub struct OtStage {
     slot: StageSlot,
 }
 
-fn kind(value: i32) -> Result<SpanKind, BridgeError> {
-    Ok(match value {
-        OT_KIND_INTERNAL => SpanKind::Internal,
-        OT_KIND_SERVER => SpanKind::Server,
-        OT_KIND_CLIENT => SpanKind::Client,
-        OT_KIND_PRODUCER => SpanKind::Producer,
-        OT_KIND_CONSUMER => SpanKind::Consumer,
-        other => {
-            return Err(BridgeError {
-                status: Status::InvalidInput,
-                message: format!("span kind {other} is not one of OT_KIND_*"),
-            });
-        }
-    })
-}
-
 /// # Safety
 /// The attribute's strings must be readable.
 unsafe fn attribute_value(a: &OtAttribute) -> Result<(&str, AttributeValue), BridgeError> {
@@ -135,7 +119,9 @@ fn start(tracer: &ordertrace::OrderTracer, s: &OtStageStart) -> Result<Stage, Br
     // SAFETY (all string reads): the caller promises readable strings and lists.
     let event: OrderEvent = unsafe { s.event.as_str("event") }?.parse()?;
     let order_id = unsafe { s.order_id.as_str("order id") }?;
-    let mut b = tracer.stage(event, order_id).kind(kind(s.kind)?);
+    let mut b = tracer
+        .stage(event, order_id)
+        .kind(ordertrace_bridge::span_kind(s.kind)?);
     if let Some(user) = unsafe { s.user_id.as_opt_str("user id") }? {
         b = b.user_id(user);
     }
@@ -178,6 +164,43 @@ pub unsafe extern "C" fn ot_stage_start(
             slot: StageSlot::new(stage),
         }));
         Ok(())
+    })
+}
+
+/// Records a stage in one call: starts it from `start_info` and ends it at once —
+/// successfully, or failed with this error when `error_type` is not empty. For a step that
+/// is over when it is reported (a status change, a message handed to the broker): one
+/// crossing, no handle to free.
+///
+/// # Safety
+/// `tracer` must be a live handle; `start_info` readable with readable strings and lists;
+/// the error strings readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_stage_record(
+    tracer: *const OtTracer,
+    start_info: *const OtStageStart,
+    error_type: OtStr,
+    message: OtStr,
+    stacktrace: OtStr,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let tracer = unsafe { tracer_ref(tracer) }?;
+        let info = unsafe { start_info.as_ref() }.ok_or_else(|| BridgeError::null("start"))?;
+        let failed = unsafe { error_type.as_opt_str("error type") }?.is_some();
+        let error = if failed {
+            Some(unsafe { error_info(error_type, message, stacktrace) }?)
+        } else {
+            None
+        };
+        let stage = start(tracer, info)?;
+        match error {
+            Some(e) => Ok(stage.end_with_error(&e)?),
+            None => {
+                stage.end();
+                Ok(())
+            }
+        }
     })
 }
 
@@ -564,6 +587,69 @@ mod tests {
         );
         assert!(s.is_null());
         assert!(f.spans().is_empty());
+    }
+
+    #[test]
+    fn record_starts_and_ends_a_stage_in_one_call() {
+        let f = Fixture::new("record");
+        let ok = start_info("order_status_changed", "ORD-6");
+        let mut info = ok;
+        info.status_from = ot("confirmed");
+        info.status_to = ot("in_production");
+        let none = ot("");
+        assert_eq!(
+            unsafe { ot_stage_record(f.tracer, &info, none, none, none) },
+            Status::Ok
+        );
+        let failed = start_info("price_calculated", "ORD-6");
+        assert_eq!(
+            unsafe { ot_stage_record(f.tracer, &failed, ot("Mes.Timeout"), ot("slow"), none) },
+            Status::Ok
+        );
+        let spans = f.spans();
+        let changed = spans
+            .iter()
+            .find(|s| s.name == "order_status_changed")
+            .expect("status change");
+        assert_eq!(changed.attribute("order.status.to"), Some("in_production"));
+        assert!(!changed.is_error());
+        let price = spans.iter().find(|s| s.name == "price_calculated").unwrap();
+        assert!(price.is_error());
+        assert_eq!(
+            price.exception().unwrap().attributes["exception.type"],
+            "Mes.Timeout"
+        );
+    }
+
+    #[test]
+    fn record_refuses_bad_input_without_a_span() {
+        let f = Fixture::new("record-bad");
+        let none = ot("");
+        let info = start_info("order_lost", "ORD-7");
+        assert_eq!(
+            unsafe { ot_stage_record(f.tracer, &info, none, none, none) },
+            Status::UnknownEvent
+        );
+        assert_eq!(
+            unsafe { ot_stage_record(f.tracer, std::ptr::null(), none, none, none) },
+            Status::NullPointer
+        );
+        assert!(f.spans().is_empty());
+    }
+
+    #[test]
+    fn kind_constants_follow_the_shared_numbering() {
+        use ordertrace::SpanKind;
+        let pairs = [
+            (OT_KIND_INTERNAL, SpanKind::Internal),
+            (OT_KIND_SERVER, SpanKind::Server),
+            (OT_KIND_CLIENT, SpanKind::Client),
+            (OT_KIND_PRODUCER, SpanKind::Producer),
+            (OT_KIND_CONSUMER, SpanKind::Consumer),
+        ];
+        for (code, kind) in pairs {
+            assert_eq!(ordertrace_bridge::span_kind(code).unwrap(), kind);
+        }
     }
 
     #[test]
