@@ -263,7 +263,10 @@ fn main() {
         }
         let t0 = Instant::now();
         let stage = tracer
-            .stage(OrderEvent::ALL[event_index(seq, args.stages_per_order)], &order)
+            .stage(
+                OrderEvent::ALL[event_index(seq, args.stages_per_order)],
+                &order,
+            )
             .user_id("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
             .attribute("bench.seq", seq as i64)
             .attribute("bench.run", args.run.clone())
