@@ -71,6 +71,9 @@ struct Args {
     /// stops it): caller latency is reported separately for stages in and out of it.
     #[arg(long)]
     outage: Option<String>,
+    /// In-memory queue bound (`OTEL_BSP_MAX_QUEUE_SIZE`); default: the library's 2048.
+    #[arg(long)]
+    max_queue_size: Option<usize>,
     /// Bound on the final flush, seconds (replaying a long outage takes a while).
     #[arg(long, default_value_t = 30)]
     flush_secs: u64,
@@ -186,6 +189,9 @@ fn main() {
         .heartbeat_interval(None);
     if args.discard {
         builder = builder.discard();
+    }
+    if let Some(size) = args.max_queue_size {
+        builder = builder.max_queue_size(size);
     }
     if let Some(dir) = &args.spool_dir {
         builder = builder.spool_dir(dir);

@@ -554,43 +554,48 @@ impl Spool {
     }
 
     /// Reads the oldest record for export and marks it in flight (never dropped while there).
+    /// Decoding happens outside the lock, so the writer is not held up by it.
     pub(crate) fn take(&self) -> Head {
-        let mut s = self.lock();
-        let Some((&seq, &r)) = s.records.iter().next() else {
-            return Head::Empty;
-        };
-        let Some(seg) = s.segments.get(&r.segment) else {
-            return Head::Empty;
-        };
-        let path = segment_path(&self.dir, r.segment, seg.sealed);
-        let read = (|| -> std::io::Result<Vec<u8>> {
-            let mut f = File::open(&path)?;
-            f.seek(SeekFrom::Start(r.offset + HEADER_LEN as u64))?;
-            let mut payload = vec![0u8; r.header.payload_len as usize];
-            f.read_exact(&mut payload)?;
-            Ok(payload)
-        })();
-        let spans = match read {
-            Ok(payload) if record::payload_matches(&r.header, &payload) => decode(&payload).ok(),
-            _ => None,
-        };
-        match spans {
-            Some(spans) => {
-                s.in_flight = Some(seq);
-                Head::Record(Taken { seq, spans })
-            }
-            None => {
-                // Changed on disk since it was written or read back: never send garbage.
-                let mut removed = Removed::default();
-                if let Some(r) = self.remove(&mut s, seq) {
-                    removed.add(&r);
+        let (seq, payload) = {
+            let mut s = self.lock();
+            let Some((&seq, &r)) = s.records.iter().next() else {
+                return Head::Empty;
+            };
+            let Some(seg) = s.segments.get(&r.segment) else {
+                return Head::Empty;
+            };
+            let path = segment_path(&self.dir, r.segment, seg.sealed);
+            let read = (|| -> std::io::Result<Vec<u8>> {
+                let mut f = File::open(&path)?;
+                f.seek(SeekFrom::Start(r.offset + HEADER_LEN as u64))?;
+                let mut payload = vec![0u8; r.header.payload_len as usize];
+                f.read_exact(&mut payload)?;
+                Ok(payload)
+            })();
+            match read {
+                Ok(payload) if record::payload_matches(&r.header, &payload) => {
+                    s.in_flight = Some(seq);
+                    (seq, Some(payload))
                 }
-                Counters::add(&self.counters.spool_corrupt_records, 1);
-                Counters::add(&self.counters.dropped_spool_corrupt, removed.spans as usize);
-                self.publish(&s);
-                Head::Unreadable(removed)
+                _ => (seq, None),
             }
+        };
+        if let Some(spans) = payload.and_then(|p| decode(&p).ok()) {
+            return Head::Record(Taken { seq, spans });
         }
+        // Changed on disk since it was written or read back: never send garbage.
+        let mut s = self.lock();
+        if s.in_flight == Some(seq) {
+            s.in_flight = None;
+        }
+        let mut removed = Removed::default();
+        if let Some(r) = self.remove(&mut s, seq) {
+            removed.add(&r);
+        }
+        Counters::add(&self.counters.spool_corrupt_records, 1);
+        Counters::add(&self.counters.dropped_spool_corrupt, removed.spans as usize);
+        self.publish(&s);
+        Head::Unreadable(removed)
     }
 
     /// The record taken was accepted by the endpoint: remove it and persist the cursor.
