@@ -27,6 +27,8 @@ pub enum SkipReason {
     UnknownEvent,
     /// `ordertrace.record` with an unknown value, or a record without a valid stage span id.
     MalformedRecord,
+    /// The order belongs to another watch (`--shard k/n`).
+    OtherShard,
     /// Starts later than now + the allowed clock skew.
     FutureTimestamp,
     /// Starts earlier than now - the maximum span age.
@@ -39,11 +41,12 @@ pub enum SkipReason {
 
 impl SkipReason {
     /// Every reason.
-    pub const ALL: [SkipReason; 11] = [
+    pub const ALL: [SkipReason; 12] = [
         Self::MalformedJson,
         Self::MalformedSpan,
         Self::NoOrderId,
         Self::MalformedOrderId,
+        Self::OtherShard,
         Self::NotAStage,
         Self::UnknownEvent,
         Self::MalformedRecord,
@@ -60,6 +63,7 @@ impl SkipReason {
             Self::MalformedSpan => "malformed_span",
             Self::NoOrderId => "no_order_id",
             Self::MalformedOrderId => "malformed_order_id",
+            Self::OtherShard => "other_shard",
             Self::NotAStage => "not_a_stage",
             Self::UnknownEvent => "unknown_event",
             Self::MalformedRecord => "malformed_record",
@@ -187,6 +191,33 @@ pub struct Tracker {
     pub skipped: BTreeMap<SkipReason, u64>,
     /// Ended stage durations, per stage.
     pub durations: BTreeMap<OrderEvent, DurationHistogram>,
+    /// This watch's share of the orders, if several watches split them.
+    pub shard: Option<Shard>,
+}
+
+/// A share of the orders: watch `index` of `count` keeps the orders whose order-derived
+/// trace id (a hash of the order id) is `index` modulo `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based.
+    pub index: u32,
+    /// Watches in all.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `k/n` (0 <= k < n).
+    pub fn parse(text: &str) -> Option<Shard> {
+        let (k, n) = text.split_once('/')?;
+        let (index, count) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+        (count > 0 && index < count).then_some(Shard { index, count })
+    }
+
+    /// Whether this share holds `order_id`.
+    pub fn owns(&self, order_id: &str) -> bool {
+        let t = u128::from_be_bytes(ordertrace::identity::order_trace_id(order_id).to_bytes());
+        t % u128::from(self.count) == u128::from(self.index)
+    }
 }
 
 fn hex_u64(s: &str) -> Option<u64> {
@@ -238,6 +269,11 @@ impl Tracker {
             .attribute(attr::ORDER_ID)
             .ok_or(SkipReason::NoOrderId)?;
         validate_order_id(order_id).map_err(|_| SkipReason::MalformedOrderId)?;
+        if let Some(shard) = self.shard
+            && !shard.owns(order_id)
+        {
+            return Err(SkipReason::OtherShard);
+        }
         let event: OrderEvent = span
             .attribute(attr::ORDER_EVENT)
             .ok_or(SkipReason::NotAStage)?
@@ -733,6 +769,42 @@ mod tests {
         assert_eq!(survey.count(StateKind::Waiting), 0);
         assert_eq!(survey.count(StateKind::Unknown), 1);
         assert_eq!(survey.count(StateKind::Stalled), 1);
+    }
+
+    #[test]
+    fn shards_split_the_orders_without_overlap() {
+        let shards: Vec<Shard> = (0..3)
+            .map(|k| Shard::parse(&format!("{k}/3")).unwrap())
+            .collect();
+        for n in 0..300 {
+            let id = format!("ORD-{n}");
+            assert_eq!(shards.iter().filter(|s| s.owns(&id)).count(), 1, "{id}");
+        }
+        assert!((0..300).any(|n| shards[0].owns(&format!("ORD-{n}"))));
+    }
+
+    #[test]
+    fn shard_text_must_be_k_of_n() {
+        assert_eq!(Shard::parse("1/4"), Some(Shard { index: 1, count: 4 }));
+        for bad in ["4/4", "1/0", "x/2", "3", ""] {
+            assert_eq!(Shard::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn spans_of_another_shard_are_skipped() {
+        let mut t = Tracker::new();
+        let id = (0..100)
+            .map(|n| format!("ORD-{n}"))
+            .find(|id| !Shard { index: 0, count: 2 }.owns(id))
+            .unwrap();
+        t.shard = Shard::parse("0/2");
+        ingest(
+            &mut t,
+            &span(Some(&id), Some("order_submitted"), SPAN, NOW_MS),
+        );
+        assert_eq!(skipped(&t, SkipReason::OtherShard), 1);
+        assert!(t.is_empty());
     }
 
     #[test]
