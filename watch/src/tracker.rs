@@ -177,7 +177,10 @@ pub struct StageView {
 /// Every order's record and the ingest counters.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    orders: HashMap<Box<str>, OrderRecord>,
+    /// Order id -> index into `records` (a small map entry; the records sit in one vector,
+    /// so a million orders cost one growth of each, not a map of 250-byte entries).
+    orders: HashMap<Box<str>, u32>,
+    records: Vec<OrderRecord>,
     services: Interner,
     statuses: Interner,
     /// Start records and heartbeats seen recently (span id -> when), for de-duplication.
@@ -333,10 +336,16 @@ impl Tracker {
             .then(|| span.attribute(attr::ORDER_STATUS_TO))
             .flatten()
             .map(|s| self.statuses.intern(s));
-        let record = match self.orders.get_mut(order_id) {
-            Some(r) => r,
-            None => self.orders.entry(order_id.into()).or_default(),
+        let index = match self.orders.get(order_id) {
+            Some(i) => *i as usize,
+            None => {
+                let i = self.records.len();
+                self.records.push(OrderRecord::default());
+                self.orders.insert(order_id.into(), i as u32);
+                i
+            }
         };
+        let record = &mut self.records[index];
         let applied = record.observe(event, stage_span, service, observation);
         if applied == Applied::Duplicate {
             return Err(SkipReason::Duplicate);
@@ -429,14 +438,14 @@ impl Tracker {
         cfg: &WatchConfig,
         stale: bool,
     ) -> Option<OrderView> {
-        let r = self.orders.get(id)?;
+        let r = self.record(id)?;
         let a = self.assess_record(r, now_ms, cfg)?;
         Some(self.view(id, a, r, stale))
     }
 
     /// One order's stages (ended and open), in lifecycle order.
     pub fn stages(&self, id: &str, now_ms: u64) -> Vec<StageView> {
-        let Some(r) = self.orders.get(id) else {
+        let Some(r) = self.record(id) else {
             return Vec::new();
         };
         r.reached()
@@ -459,12 +468,16 @@ impl Tracker {
             .collect()
     }
 
+    fn record(&self, id: &str) -> Option<&OrderRecord> {
+        self.orders.get(id).map(|i| &self.records[*i as usize])
+    }
+
     /// Trace ids (hex) of orders with a stage still open and not shipped: the ones whose
     /// stage spans may end outside any later search window.
     pub fn open_trace_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
-            .orders
-            .values()
+            .records
+            .iter()
             .filter(|r| {
                 let shipped = r.slot(OrderEvent::OrderShipped);
                 (shipped.failed() || !shipped.ended()) && r.reached().any(|e| !r.slot(e).ended())
@@ -483,7 +496,7 @@ impl Tracker {
 
     /// The CRM's latest status of an order.
     pub fn crm_status(&self, id: &str) -> Option<&str> {
-        let (s, _) = self.orders.get(id)?.status()?;
+        let (s, _) = self.record(id)?.status()?;
         self.statuses.name(s)
     }
 
@@ -497,7 +510,8 @@ impl Tracker {
         mut keep: impl FnMut(StateKind) -> bool,
     ) -> Survey {
         let mut survey = Survey::default();
-        for (id, r) in &self.orders {
+        for (id, index) in &self.orders {
+            let r = &self.records[*index as usize];
             let Some(a) = self.assess_record(r, now_ms, cfg) else {
                 continue;
             };
