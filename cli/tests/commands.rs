@@ -256,3 +256,88 @@ fn schema_prints_every_event_in_lifecycle_order() {
         .collect();
     assert_eq!(events, ordertrace::OrderEvent::names());
 }
+
+#[test]
+fn watch_once_exits_5_when_the_demo_has_orders_needing_attention_and_lists_them() {
+    let (file, _) = run_demo("watch-once", "20");
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/watch/demo.toml");
+    let out = ordertrace(&[
+        "watch",
+        "--once",
+        "--json",
+        "--file",
+        file.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout_json(&out);
+    assert!(report["needs_attention"].as_u64().unwrap() > 0);
+    assert_eq!(report["stale"], false);
+    assert_eq!(
+        report["counts"]["completed"].as_u64().unwrap()
+            + report["needs_attention"].as_u64().unwrap()
+            + report["counts"]["waiting"].as_u64().unwrap()
+            + report["counts"]["in_stage"].as_u64().unwrap(),
+        20
+    );
+    let states: Vec<&str> = report["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"failed"), "{states:?}");
+    assert!(states.contains(&"stuck_in_stage"), "{states:?}");
+}
+
+#[test]
+fn watch_once_exits_0_when_nothing_needs_attention() {
+    let (file, _) = run_demo("watch-ok", "1");
+    let out = ordertrace(&["watch", "--once", "--file", file.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing needs attention"));
+}
+
+#[test]
+fn watch_rejects_a_bad_config_a_bad_shard_and_a_missing_source() {
+    let file = temp_file("watch-bad");
+    std::fs::write(&file, "").unwrap();
+    let config = file.with_file_name("bad.toml");
+    std::fs::write(&config, "[stuck]\nprice_calculated = \"soon\"\n").unwrap();
+    let out = ordertrace(&[
+        "watch",
+        "--once",
+        "--file",
+        file.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stuck.price_calculated"));
+    let out = ordertrace(&[
+        "watch",
+        "--once",
+        "--file",
+        file.to_str().unwrap(),
+        "--shard",
+        "3/3",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard"));
+    let out = ordertrace(&["watch", "--once"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = ordertrace(&["watch", "--once", "--file", "/nonexistent/spans.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/spans.jsonl"));
+}
