@@ -106,6 +106,10 @@ enum Command {
         /// default: the --jaeger URL.
         #[arg(long)]
         jaeger_ui_url: Option<String>,
+        /// Keep only share k of n of the orders (by a hash of the order id), e.g. 0/3, to split
+        /// the orders between several watches.
+        #[arg(long)]
+        shard: Option<String>,
         /// Evaluate once, print the report and exit (no server).
         #[arg(long)]
         once: bool,
@@ -164,9 +168,20 @@ fn run(cli: Cli) -> Result<(), CliError> {
             listen,
             base_path,
             jaeger_ui_url,
+            shard,
             once,
             json,
         } => {
+            let shard = match shard {
+                None => None,
+                Some(text) => Some(ordertrace_watch::tracker::Shard::parse(&text).ok_or_else(
+                    || {
+                        CliError::BadInput(format!(
+                            "--shard {text:?} must be k/n with 0 <= k < n, e.g. 0/3"
+                        ))
+                    },
+                )?),
+            };
             let source = match (jaeger, file) {
                 (Some(url), _) => ordertrace_watch::SourceSpec::Jaeger(url),
                 (None, Some(path)) => ordertrace_watch::SourceSpec::File(path),
@@ -182,6 +197,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 listen,
                 base_path,
                 jaeger_ui_url,
+                shard,
             };
             if once {
                 let (report, attention) = watch_cmd::once(options, json)?;

@@ -335,3 +335,164 @@ fn schema_prints_every_event_in_lifecycle_order() {
         .collect();
     assert_eq!(events, ordertrace::OrderEvent::names());
 }
+
+#[test]
+fn watch_once_exits_5_when_the_demo_has_orders_needing_attention_and_lists_them() {
+    let (file, _) = run_demo("watch-once", "20");
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/watch/demo.toml");
+    let out = ordertrace(&[
+        "watch",
+        "--once",
+        "--json",
+        "--file",
+        file.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout_json(&out);
+    assert!(report["needs_attention"].as_u64().unwrap() > 0);
+    assert_eq!(report["stale"], false);
+    let total: u64 = report["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 20);
+    let states: Vec<&str> = report["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"failed"), "{states:?}");
+    assert!(states.contains(&"stuck_in_stage"), "{states:?}");
+}
+
+#[test]
+fn watch_once_exits_0_when_nothing_needs_attention() {
+    let (file, _) = run_demo("watch-ok", "1");
+    let out = ordertrace(&["watch", "--once", "--file", file.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing needs attention"));
+}
+
+#[test]
+fn watch_rejects_a_bad_config_a_bad_shard_and_a_missing_source() {
+    let file = temp_file("watch-bad");
+    std::fs::write(&file, "").unwrap();
+    let config = file.with_file_name("bad.toml");
+    std::fs::write(&config, "[stuck]\nprice_calculated = \"soon\"\n").unwrap();
+    let out = ordertrace(&[
+        "watch",
+        "--once",
+        "--file",
+        file.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stuck.price_calculated"));
+    let out = ordertrace(&[
+        "watch",
+        "--once",
+        "--file",
+        file.to_str().unwrap(),
+        "--shard",
+        "3/3",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard"));
+    let out = ordertrace(&["watch", "--once"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = ordertrace(&["watch", "--once", "--file", "/nonexistent/spans.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/spans.jsonl"));
+}
+
+/// `GET path` on `addr` (host:port), the body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the watch");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body
+}
+
+#[test]
+fn the_served_watch_answers_and_rereads_its_config_on_sighup() {
+    use std::io::{BufRead, BufReader};
+    let (file, _) = run_demo("watch-serve", "5");
+    let config = file.with_file_name("watch.toml");
+    std::fs::write(&config, "[watch]\npoll_interval = \"200ms\"\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ordertrace"))
+        .args([
+            "watch",
+            "--file",
+            file.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .args(["--listen", "127.0.0.1:0", "--base-path", "/board"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the watch");
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            self.0.kill().ok();
+            self.0.wait().ok();
+        }
+    }
+    let stderr_pipe = child.stderr.take().unwrap();
+    let pid = child.id();
+    let _guard = KillOnDrop(child);
+    let mut stderr = BufReader::new(stderr_pipe);
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let board = http_get(&addr, "/board/");
+    assert!(board.starts_with("HTTP/1.1 200"), "{board}");
+    assert!(board.contains("Orders needing attention"), "{board}");
+    let one = http_get(&addr, "/board/api/orders/ORD-0001");
+    assert!(one.starts_with("HTTP/1.1 200"), "{one}");
+    std::fs::write(&config, "[watch]\npoll_interval = \"300ms\"\n").unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut reloaded = false;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if http_get(&addr, "/board/metrics")
+            .contains("ordertrace_watch_config_reloads_total{result=\"ok\"} 1")
+        {
+            reloaded = true;
+            break;
+        }
+    }
+    assert!(reloaded, "SIGHUP did not reload the config");
+}

@@ -178,10 +178,17 @@ impl JaegerPoller {
                 self.base
             )));
         };
+        if !doc.is_object() {
+            return Err(WatchError::Source(format!(
+                "{url} answered without a services list"
+            )));
+        }
+        // An empty Jaeger answers `{}`: protobuf's JSON mapping leaves out empty lists.
         let services = doc
             .get("services")
             .and_then(Value::as_array)
-            .ok_or_else(|| WatchError::Source(format!("{url} answered without a services list")))?;
+            .cloned()
+            .unwrap_or_default();
         Ok(services
             .iter()
             .filter_map(Value::as_str)
@@ -259,4 +266,97 @@ pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// Answers every request on a loopback port with `body` for `/api/v3/services` and 404
+    /// for anything else.
+    fn jaeger_answering(services_status: &'static str, services_body: &'static str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten().take(16) {
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]);
+                let (status, body) = if request.starts_with("GET /api/v3/services ") {
+                    (services_status, services_body)
+                } else {
+                    ("404 Not Found", "{}")
+                };
+                let _ = stream.write_all(
+                    format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[test]
+    fn an_empty_jaeger_is_a_successful_poll_with_no_spans() {
+        let url = jaeger_answering("200 OK", "{}");
+        let mut p = JaegerPoller::new(&url, Duration::from_secs(5)).unwrap();
+        let tracker = Mutex::new(Tracker::new());
+        let r = p.poll(&tracker, now_ms(), &WatchConfig::default()).unwrap();
+        assert_eq!(r.spans, 0);
+        assert_eq!(r.requests, 1);
+    }
+
+    #[test]
+    fn a_jaeger_error_fails_the_poll_naming_status_and_body() {
+        let url = jaeger_answering("500 Internal Server Error", r#"{"error":"storage down"}"#);
+        let mut p = JaegerPoller::new(&url, Duration::from_secs(5)).unwrap();
+        let e = p
+            .poll(
+                &Mutex::new(Tracker::new()),
+                now_ms(),
+                &WatchConfig::default(),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("500") && e.contains("storage down"), "{e}");
+    }
+
+    #[test]
+    fn a_services_answer_that_is_not_an_object_is_an_error() {
+        let url = jaeger_answering("200 OK", "[1,2]");
+        let mut p = JaegerPoller::new(&url, Duration::from_secs(5)).unwrap();
+        let e = p
+            .poll(
+                &Mutex::new(Tracker::new()),
+                now_ms(),
+                &WatchConfig::default(),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("without a services list"), "{e}");
+    }
+
+    #[test]
+    fn urls_that_are_not_http_are_refused() {
+        for bad in ["127.0.0.1:16686", "ftp://x/", ""] {
+            assert!(
+                JaegerPoller::new(bad, Duration::from_secs(1)).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn trace_count_reads_distinct_trace_ids() {
+        let doc: Value = serde_json::from_str(
+            r#"{"result":{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a"},{"traceId":"a"},{"traceId":"b"}]}]}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(count_traces(&doc), 2);
+    }
 }

@@ -35,6 +35,8 @@ pub struct WatchOptions {
     pub base_path: String,
     /// Where trace links point: `<url>/trace/<trace id>`; `None` = the `--jaeger` URL.
     pub jaeger_ui_url: Option<String>,
+    /// This watch's share of the orders (`k/n`), `None` for all.
+    pub shard: Option<crate::tracker::Shard>,
 }
 
 impl WatchOptions {
@@ -108,8 +110,10 @@ impl Shared {
             SourceSpec::Jaeger(url) => SourceHealth::new("jaeger", url),
             SourceSpec::File(p) => SourceHealth::new("file", &p.display().to_string()),
         };
+        let mut tracker = Tracker::new();
+        tracker.shard = options.shard;
         Ok(Shared {
-            tracker: Mutex::new(Tracker::new()),
+            tracker: Mutex::new(tracker),
             config: RwLock::new(config),
             health: Mutex::new(health),
             options,

@@ -27,6 +27,8 @@ pub enum SkipReason {
     UnknownEvent,
     /// `ordertrace.record` with an unknown value, or a record without a valid stage span id.
     MalformedRecord,
+    /// The order belongs to another watch (`--shard k/n`).
+    OtherShard,
     /// Starts later than now + the allowed clock skew.
     FutureTimestamp,
     /// Starts earlier than now - the maximum span age.
@@ -39,11 +41,12 @@ pub enum SkipReason {
 
 impl SkipReason {
     /// Every reason.
-    pub const ALL: [SkipReason; 11] = [
+    pub const ALL: [SkipReason; 12] = [
         Self::MalformedJson,
         Self::MalformedSpan,
         Self::NoOrderId,
         Self::MalformedOrderId,
+        Self::OtherShard,
         Self::NotAStage,
         Self::UnknownEvent,
         Self::MalformedRecord,
@@ -60,6 +63,7 @@ impl SkipReason {
             Self::MalformedSpan => "malformed_span",
             Self::NoOrderId => "no_order_id",
             Self::MalformedOrderId => "malformed_order_id",
+            Self::OtherShard => "other_shard",
             Self::NotAStage => "not_a_stage",
             Self::UnknownEvent => "unknown_event",
             Self::MalformedRecord => "malformed_record",
@@ -173,7 +177,10 @@ pub struct StageView {
 /// Every order's record and the ingest counters.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    orders: HashMap<Box<str>, OrderRecord>,
+    /// Order id -> index into `records` (a small map entry; the records sit in one vector,
+    /// so a million orders cost one growth of each, not a map of 250-byte entries).
+    orders: HashMap<Box<str>, u32>,
+    records: Vec<OrderRecord>,
     services: Interner,
     statuses: Interner,
     /// Start records and heartbeats seen recently (span id -> when), for de-duplication.
@@ -187,6 +194,33 @@ pub struct Tracker {
     pub skipped: BTreeMap<SkipReason, u64>,
     /// Ended stage durations, per stage.
     pub durations: BTreeMap<OrderEvent, DurationHistogram>,
+    /// This watch's share of the orders, if several watches split them.
+    pub shard: Option<Shard>,
+}
+
+/// A share of the orders: watch `index` of `count` keeps the orders whose order-derived
+/// trace id (a hash of the order id) is `index` modulo `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based.
+    pub index: u32,
+    /// Watches in all.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `k/n` (0 <= k < n).
+    pub fn parse(text: &str) -> Option<Shard> {
+        let (k, n) = text.split_once('/')?;
+        let (index, count) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+        (count > 0 && index < count).then_some(Shard { index, count })
+    }
+
+    /// Whether this share holds `order_id`.
+    pub fn owns(&self, order_id: &str) -> bool {
+        let t = u128::from_be_bytes(ordertrace::identity::order_trace_id(order_id).to_bytes());
+        t % u128::from(self.count) == u128::from(self.index)
+    }
 }
 
 fn hex_u64(s: &str) -> Option<u64> {
@@ -238,6 +272,11 @@ impl Tracker {
             .attribute(attr::ORDER_ID)
             .ok_or(SkipReason::NoOrderId)?;
         validate_order_id(order_id).map_err(|_| SkipReason::MalformedOrderId)?;
+        if let Some(shard) = self.shard
+            && !shard.owns(order_id)
+        {
+            return Err(SkipReason::OtherShard);
+        }
         let event: OrderEvent = span
             .attribute(attr::ORDER_EVENT)
             .ok_or(SkipReason::NotAStage)?
@@ -297,10 +336,16 @@ impl Tracker {
             .then(|| span.attribute(attr::ORDER_STATUS_TO))
             .flatten()
             .map(|s| self.statuses.intern(s));
-        let record = match self.orders.get_mut(order_id) {
-            Some(r) => r,
-            None => self.orders.entry(order_id.into()).or_default(),
+        let index = match self.orders.get(order_id) {
+            Some(i) => *i as usize,
+            None => {
+                let i = self.records.len();
+                self.records.push(OrderRecord::default());
+                self.orders.insert(order_id.into(), i as u32);
+                i
+            }
         };
+        let record = &mut self.records[index];
         let applied = record.observe(event, stage_span, service, observation);
         if applied == Applied::Duplicate {
             return Err(SkipReason::Duplicate);
@@ -393,14 +438,14 @@ impl Tracker {
         cfg: &WatchConfig,
         stale: bool,
     ) -> Option<OrderView> {
-        let r = self.orders.get(id)?;
+        let r = self.record(id)?;
         let a = self.assess_record(r, now_ms, cfg)?;
         Some(self.view(id, a, r, stale))
     }
 
     /// One order's stages (ended and open), in lifecycle order.
     pub fn stages(&self, id: &str, now_ms: u64) -> Vec<StageView> {
-        let Some(r) = self.orders.get(id) else {
+        let Some(r) = self.record(id) else {
             return Vec::new();
         };
         r.reached()
@@ -423,12 +468,16 @@ impl Tracker {
             .collect()
     }
 
+    fn record(&self, id: &str) -> Option<&OrderRecord> {
+        self.orders.get(id).map(|i| &self.records[*i as usize])
+    }
+
     /// Trace ids (hex) of orders with a stage still open and not shipped: the ones whose
     /// stage spans may end outside any later search window.
     pub fn open_trace_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
-            .orders
-            .values()
+            .records
+            .iter()
             .filter(|r| {
                 let shipped = r.slot(OrderEvent::OrderShipped);
                 (shipped.failed() || !shipped.ended()) && r.reached().any(|e| !r.slot(e).ended())
@@ -447,7 +496,7 @@ impl Tracker {
 
     /// The CRM's latest status of an order.
     pub fn crm_status(&self, id: &str) -> Option<&str> {
-        let (s, _) = self.orders.get(id)?.status()?;
+        let (s, _) = self.record(id)?.status()?;
         self.statuses.name(s)
     }
 
@@ -461,7 +510,8 @@ impl Tracker {
         mut keep: impl FnMut(StateKind) -> bool,
     ) -> Survey {
         let mut survey = Survey::default();
-        for (id, r) in &self.orders {
+        for (id, index) in &self.orders {
+            let r = &self.records[*index as usize];
             let Some(a) = self.assess_record(r, now_ms, cfg) else {
                 continue;
             };
@@ -733,6 +783,42 @@ mod tests {
         assert_eq!(survey.count(StateKind::Waiting), 0);
         assert_eq!(survey.count(StateKind::Unknown), 1);
         assert_eq!(survey.count(StateKind::Stalled), 1);
+    }
+
+    #[test]
+    fn shards_split_the_orders_without_overlap() {
+        let shards: Vec<Shard> = (0..3)
+            .map(|k| Shard::parse(&format!("{k}/3")).unwrap())
+            .collect();
+        for n in 0..300 {
+            let id = format!("ORD-{n}");
+            assert_eq!(shards.iter().filter(|s| s.owns(&id)).count(), 1, "{id}");
+        }
+        assert!((0..300).any(|n| shards[0].owns(&format!("ORD-{n}"))));
+    }
+
+    #[test]
+    fn shard_text_must_be_k_of_n() {
+        assert_eq!(Shard::parse("1/4"), Some(Shard { index: 1, count: 4 }));
+        for bad in ["4/4", "1/0", "x/2", "3", ""] {
+            assert_eq!(Shard::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn spans_of_another_shard_are_skipped() {
+        let mut t = Tracker::new();
+        let id = (0..100)
+            .map(|n| format!("ORD-{n}"))
+            .find(|id| !Shard { index: 0, count: 2 }.owns(id))
+            .unwrap();
+        t.shard = Shard::parse("0/2");
+        ingest(
+            &mut t,
+            &span(Some(&id), Some("order_submitted"), SPAN, NOW_MS),
+        );
+        assert_eq!(skipped(&t, SkipReason::OtherShard), 1);
+        assert!(t.is_empty());
     }
 
     #[test]

@@ -14,7 +14,7 @@ Alertmanager posts to the webhook receiver this script runs. Checks:
   - Jaeger stopped: the watch reports the source down and no order as fine; Jaeger back:
     the watch recovers by itself.
 """
-import http.server
+import http.server as httpserver
 import json
 import os
 import re
@@ -58,7 +58,7 @@ def check(cond, what):
         failures.append(what)
 
 
-class Webhook(http.server.BaseHTTPRequestHandler):
+class Webhook(httpserver.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         now = time.time()
@@ -128,7 +128,7 @@ def alert(name, order_id, status):
 
 
 def main():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", WEBHOOK_PORT), Webhook)
+    server = httpserver.ThreadingHTTPServer(("127.0.0.1", WEBHOOK_PORT), Webhook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
     slow, mismatch, fine = f"ORD-WATCH-SLOW-{RUN}", f"ORD-WATCH-MISMATCH-{RUN}", f"ORD-WATCH-OK-{RUN}"

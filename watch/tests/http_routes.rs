@@ -14,6 +14,7 @@ fn watch(file: &TempFile, config: Option<std::path::PathBuf>, base: &str) -> Arc
         listen: "127.0.0.1:0".into(),
         base_path: base.into(),
         jaeger_ui_url: Some("/jaeger".into()),
+        shard: None,
     })
     .unwrap()
 }
