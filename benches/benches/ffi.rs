@@ -53,6 +53,7 @@ fn ffi(c: &mut Criterion) {
         heartbeat_ms: 0,
         identity: OT_DEFAULT,
         read_env: 1,
+        spool_dir: s(""),
     };
     let mut handle = std::ptr::null_mut();
     // SAFETY: valid config and out pointer.

@@ -151,7 +151,7 @@ macro_rules! native {
 
 native!(Java_io_ordertrace_NativeBridge_tracerNew(
     service_name: JString<'caller>, file: JString<'caller>, otlp_endpoint: JString<'caller>, protocol: jint,
-    start_records: jint, heartbeat_ms: jlong, identity: jint, read_env: jboolean
+    start_records: jint, heartbeat_ms: jlong, identity: jint, read_env: jboolean, spool_dir: JString<'caller>
 ) -> jlong, |env| {
     let mut b = OrderTracer::builder();
     if !read_env {
@@ -170,6 +170,9 @@ native!(Java_io_ordertrace_NativeBridge_tracerNew(
             other => return Err(BridgeError::new(ordertrace::Status::InvalidConfig, format!("invalid configuration: protocol {other} is not 0 (HTTP) or 1 (gRPC)")).into()),
         };
         b = b.otlp(endpoint, protocol);
+    }
+    if let Some(dir) = opt_string(env, &spool_dir)?.filter(|s| !s.is_empty()) {
+        b = b.spool_dir(dir);
     }
     match start_records {
         0 => b = b.start_records(false),
@@ -203,8 +206,15 @@ native!(Java_io_ordertrace_NativeBridge_tracerShutdown(tracer: jlong, timeout_ms
 
 native!(Java_io_ordertrace_NativeBridge_tracerCounters(tracer: jlong) -> JLongArray<'caller>, |env| {
     let c = tracer_ref(tracer)?.counters();
-    let values = [c.spans_started, c.spans_exported, c.spans_dropped, c.spans_failed, c.failed_exports, c.queue_depth]
-        .map(|n| n as i64);
+    // The order of the fields of io.ordertrace.PipelineCounters (and of NativeBridge's doc).
+    let values = [
+        c.spans_started, c.spans_exported, c.spans_dropped, c.spans_failed, c.failed_exports, c.queue_depth,
+        c.spans_dropped_queue_full, c.spans_dropped_shutdown, c.spans_spooled, c.spans_replayed,
+        c.spans_dropped_spool_full, c.spans_dropped_spool_expired, c.spans_dropped_spool_corrupt,
+        c.spans_dropped_spool_write_failed, c.spool_corrupt_records, c.spool_write_errors,
+        c.spool_bytes, c.spool_spans, c.spool_oldest_age_ms,
+    ]
+    .map(|n| n as i64);
     let array = env.new_long_array(values.len())?;
     array.set_region(env, 0, &values)?;
     Ok(array)

@@ -60,6 +60,41 @@ static char *read_spans(const char *path) {
     return copy;
 }
 
+/* A tracer whose OTLP endpoint refuses (a port of the counters helper's range, 28000-28099,
+ * on which nothing listens) and that spools in `<file>.spool`: the spans it ends wait on disk,
+ * and the counters say so. */
+static void check_spool_counters(const char *file) {
+    char spool_dir[1024];
+    snprintf(spool_dir, sizeof spool_dir, "%s.spool", file);
+    OtTracerConfig config;
+    memset(&config, 0, sizeof config);
+    config.service_name = s("mes-api");
+    config.otlp_endpoint = s("http://127.0.0.1:28004/v1/traces");
+    config.otlp_protocol = OT_PROTOCOL_HTTP_PROTOBUF;
+    config.identity = OT_DEFAULT;
+    config.spool_dir = s(spool_dir);
+    OtTracer *tracer = NULL;
+    CHECK(ot_tracer_new(&config, &tracer) == OT_STATUS_OK, "spooling tracer: %s", last_error());
+    if (!tracer) return;
+    for (int i = 0; i < 5; i++) {
+        OtStageStart info = stage_info("order_confirmed", "ORD-SPOOL");
+        CHECK(ot_stage_record(tracer, &info, s(""), s(""), s("")) == OT_STATUS_OK, "record: %s", last_error());
+    }
+    /* Shut down: what the endpoint refused waits on disk (a flush would wait for the endpoint). */
+    CHECK(ot_tracer_shutdown(tracer, 5000) == OT_STATUS_OK, "shutdown: %s", last_error());
+    OtCounters c;
+    CHECK(ot_tracer_counters(tracer, &c) == OT_STATUS_OK, "spool counters");
+    /* spans_spooled counts this process; the folder may still hold spans of an earlier run. */
+    CHECK(c.spans_spooled == 5 && c.spool_spans >= 5 && c.spool_bytes > 0 && c.failed_exports > 0,
+          "%llu spooled, %llu in the spool, %llu bytes, %llu failed exports",
+          (unsigned long long)c.spans_spooled, (unsigned long long)c.spool_spans,
+          (unsigned long long)c.spool_bytes, (unsigned long long)c.failed_exports);
+    CHECK(c.spans_exported == 0 && c.spans_dropped == 0 && c.spans_dropped_spool_write_failed == 0,
+          "%llu exported, %llu dropped", (unsigned long long)c.spans_exported,
+          (unsigned long long)c.spans_dropped);
+    ot_tracer_free(tracer);
+}
+
 int main(int argc, char **argv) {
     const char *file = argc > 1 ? argv[1] : "c-test-spans.jsonl";
     remove(file);
@@ -170,10 +205,17 @@ int main(int argc, char **argv) {
     CHECK(ot_tracer_counters(tracer, &counters) == OT_STATUS_OK, "counters");
     CHECK(counters.spans_started == 2 && counters.spans_exported == 2, "counters %llu started %llu exported",
           (unsigned long long)counters.spans_started, (unsigned long long)counters.spans_exported);
+    CHECK(counters.spans_spooled == 0 && counters.spool_spans == 0 && counters.spool_bytes == 0 &&
+              counters.spool_oldest_age_ms == 0,
+          "no spool configured, yet %llu spooled, %llu in the spool, %llu bytes",
+          (unsigned long long)counters.spans_spooled, (unsigned long long)counters.spool_spans,
+          (unsigned long long)counters.spool_bytes);
     OtStage *late = NULL;
     OtStageStart after = stage_info("order_shipped", "ORD-C1");
     CHECK(ot_stage_start(tracer, &after, &late) == OT_STATUS_SHUT_DOWN, "stage after shutdown");
     ot_tracer_free(tracer);
+
+    check_spool_counters(file);
 
     char *spans = read_spans(file);
     CHECK(spans != NULL, "spans read back");

@@ -341,6 +341,11 @@ typedef struct OtTracerConfig {
    * 1: start from the `OTEL_*` / `ORDERTRACE_*` environment; 0: from the defaults.
    */
   int32_t read_env;
+  /**
+   * Root folder of the disk spool (the tracer spools in `<dir>/<service.name>`); empty:
+   * the environment's `ORDERTRACE_SPOOL_DIR` when `read_env` is 1, else no spool.
+   */
+  struct OtStr spool_dir;
 } OtTracerConfig;
 
 /**
@@ -356,7 +361,7 @@ typedef struct OtCounters {
    */
   uint64_t spans_exported;
   /**
-   * Spans dropped (queue full or tracer shut down).
+   * Spans dropped, all reasons: the sum of the `spans_dropped_*` fields.
    */
   uint64_t spans_dropped;
   /**
@@ -371,6 +376,58 @@ typedef struct OtCounters {
    * Spans queued or being exported now.
    */
   uint64_t queue_depth;
+  /**
+   * Dropped because the in-memory queue was full.
+   */
+  uint64_t spans_dropped_queue_full;
+  /**
+   * Dropped because they ended after the tracer was shut down.
+   */
+  uint64_t spans_dropped_shutdown;
+  /**
+   * Spans written to the spool (each batch once, when it is written).
+   */
+  uint64_t spans_spooled;
+  /**
+   * Spans exported from the spool, of this process or one before it.
+   */
+  uint64_t spans_replayed;
+  /**
+   * Dropped from the spool, oldest first, to stay within its byte bound.
+   */
+  uint64_t spans_dropped_spool_full;
+  /**
+   * Dropped from the spool because they were older than its age bound.
+   */
+  uint64_t spans_dropped_spool_expired;
+  /**
+   * Dropped because their spool record was torn or failed its checksum.
+   */
+  uint64_t spans_dropped_spool_corrupt;
+  /**
+   * Dropped because writing them to the spool failed (disk full, I/O error).
+   */
+  uint64_t spans_dropped_spool_write_failed;
+  /**
+   * Spool records (or torn tails) found corrupt and skipped.
+   */
+  uint64_t spool_corrupt_records;
+  /**
+   * Spool writes that failed.
+   */
+  uint64_t spool_write_errors;
+  /**
+   * Bytes of spool segments on disk now.
+   */
+  uint64_t spool_bytes;
+  /**
+   * Spans waiting in the spool now.
+   */
+  uint64_t spool_spans;
+  /**
+   * Age of the oldest span waiting in the spool, ms (0 when it is empty).
+   */
+  uint64_t spool_oldest_age_ms;
 } OtCounters;
 
 

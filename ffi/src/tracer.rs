@@ -39,6 +39,9 @@ pub struct OtTracerConfig {
     pub identity: i32,
     /// 1: start from the `OTEL_*` / `ORDERTRACE_*` environment; 0: from the defaults.
     pub read_env: i32,
+    /// Root folder of the disk spool (the tracer spools in `<dir>/<service.name>`); empty:
+    /// the environment's `ORDERTRACE_SPOOL_DIR` when `read_env` is 1, else no spool.
+    pub spool_dir: OtStr,
 }
 
 /// A tracer. Thread-safe: one handle serves every thread of the process.
@@ -55,7 +58,7 @@ pub struct OtCounters {
     pub spans_started: u64,
     /// Spans the exporter accepted.
     pub spans_exported: u64,
-    /// Spans dropped (queue full or tracer shut down).
+    /// Spans dropped, all reasons: the sum of the `spans_dropped_*` fields.
     pub spans_dropped: u64,
     /// Spans lost in failed exports.
     pub spans_failed: u64,
@@ -63,6 +66,32 @@ pub struct OtCounters {
     pub failed_exports: u64,
     /// Spans queued or being exported now.
     pub queue_depth: u64,
+    /// Dropped because the in-memory queue was full.
+    pub spans_dropped_queue_full: u64,
+    /// Dropped because they ended after the tracer was shut down.
+    pub spans_dropped_shutdown: u64,
+    /// Spans written to the spool (each batch once, when it is written).
+    pub spans_spooled: u64,
+    /// Spans exported from the spool, of this process or one before it.
+    pub spans_replayed: u64,
+    /// Dropped from the spool, oldest first, to stay within its byte bound.
+    pub spans_dropped_spool_full: u64,
+    /// Dropped from the spool because they were older than its age bound.
+    pub spans_dropped_spool_expired: u64,
+    /// Dropped because their spool record was torn or failed its checksum.
+    pub spans_dropped_spool_corrupt: u64,
+    /// Dropped because writing them to the spool failed (disk full, I/O error).
+    pub spans_dropped_spool_write_failed: u64,
+    /// Spool records (or torn tails) found corrupt and skipped.
+    pub spool_corrupt_records: u64,
+    /// Spool writes that failed.
+    pub spool_write_errors: u64,
+    /// Bytes of spool segments on disk now.
+    pub spool_bytes: u64,
+    /// Spans waiting in the spool now.
+    pub spool_spans: u64,
+    /// Age of the oldest span waiting in the spool, ms (0 when it is empty).
+    pub spool_oldest_age_ms: u64,
 }
 
 fn bad_config(what: &str, value: impl std::fmt::Display) -> BridgeError {
@@ -91,6 +120,10 @@ fn build(config: &OtTracerConfig) -> Result<OrderTracer, BridgeError> {
             other => return Err(bad_config("otlp_protocol", other)),
         };
         b = b.otlp(endpoint, protocol);
+    }
+    // SAFETY: as above.
+    if let Some(dir) = unsafe { config.spool_dir.as_opt_str("spool_dir") }? {
+        b = b.spool_dir(dir);
     }
     match config.start_records {
         OT_DEFAULT => {}
@@ -202,6 +235,19 @@ pub unsafe extern "C" fn ot_tracer_counters(
             spans_failed: c.spans_failed,
             failed_exports: c.failed_exports,
             queue_depth: c.queue_depth,
+            spans_dropped_queue_full: c.spans_dropped_queue_full,
+            spans_dropped_shutdown: c.spans_dropped_shutdown,
+            spans_spooled: c.spans_spooled,
+            spans_replayed: c.spans_replayed,
+            spans_dropped_spool_full: c.spans_dropped_spool_full,
+            spans_dropped_spool_expired: c.spans_dropped_spool_expired,
+            spans_dropped_spool_corrupt: c.spans_dropped_spool_corrupt,
+            spans_dropped_spool_write_failed: c.spans_dropped_spool_write_failed,
+            spool_corrupt_records: c.spool_corrupt_records,
+            spool_write_errors: c.spool_write_errors,
+            spool_bytes: c.spool_bytes,
+            spool_spans: c.spool_spans,
+            spool_oldest_age_ms: c.spool_oldest_age_ms,
         };
         Ok(())
     })
@@ -233,6 +279,7 @@ pub(crate) mod tests {
             heartbeat_ms: 0,
             identity: OT_DEFAULT,
             read_env: 0,
+            spool_dir: ot(""),
         }
     }
 
@@ -252,6 +299,71 @@ pub(crate) mod tests {
         assert_eq!(unsafe { ot_tracer_shutdown(t, 1000) }, Status::Ok);
         unsafe { ot_tracer_free(t) };
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A tracer exporting to a port nothing listens on (the counters helper's port range).
+    fn refused_otlp_config(spool_dir: &str) -> OtTracerConfig {
+        let mut config = file_config("");
+        config.otlp_endpoint = ot("http://127.0.0.1:28001/v1/traces");
+        config.spool_dir = ot(spool_dir);
+        config
+    }
+
+    /// Ends `n` stages, shuts the tracer down (with a spool, what the endpoint refused waits
+    /// on disk; a flush would wait for the endpoint) and reads the counters.
+    fn counters_after_ending(t: *mut OtTracer, n: usize) -> OtCounters {
+        // SAFETY: `t` is a live handle made by ot_tracer_new in the calling test.
+        let tracer = unsafe { tracer_ref(t) }.unwrap();
+        for i in 0..n {
+            tracer
+                .stage(ordertrace::OrderEvent::OrderConfirmed, &format!("ORD-{i}"))
+                .start()
+                .unwrap()
+                .end();
+        }
+        assert_eq!(unsafe { ot_tracer_shutdown(t, 5000) }, Status::Ok);
+        let mut c = OtCounters::default();
+        assert_eq!(unsafe { ot_tracer_counters(t, &mut c) }, Status::Ok);
+        c
+    }
+
+    #[test]
+    fn counters_report_spans_spooled_while_the_endpoint_refuses() {
+        let dir = std::env::temp_dir().join(format!("ot-ffi-spool-{}", std::process::id()));
+        let config = refused_otlp_config(dir.to_str().unwrap());
+        let mut t = std::ptr::null_mut();
+        assert_eq!(unsafe { ot_tracer_new(&config, &mut t) }, Status::Ok);
+        let c = counters_after_ending(t, 5);
+        assert_eq!(c.spans_spooled, 5);
+        assert_eq!(c.spool_spans, 5);
+        assert!(c.spool_bytes > 0, "spool_bytes is 0: {c:?}");
+        assert_eq!(
+            (c.spans_exported, c.spans_dropped, c.spans_failed),
+            (0, 0, 0)
+        );
+        assert!(c.failed_exports > 0, "no failed export counted: {c:?}");
+        assert!(dir.join("mes-api").is_dir());
+        unsafe { ot_tracer_free(t) };
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn spool_counters_stay_zero_without_a_spool_folder() {
+        let config = refused_otlp_config("");
+        let mut t = std::ptr::null_mut();
+        assert_eq!(unsafe { ot_tracer_new(&config, &mut t) }, Status::Ok);
+        let c = counters_after_ending(t, 5);
+        assert_eq!(c.spans_failed, 5);
+        assert_eq!(
+            (
+                c.spans_spooled,
+                c.spool_spans,
+                c.spool_bytes,
+                c.spool_oldest_age_ms
+            ),
+            (0, 0, 0, 0)
+        );
+        unsafe { ot_tracer_free(t) };
     }
 
     #[test]

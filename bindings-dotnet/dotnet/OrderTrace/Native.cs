@@ -63,6 +63,7 @@ namespace OrderTrace
             public long HeartbeatMs;
             public int Identity;
             public int ReadEnv;
+            public OtStr SpoolDir;
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -74,6 +75,19 @@ namespace OrderTrace
             public ulong SpansFailed;
             public ulong FailedExports;
             public ulong QueueDepth;
+            public ulong SpansDroppedQueueFull;
+            public ulong SpansDroppedShutdown;
+            public ulong SpansSpooled;
+            public ulong SpansReplayed;
+            public ulong SpansDroppedSpoolFull;
+            public ulong SpansDroppedSpoolExpired;
+            public ulong SpansDroppedSpoolCorrupt;
+            public ulong SpansDroppedSpoolWriteFailed;
+            public ulong SpoolCorruptRecords;
+            public ulong SpoolWriteErrors;
+            public ulong SpoolBytes;
+            public ulong SpoolSpans;
+            public ulong SpoolOldestAgeMs;
         }
 
         [DllImport(Lib)] internal static extern UIntPtr ot_last_error_message(byte[] buf, UIntPtr bufLen);

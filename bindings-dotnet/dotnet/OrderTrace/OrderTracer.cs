@@ -40,6 +40,12 @@ namespace OrderTrace
         public TraceIdentity? Identity { get; set; }
         /// <summary>Read the OTEL_* / ORDERTRACE_* environment first (default true).</summary>
         public bool ReadEnvironment { get; set; } = true;
+        /// <summary>
+        /// Root folder of the disk spool, where batches wait while the endpoint is down (the tracer
+        /// spools in <c>&lt;dir&gt;/&lt;service.name&gt;</c>); null or empty: ORDERTRACE_SPOOL_DIR when the
+        /// environment is read, else no spool.
+        /// </summary>
+        public string SpoolDir { get; set; }
     }
 
     /// <summary>Pipeline counters of a tracer.</summary>
@@ -49,7 +55,7 @@ namespace OrderTrace
         public ulong SpansStarted;
         /// <summary>Spans the exporter accepted.</summary>
         public ulong SpansExported;
-        /// <summary>Spans dropped because the queue was full or the tracer shut down.</summary>
+        /// <summary>Spans dropped, all reasons: the sum of the <c>SpansDropped*</c> fields.</summary>
         public ulong SpansDropped;
         /// <summary>Spans lost in failed exports.</summary>
         public ulong SpansFailed;
@@ -57,6 +63,32 @@ namespace OrderTrace
         public ulong FailedExports;
         /// <summary>Spans queued or being exported now.</summary>
         public ulong QueueDepth;
+        /// <summary>Dropped because the in-memory queue was full.</summary>
+        public ulong SpansDroppedQueueFull;
+        /// <summary>Dropped because they ended after the tracer was shut down.</summary>
+        public ulong SpansDroppedShutdown;
+        /// <summary>Spans written to the spool (each batch once, when it is written).</summary>
+        public ulong SpansSpooled;
+        /// <summary>Spans exported from the spool, of this process or one before it.</summary>
+        public ulong SpansReplayed;
+        /// <summary>Dropped from the spool, oldest first, to stay within its byte bound.</summary>
+        public ulong SpansDroppedSpoolFull;
+        /// <summary>Dropped from the spool because they were older than its age bound.</summary>
+        public ulong SpansDroppedSpoolExpired;
+        /// <summary>Dropped because their spool record was torn or failed its checksum.</summary>
+        public ulong SpansDroppedSpoolCorrupt;
+        /// <summary>Dropped because writing them to the spool failed (disk full, I/O error).</summary>
+        public ulong SpansDroppedSpoolWriteFailed;
+        /// <summary>Spool records (or torn tails) found corrupt and skipped.</summary>
+        public ulong SpoolCorruptRecords;
+        /// <summary>Spool writes that failed.</summary>
+        public ulong SpoolWriteErrors;
+        /// <summary>Bytes of spool segments on disk now.</summary>
+        public ulong SpoolBytes;
+        /// <summary>Spans waiting in the spool now.</summary>
+        public ulong SpoolSpans;
+        /// <summary>Age of the oldest span waiting in the spool, ms (0 when it is empty).</summary>
+        public ulong SpoolOldestAgeMs;
     }
 
     /// <summary>
@@ -90,6 +122,7 @@ namespace OrderTrace
                     HeartbeatMs = options.HeartbeatInterval.HasValue ? (long)options.HeartbeatInterval.Value.TotalMilliseconds : -1,
                     Identity = options.Identity.HasValue ? (int)options.Identity.Value : Native.Default,
                     ReadEnv = options.ReadEnvironment ? 1 : 0,
+                    SpoolDir = s.Str(options.SpoolDir),
                 };
                 TracerHandle h;
                 var status = Native.ot_tracer_new(ref config, out h);
@@ -189,6 +222,19 @@ namespace OrderTrace
                     SpansFailed = c.SpansFailed,
                     FailedExports = c.FailedExports,
                     QueueDepth = c.QueueDepth,
+                    SpansDroppedQueueFull = c.SpansDroppedQueueFull,
+                    SpansDroppedShutdown = c.SpansDroppedShutdown,
+                    SpansSpooled = c.SpansSpooled,
+                    SpansReplayed = c.SpansReplayed,
+                    SpansDroppedSpoolFull = c.SpansDroppedSpoolFull,
+                    SpansDroppedSpoolExpired = c.SpansDroppedSpoolExpired,
+                    SpansDroppedSpoolCorrupt = c.SpansDroppedSpoolCorrupt,
+                    SpansDroppedSpoolWriteFailed = c.SpansDroppedSpoolWriteFailed,
+                    SpoolCorruptRecords = c.SpoolCorruptRecords,
+                    SpoolWriteErrors = c.SpoolWriteErrors,
+                    SpoolBytes = c.SpoolBytes,
+                    SpoolSpans = c.SpoolSpans,
+                    SpoolOldestAgeMs = c.SpoolOldestAgeMs,
                 };
             }
         }

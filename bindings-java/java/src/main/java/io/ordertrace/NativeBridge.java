@@ -14,11 +14,11 @@ final class NativeBridge {
     private NativeBridge() {}
 
     static native long tracerNew(String serviceName, String file, String otlpEndpoint, int protocol, int startRecords,
-            long heartbeatMillis, int identity, boolean readEnvironment);
+            long heartbeatMillis, int identity, boolean readEnvironment, String spoolDir);
     static native long tracerFromEnv();
     static native void tracerFlush(long tracer, long timeoutMs);
     static native void tracerShutdown(long tracer, long timeoutMs);
-    /** spans started, exported, dropped, failed, failed exports, queue depth. */
+    /** The fields of {@link PipelineCounters}, in the order of its constructor. */
     static native long[] tracerCounters(long tracer);
     static native void tracerFree(long tracer);
 

@@ -80,7 +80,8 @@ public final class OrderTracer implements AutoCloseable {
     public PipelineCounters counters() {
         return withHandle(h -> {
             long[] c = NativeBridge.tracerCounters(h);
-            return new PipelineCounters(c[0], c[1], c[2], c[3], c[4], c[5]);
+            return new PipelineCounters(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11],
+                    c[12], c[13], c[14], c[15], c[16], c[17], c[18]);
         });
     }
 
@@ -118,6 +119,7 @@ public final class OrderTracer implements AutoCloseable {
         private long heartbeatMillis = -1;
         private int identity = -1;
         private boolean readEnvironment = true;
+        private String spoolDir = "";
 
         private Builder() {}
 
@@ -168,6 +170,16 @@ public final class OrderTracer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Root folder of the disk spool, where batches wait while the endpoint is down (the tracer
+         * spools in {@code <dir>/<service.name>}); null or empty: ORDERTRACE_SPOOL_DIR when the
+         * environment is read, else no spool.
+         */
+        public Builder spoolDir(String dir) {
+            this.spoolDir = dir == null ? "" : dir;
+            return this;
+        }
+
         /** Whether to read OTEL_* / ORDERTRACE_* first (default true). */
         public Builder readEnvironment(boolean read) {
             this.readEnvironment = read;
@@ -177,7 +189,7 @@ public final class OrderTracer implements AutoCloseable {
         /** Starts the tracer; throws {@link OrderTraceException} (INVALID_CONFIG, FILE, PIPELINE_START) on bad settings. */
         public OrderTracer build() {
             return new OrderTracer(NativeBridge.tracerNew(serviceName, file, otlpEndpoint, protocol, startRecords,
-                    heartbeatMillis, identity, readEnvironment));
+                    heartbeatMillis, identity, readEnvironment, spoolDir));
         }
     }
 }
