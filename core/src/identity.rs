@@ -19,8 +19,13 @@
 //! ```
 
 use crate::error::{OrderTraceError, Result};
-use opentelemetry::trace::{SpanId, TraceId};
-use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+use crate::schema::OrderEvent;
+use opentelemetry::Context;
+use opentelemetry::trace::{
+    Link, SpanBuilder, SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    Tracer as _,
+};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SdkTracer};
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::str::FromStr;
@@ -141,6 +146,53 @@ pub(crate) fn with_fixed_ids<T>(
     NEXT_TRACE_ID.with(|c| c.set(None));
     NEXT_SPAN_ID.with(|c| c.set(None));
     out
+}
+
+/// Starts a stage's span where the order's identity puts it — the one place that decides.
+///
+/// - An incoming context becomes the parent when [`IdentityMode::Propagated`] is chosen, or when
+///   it already belongs to the order's derived trace.
+/// - Otherwise the stage joins the order's derived trace, and a foreign incoming context is
+///   kept as a span link: `order_submitted` becomes the trace's root span (with the derived
+///   ids), every other event hangs under that root span.
+pub(crate) fn start_span(
+    tracer: &SdkTracer,
+    mode: IdentityMode,
+    event: OrderEvent,
+    order_id: &str,
+    incoming: Option<SpanContext>,
+    mut builder: SpanBuilder,
+) -> opentelemetry_sdk::trace::Span {
+    let (derived_trace, root_span) = order_ids(order_id);
+    let (parent, link) = match (mode, incoming) {
+        (IdentityMode::Propagated, Some(sc)) => (Some(sc), None),
+        (IdentityMode::OrderDerived, Some(sc)) if sc.trace_id() == derived_trace => {
+            (Some(sc), None)
+        }
+        (_, other) => (None, other),
+    };
+    builder.links = link.map(|sc| vec![Link::with_context(sc)]);
+    match parent {
+        Some(sc) => {
+            tracer.build_with_context(builder, &Context::new().with_remote_span_context(sc))
+        }
+        // The order's first event is the root of its trace, with the derived ids.
+        None if event == OrderEvent::OrderSubmitted => {
+            with_fixed_ids(derived_trace, root_span, || {
+                tracer.build_with_context(builder, &Context::new())
+            })
+        }
+        None => {
+            let root = SpanContext::new(
+                derived_trace,
+                root_span,
+                TraceFlags::SAMPLED,
+                true,
+                TraceState::default(),
+            );
+            tracer.build_with_context(builder, &Context::new().with_remote_span_context(root))
+        }
+    }
 }
 
 #[cfg(test)]

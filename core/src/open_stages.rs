@@ -8,7 +8,7 @@ use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, TraceContextExt, Tr
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,13 +22,35 @@ struct OpenStage {
     last_beat: Instant,
 }
 
-/// Registry of open stages, keyed by span id.
-#[derive(Debug, Default)]
+/// Shards of the registry: threads starting and ending stages at once mostly lock different
+/// shards instead of all queueing on one mutex.
+const SHARDS: usize = 16;
+
+/// Registry of open stages, keyed by span id, split into [`SHARDS`] independently locked maps
+/// (chosen by the span id's low bits, which are random).
+#[derive(Debug)]
 pub(crate) struct OpenStages {
-    stages: Mutex<HashMap<SpanId, OpenStage>>,
+    shards: [Mutex<HashMap<SpanId, OpenStage>>; SHARDS],
+}
+
+impl Default for OpenStages {
+    fn default() -> Self {
+        Self {
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+        }
+    }
+}
+
+fn lock(shard: &Mutex<HashMap<SpanId, OpenStage>>) -> MutexGuard<'_, HashMap<SpanId, OpenStage>> {
+    shard.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl OpenStages {
+    fn shard(&self, span_id: SpanId) -> &Mutex<HashMap<SpanId, OpenStage>> {
+        let low = span_id.to_bytes()[7] as usize;
+        &self.shards[low % SHARDS]
+    }
+
     pub(crate) fn opened(
         &self,
         context: SpanContext,
@@ -45,38 +67,34 @@ impl OpenStages {
             started: now,
             last_beat: now,
         };
-        self.stages
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(context.span_id(), stage);
+        lock(self.shard(context.span_id())).insert(context.span_id(), stage);
     }
 
     pub(crate) fn closed(&self, span_id: SpanId) {
-        self.stages
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&span_id);
+        lock(self.shard(span_id)).remove(&span_id);
     }
 
     /// Number of stages open now.
     pub(crate) fn len(&self) -> usize {
-        self.stages.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.shards.iter().map(|s| lock(s).len()).sum()
     }
 
     /// Writes a heartbeat for every stage whose last one is at least `interval` old.
     fn beat(&self, tracer: &SdkTracer, interval: Duration) {
         let now = Instant::now();
-        let due: Vec<OpenStage> = {
-            let mut stages = self.stages.lock().unwrap_or_else(|p| p.into_inner());
-            stages
-                .values_mut()
-                .filter(|s| now.duration_since(s.last_beat) >= interval)
-                .map(|s| {
-                    s.last_beat = now;
-                    s.clone()
-                })
-                .collect()
-        };
+        let mut due: Vec<OpenStage> = Vec::new();
+        for shard in &self.shards {
+            // One shard locked at a time, briefly: stages keep starting and ending meanwhile.
+            due.extend(
+                lock(shard)
+                    .values_mut()
+                    .filter(|s| now.duration_since(s.last_beat) >= interval)
+                    .map(|s| {
+                        s.last_beat = now;
+                        s.clone()
+                    }),
+            );
+        }
         // Spans are built outside the lock so stages can start and end meanwhile.
         for stage in due {
             let OpenStage {
@@ -202,5 +220,37 @@ impl Heartbeats {
 impl Drop for Heartbeats {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{TraceFlags, TraceId, TraceState};
+
+    fn context(span: u64) -> SpanContext {
+        SpanContext::new(
+            TraceId::from(1u128),
+            SpanId::from(span),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        )
+    }
+
+    #[test]
+    fn stages_spread_over_shards_are_counted_and_removed() {
+        let open = OpenStages::default();
+        let order: Arc<str> = Arc::from("ORD-1");
+        for span in 1..=100u64 {
+            open.opened(context(span), OrderEvent::OrderConfirmed, &order, None);
+        }
+        assert_eq!(open.len(), 100);
+        let used = open.shards.iter().filter(|s| !lock(s).is_empty()).count();
+        assert_eq!(used, SHARDS, "100 consecutive ids use every shard");
+        for span in 1..=100u64 {
+            open.closed(SpanId::from(span));
+        }
+        assert_eq!(open.len(), 0);
     }
 }

@@ -19,392 +19,17 @@
 //! # Ok::<(), ordertrace::OrderTraceError>(())
 //! ```
 
+use crate::attribute::{AttributeValue, checked_attribute};
 use crate::error::{OrderTraceError, Result};
-use crate::identity::{IdentityMode, order_ids, with_fixed_ids};
-use crate::open_stages::{emit_record, record_attributes};
+use crate::error_info::{ErrorInfo, record_exception};
 use crate::propagation::{
     Baggage, HeaderCarrier, TraceHeaders, TraceParent, TraceStateList, inject,
 };
-use crate::schema::{self, OrderEvent, RECORD_STAGE_START, attr};
+use crate::schema::{OrderEvent, attr};
 use crate::tracer::OrderTracer;
-use opentelemetry::trace::{
-    Link, Span as _, SpanBuilder, SpanContext, SpanKind, Status, TraceContextExt, TraceFlags,
-    TraceState, Tracer as _,
-};
-use opentelemetry::{Context, KeyValue, StringValue, Value};
+use opentelemetry::trace::{Span as _, SpanContext, Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
 use std::sync::Arc;
-use std::time::SystemTime;
-
-/// A value of an extra stage attribute.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AttributeValue {
-    /// Text (bounded by [`schema::MAX_ATTRIBUTE_VALUE_LEN`]).
-    Str(String),
-    /// Whole number.
-    Int(i64),
-    /// Floating point number.
-    Float(f64),
-    /// Flag.
-    Bool(bool),
-}
-
-impl From<&str> for AttributeValue {
-    fn from(v: &str) -> Self {
-        Self::Str(v.to_string())
-    }
-}
-impl From<String> for AttributeValue {
-    fn from(v: String) -> Self {
-        Self::Str(v)
-    }
-}
-impl From<i64> for AttributeValue {
-    fn from(v: i64) -> Self {
-        Self::Int(v)
-    }
-}
-impl From<f64> for AttributeValue {
-    fn from(v: f64) -> Self {
-        Self::Float(v)
-    }
-}
-impl From<bool> for AttributeValue {
-    fn from(v: bool) -> Self {
-        Self::Bool(v)
-    }
-}
-
-impl AttributeValue {
-    fn into_value(self) -> Value {
-        match self {
-            Self::Str(s) => Value::from(s),
-            Self::Int(i) => Value::I64(i),
-            Self::Float(f) => Value::F64(f),
-            Self::Bool(b) => Value::Bool(b),
-        }
-    }
-}
-
-/// Validates a caller's key/value pair and turns it into an OpenTelemetry attribute.
-pub(crate) fn checked_attribute(key: &str, value: AttributeValue) -> Result<KeyValue> {
-    schema::validate_attribute_key(key)?;
-    match &value {
-        AttributeValue::Str(s) => schema::validate_attribute_value(key, s)?,
-        AttributeValue::Float(f) if !f.is_finite() => {
-            return Err(OrderTraceError::invalid(
-                "attribute value",
-                format!("value of {key:?} is not a finite number"),
-            ));
-        }
-        _ => {}
-    }
-    Ok(KeyValue::new(key.to_string(), value.into_value()))
-}
-
-/// An error to record on a stage: the language's exception type, message and stack trace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorInfo {
-    /// Exception type, e.g. `System.TimeoutException` or `java.io.IOException`.
-    pub error_type: String,
-    /// The exception's message.
-    pub message: String,
-    /// The stack trace in the language's own format.
-    pub stacktrace: Option<String>,
-}
-
-/// Longest exception type name accepted.
-pub const MAX_ERROR_TYPE_LEN: usize = 256;
-
-impl ErrorInfo {
-    /// An error with type and message.
-    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            error_type: error_type.into(),
-            message: message.into(),
-            stacktrace: None,
-        }
-    }
-
-    /// Adds a stack trace.
-    pub fn with_stacktrace(mut self, stacktrace: impl Into<String>) -> Self {
-        self.stacktrace = Some(stacktrace.into());
-        self
-    }
-
-    /// From a Rust error: its type name, its message with the chain of sources, and a
-    /// backtrace of the current thread.
-    pub fn from_error<E: std::error::Error>(error: &E) -> Self {
-        let mut message = error.to_string();
-        let mut source = error.source();
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
-        }
-        Self::new(std::any::type_name::<E>(), message)
-            .with_stacktrace(std::backtrace::Backtrace::force_capture().to_string())
-    }
-
-    /// Checks the type and bounds message and stack trace: an oversized trace is cut (and
-    /// marked), not refused, because losing the error entirely is worse.
-    fn checked(&self) -> Result<ErrorInfo> {
-        let t = self.error_type.trim();
-        if t.is_empty() {
-            return Err(OrderTraceError::invalid("exception type", "it is empty"));
-        }
-        if t.len() > MAX_ERROR_TYPE_LEN {
-            return Err(OrderTraceError::invalid(
-                "exception type",
-                format!(
-                    "it is {} bytes long, at most {MAX_ERROR_TYPE_LEN} allowed",
-                    t.len()
-                ),
-            ));
-        }
-        Ok(ErrorInfo {
-            error_type: t.to_string(),
-            message: truncate(&self.message),
-            stacktrace: self.stacktrace.as_deref().map(truncate),
-        })
-    }
-}
-
-fn truncate(s: &str) -> String {
-    const MARK: &str = "…[truncated by ordertrace]";
-    if s.len() <= schema::MAX_ATTRIBUTE_VALUE_LEN {
-        return s.to_string();
-    }
-    let mut cut = schema::MAX_ATTRIBUTE_VALUE_LEN - MARK.len();
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}{MARK}", &s[..cut])
-}
-
-/// The one place exceptions are written onto spans: an `exception` span event with type,
-/// message and stack trace, and status Error. The conventions are moving exceptions to log
-/// records; that switch is made here.
-fn record_exception(span: &mut opentelemetry_sdk::trace::Span, error: &ErrorInfo) {
-    let mut attributes = vec![
-        KeyValue::new(attr::EXCEPTION_TYPE, error.error_type.clone()),
-        KeyValue::new(attr::EXCEPTION_MESSAGE, error.message.clone()),
-    ];
-    if let Some(st) = &error.stacktrace {
-        attributes.push(KeyValue::new(attr::EXCEPTION_STACKTRACE, st.clone()));
-    }
-    span.add_event("exception", attributes);
-    span.set_status(Status::error(format!(
-        "{}: {}",
-        error.error_type, error.message
-    )));
-}
-
-/// A user id in its lowercase form, copied once.
-fn lowercase_arc(user_id: &str) -> Arc<str> {
-    if user_id.bytes().any(|b| b.is_ascii_uppercase()) {
-        Arc::from(user_id.to_ascii_lowercase())
-    } else {
-        Arc::from(user_id)
-    }
-}
-
-/// Collects a stage's inputs; [`StageBuilder::start`] validates them all and starts the span.
-#[must_use = "a stage starts only when start() is called"]
-pub struct StageBuilder<'t> {
-    tracer: &'t OrderTracer,
-    event: OrderEvent,
-    order_id: Arc<str>,
-    user_id: Option<Arc<str>>,
-    attributes: Vec<KeyValue>,
-    incoming: Option<TraceHeaders>,
-    kind: SpanKind,
-    first_error: Option<OrderTraceError>,
-}
-
-impl<'t> StageBuilder<'t> {
-    pub(crate) fn new(tracer: &'t OrderTracer, event: OrderEvent, order_id: &str) -> Self {
-        Self {
-            tracer,
-            event,
-            order_id: Arc::from(order_id),
-            user_id: None,
-            attributes: Vec::new(),
-            incoming: None,
-            kind: SpanKind::Internal,
-            first_error: None,
-        }
-    }
-
-    fn keep_first_error(&mut self, r: Result<()>) {
-        if let (Err(e), None) = (r, &self.first_error) {
-            self.first_error = Some(e);
-        }
-    }
-
-    /// The ordering user's id (a UUID).
-    pub fn user_id(mut self, user_id: &str) -> Self {
-        match schema::check_uuid(user_id) {
-            Ok(()) => self.user_id = Some(lowercase_arc(user_id)),
-            Err(e) => self.keep_first_error(Err(e)),
-        }
-        self
-    }
-
-    /// An extra attribute; reserved keys are refused at `start()`.
-    pub fn attribute(mut self, key: &str, value: impl Into<AttributeValue>) -> Self {
-        match checked_attribute(key, value.into()) {
-            Ok(kv) => self.attributes.push(kv),
-            Err(e) => self.keep_first_error(Err(e)),
-        }
-        self
-    }
-
-    /// `order.status.from` / `order.status.to`, for `order_status_changed`.
-    pub fn status_change(mut self, from: &str, to: &str) -> Self {
-        let checked = schema::validate_status("status from", from)
-            .and_then(|_| schema::validate_status("status to", to));
-        match checked {
-            Ok(()) => {
-                self.attributes
-                    .push(KeyValue::new(attr::ORDER_STATUS_FROM, from.to_string()));
-                self.attributes
-                    .push(KeyValue::new(attr::ORDER_STATUS_TO, to.to_string()));
-            }
-            Err(e) => self.keep_first_error(Err(e)),
-        }
-        self
-    }
-
-    /// The propagation headers that arrived with the request or message.
-    pub fn parent(mut self, incoming: &TraceHeaders) -> Self {
-        self.incoming = Some(incoming.clone());
-        self
-    }
-
-    /// Span kind (server for an HTTP handler, consumer for a queue handler, ...).
-    pub fn kind(mut self, kind: SpanKind) -> Self {
-        self.kind = kind;
-        self
-    }
-
-    /// Validates everything, starts the stage span and exports its start record.
-    pub fn start(self) -> Result<Stage> {
-        if let Some(e) = self.first_error {
-            return Err(e);
-        }
-        schema::validate_order_id(&self.order_id)?;
-        let inner = self.tracer.inner()?;
-        let user_id = match self.user_id {
-            Some(u) => Some(u),
-            // A hop that did not say who ordered still knows it from the baggage.
-            None => self
-                .incoming
-                .as_ref()
-                .and_then(|h| h.user_id())
-                .filter(|u| schema::check_uuid(u).is_ok())
-                .map(lowercase_arc),
-        };
-
-        let (derived_trace, root_span) = order_ids(&self.order_id);
-        let incoming_sc = self
-            .incoming
-            .as_ref()
-            .and_then(TraceHeaders::remote_span_context);
-        let (parent, link) = match (inner.config.identity, incoming_sc) {
-            (IdentityMode::Propagated, Some(sc)) => (Some(sc), None),
-            (IdentityMode::OrderDerived, Some(sc)) if sc.trace_id() == derived_trace => {
-                (Some(sc), None)
-            }
-            (_, other) => (None, other),
-        };
-
-        let started_at = SystemTime::now();
-        // Sized once: growing it would cost a reallocation on every stage.
-        let mut attributes = Vec::with_capacity(4 + self.attributes.len());
-        attributes.extend([
-            KeyValue::new(
-                attr::ORDER_ID,
-                StringValue::from(Arc::clone(&self.order_id)),
-            ),
-            KeyValue::new(attr::ORDER_EVENT, self.event.name()),
-            KeyValue::new(attr::ORDER_STAGE, i64::from(self.event.stage())),
-        ]);
-        if let Some(u) = &user_id {
-            attributes.push(KeyValue::new(
-                attr::USER_ID,
-                StringValue::from(Arc::clone(u)),
-            ));
-        }
-        attributes.extend(self.attributes);
-        let mut builder = SpanBuilder::from_name(self.event.name()).with_kind(self.kind);
-        builder.start_time = Some(started_at);
-        builder.attributes = Some(attributes);
-        builder.links = link.map(|sc| vec![Link::with_context(sc)]);
-
-        let span = match parent {
-            Some(sc) => inner
-                .tracer
-                .build_with_context(builder, &Context::new().with_remote_span_context(sc)),
-            // The order's first event is the root of its trace, with the derived ids.
-            None if self.event == OrderEvent::OrderSubmitted => {
-                with_fixed_ids(derived_trace, root_span, || {
-                    inner.tracer.build_with_context(builder, &Context::new())
-                })
-            }
-            None => {
-                let root = SpanContext::new(
-                    derived_trace,
-                    root_span,
-                    TraceFlags::SAMPLED,
-                    true,
-                    TraceState::default(),
-                );
-                inner
-                    .tracer
-                    .build_with_context(builder, &Context::new().with_remote_span_context(root))
-            }
-        };
-        let context = span.span_context().clone();
-
-        if inner.config.start_records {
-            let attributes = record_attributes(
-                self.event,
-                &self.order_id,
-                user_id.as_ref(),
-                &context,
-                RECORD_STAGE_START,
-            );
-            emit_record(
-                &inner.tracer,
-                &context,
-                self.event.start_record_name(),
-                attributes,
-                started_at,
-            );
-        }
-        if inner.config.heartbeat_interval.is_some() {
-            inner.open.opened(
-                context.clone(),
-                self.event,
-                &self.order_id,
-                user_id.as_ref(),
-            );
-        }
-        // The order and user ids join the baggage only when headers are asked for: most
-        // stages never send any, and building it costs allocations on every stage.
-        let baggage = self.incoming.map(|h| h.baggage).unwrap_or_default();
-        Ok(Stage {
-            span,
-            context,
-            event: self.event,
-            order_id: self.order_id,
-            user_id,
-            baggage,
-            tracer: self.tracer.clone(),
-            ended: false,
-        })
-    }
-}
 
 /// A started stage. Ends on `end`, `end_with_error`, or drop.
 #[derive(Debug)]
@@ -421,6 +46,27 @@ pub struct Stage {
 }
 
 impl Stage {
+    pub(crate) fn new(
+        span: opentelemetry_sdk::trace::Span,
+        context: SpanContext,
+        event: OrderEvent,
+        order_id: Arc<str>,
+        user_id: Option<Arc<str>>,
+        baggage: Baggage,
+        tracer: OrderTracer,
+    ) -> Self {
+        Self {
+            span,
+            context,
+            event,
+            order_id,
+            user_id,
+            baggage,
+            tracer,
+            ended: false,
+        }
+    }
+
     /// The event this stage records.
     pub fn event(&self) -> OrderEvent {
         self.event

@@ -24,7 +24,7 @@ use crate::pipeline::{
     BatchProcessor, ExportTarget, OtlpProtocol, PipelineConfig, PipelineCounters, PipelineHandle,
 };
 use crate::schema::OrderEvent;
-use crate::stage::StageBuilder;
+use crate::stage_builder::StageBuilder;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanId, TracerProvider as _};
 use opentelemetry_sdk::Resource;

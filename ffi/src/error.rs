@@ -1,80 +1,14 @@
-//! Status codes, the per-thread last error, and the guard every exported function runs in:
-//! no panic crosses the boundary, every failure leaves a message the caller can read.
+//! Statuses, the per-thread last error, and the guard every exported function runs in: no
+//! panic crosses the boundary, every failure leaves a message the caller can read. The codes
+//! are the core's one status table ([`Status`], `OtStatus` in C); the error conversion and
+//! panic guard are the ones the JNI bridge uses too (`ordertrace-bridge`).
 
 use crate::strings::copy_out;
-use ordertrace::OrderTraceError;
+use ordertrace_bridge::{BridgeError, catch};
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// Success.
-pub const OT_OK: i32 = 0;
-/// Caller input rejected (order id, user id, attribute, status...). Same code as the core's.
-pub const OT_ERR_INVALID_INPUT: i32 = 1;
-/// Not one of the eight canonical events.
-pub const OT_ERR_UNKNOWN_EVENT: i32 = 2;
-/// A propagation header is malformed (strict check).
-pub const OT_ERR_MALFORMED_HEADER: i32 = 3;
-/// Invalid pipeline configuration.
-pub const OT_ERR_INVALID_CONFIG: i32 = 4;
-/// The export pipeline could not start.
-pub const OT_ERR_PIPELINE_START: i32 = 5;
-/// Flush or shutdown did not finish in time.
-pub const OT_ERR_TIMEOUT: i32 = 6;
-/// An export failed.
-pub const OT_ERR_EXPORT: i32 = 7;
-/// The tracer has been shut down.
-pub const OT_ERR_SHUT_DOWN: i32 = 8;
-/// An OTLP/JSON document could not be read.
-pub const OT_ERR_OTLP_JSON: i32 = 9;
-/// A file could not be read or written.
-pub const OT_ERR_FILE: i32 = 10;
-/// A required pointer argument was NULL.
-pub const OT_ERR_NULL_POINTER: i32 = 20;
-/// A string argument is not valid UTF-8.
-pub const OT_ERR_INVALID_UTF8: i32 = 21;
-/// The stage has already ended.
-pub const OT_ERR_CLOSED: i32 = 22;
-/// A bug: the Rust side panicked. The message says where.
-pub const OT_ERR_PANIC: i32 = 23;
-
-/// A failure on its way to the caller.
-#[derive(Debug)]
-pub(crate) struct FfiError {
-    pub(crate) code: i32,
-    pub(crate) message: String,
-}
-
-impl FfiError {
-    pub(crate) fn null(what: &str) -> Self {
-        FfiError {
-            code: OT_ERR_NULL_POINTER,
-            message: format!("{what} is a NULL pointer"),
-        }
-    }
-
-    pub(crate) fn utf8(message: String) -> Self {
-        FfiError {
-            code: OT_ERR_INVALID_UTF8,
-            message,
-        }
-    }
-
-    pub(crate) fn closed(what: &str) -> Self {
-        FfiError {
-            code: OT_ERR_CLOSED,
-            message: format!("{what} has already ended; start a new stage"),
-        }
-    }
-}
-
-impl From<OrderTraceError> for FfiError {
-    fn from(e: OrderTraceError) -> Self {
-        FfiError {
-            code: e.code(),
-            message: e.to_string(),
-        }
-    }
-}
+pub use ordertrace::Status;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
@@ -88,24 +22,17 @@ fn set_last_error(message: &str) {
     });
 }
 
-/// Runs one exported call: its error or panic becomes a status code and the thread's last
-/// error message; success clears the message.
-pub(crate) fn guard(f: impl FnOnce() -> Result<(), FfiError>) -> i32 {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => {
+/// Runs one exported call: its error or panic becomes a status and the thread's last error
+/// message; success clears the message.
+pub(crate) fn guard(f: impl FnOnce() -> Result<(), BridgeError>) -> Status {
+    match catch(f) {
+        Ok(()) => {
             set_last_error("");
-            OT_OK
+            Status::Ok
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             set_last_error(&e.message);
-            e.code
-        }
-        Err(panic) => {
-            set_last_error(&format!(
-                "ordertrace panicked (a bug, please report it): {}",
-                ordertrace::error::panic_message(panic.as_ref())
-            ));
-            OT_ERR_PANIC
+            e.status
         }
     }
 }
@@ -137,6 +64,17 @@ pub unsafe extern "C" fn ot_last_error_message(buf: *mut u8, buf_len: usize) -> 
     .unwrap_or(0)
 }
 
+/// The name of a status code (`"INVALID_INPUT"`), from the core's status table; an unknown
+/// code gives `"UNKNOWN_STATUS"`. The text is static: never freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn ot_status_name(status: i32) -> crate::strings::OtStr {
+    let name = Status::from_code(status).map_or("UNKNOWN_STATUS", Status::name);
+    crate::strings::OtStr {
+        ptr: name.as_ptr(),
+        len: name.len(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,15 +89,18 @@ mod tests {
     #[test]
     fn a_panic_becomes_a_status_and_a_message() {
         let status = guard(|| panic!("boom at the boundary"));
-        assert_eq!(status, OT_ERR_PANIC);
+        assert_eq!(status, Status::Panic);
         assert!(last_error().contains("boom at the boundary"));
     }
 
     #[test]
     fn success_clears_the_last_error() {
-        assert_eq!(guard(|| Err(FfiError::null("tracer"))), OT_ERR_NULL_POINTER);
+        assert_eq!(
+            guard(|| Err(BridgeError::null("tracer"))),
+            Status::NullPointer
+        );
         assert_eq!(last_error(), "tracer is a NULL pointer");
-        assert_eq!(guard(|| Ok(())), OT_OK);
+        assert_eq!(guard(|| Ok(())), Status::Ok);
         assert_eq!(last_error(), "");
     }
 
@@ -167,7 +108,15 @@ mod tests {
     fn core_errors_keep_their_code_and_message() {
         let core = ordertrace::schema::validate_order_id("").unwrap_err();
         let text = core.to_string();
-        assert_eq!(guard(|| Err(core.into())), OT_ERR_INVALID_INPUT);
+        assert_eq!(guard(|| Err(core.into())), Status::InvalidInput);
         assert_eq!(last_error(), text);
+    }
+
+    #[test]
+    fn status_names_come_from_the_core_table() {
+        let name = ot_status_name(Status::MalformedHeader.code());
+        assert_eq!(unsafe { name.as_str("name") }.unwrap(), "MALFORMED_HEADER");
+        let unknown = ot_status_name(12345);
+        assert_eq!(unsafe { unknown.as_str("name") }.unwrap(), "UNKNOWN_STATUS");
     }
 }

@@ -1,0 +1,195 @@
+//! [`StageBuilder`]: collects a stage's inputs, validates them all at [`StageBuilder::start`],
+//! and starts the stage span where [`crate::identity`] places it.
+
+use crate::attribute::{AttributeValue, checked_attribute};
+use crate::error::{OrderTraceError, Result};
+use crate::identity;
+use crate::open_stages::{emit_record, record_attributes};
+use crate::propagation::TraceHeaders;
+use crate::schema::{self, OrderEvent, RECORD_STAGE_START, attr};
+use crate::stage::Stage;
+use crate::tracer::OrderTracer;
+use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind};
+use opentelemetry::{KeyValue, StringValue};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// A user id in its lowercase form, copied once.
+pub(crate) fn lowercase_arc(user_id: &str) -> Arc<str> {
+    if user_id.bytes().any(|b| b.is_ascii_uppercase()) {
+        Arc::from(user_id.to_ascii_lowercase())
+    } else {
+        Arc::from(user_id)
+    }
+}
+
+/// Collects a stage's inputs; [`StageBuilder::start`] validates them all and starts the span.
+#[must_use = "a stage starts only when start() is called"]
+pub struct StageBuilder<'t> {
+    tracer: &'t OrderTracer,
+    event: OrderEvent,
+    order_id: Arc<str>,
+    user_id: Option<Arc<str>>,
+    attributes: Vec<KeyValue>,
+    incoming: Option<TraceHeaders>,
+    kind: SpanKind,
+    first_error: Option<OrderTraceError>,
+}
+
+impl<'t> StageBuilder<'t> {
+    pub(crate) fn new(tracer: &'t OrderTracer, event: OrderEvent, order_id: &str) -> Self {
+        Self {
+            tracer,
+            event,
+            order_id: Arc::from(order_id),
+            user_id: None,
+            attributes: Vec::new(),
+            incoming: None,
+            kind: SpanKind::Internal,
+            first_error: None,
+        }
+    }
+
+    fn keep_first_error(&mut self, r: Result<()>) {
+        if let (Err(e), None) = (r, &self.first_error) {
+            self.first_error = Some(e);
+        }
+    }
+
+    /// The ordering user's id (a UUID).
+    pub fn user_id(mut self, user_id: &str) -> Self {
+        match schema::check_uuid(user_id) {
+            Ok(()) => self.user_id = Some(lowercase_arc(user_id)),
+            Err(e) => self.keep_first_error(Err(e)),
+        }
+        self
+    }
+
+    /// An extra attribute; reserved keys are refused at `start()`.
+    pub fn attribute(mut self, key: &str, value: impl Into<AttributeValue>) -> Self {
+        match checked_attribute(key, value.into()) {
+            Ok(kv) => self.attributes.push(kv),
+            Err(e) => self.keep_first_error(Err(e)),
+        }
+        self
+    }
+
+    /// `order.status.from` / `order.status.to`, for `order_status_changed`.
+    pub fn status_change(mut self, from: &str, to: &str) -> Self {
+        let checked = schema::validate_status("status from", from)
+            .and_then(|_| schema::validate_status("status to", to));
+        match checked {
+            Ok(()) => {
+                self.attributes
+                    .push(KeyValue::new(attr::ORDER_STATUS_FROM, from.to_string()));
+                self.attributes
+                    .push(KeyValue::new(attr::ORDER_STATUS_TO, to.to_string()));
+            }
+            Err(e) => self.keep_first_error(Err(e)),
+        }
+        self
+    }
+
+    /// The propagation headers that arrived with the request or message.
+    pub fn parent(mut self, incoming: &TraceHeaders) -> Self {
+        self.incoming = Some(incoming.clone());
+        self
+    }
+
+    /// Span kind (server for an HTTP handler, consumer for a queue handler, ...).
+    pub fn kind(mut self, kind: SpanKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Validates everything, starts the stage span and exports its start record.
+    pub fn start(self) -> Result<Stage> {
+        if let Some(e) = self.first_error {
+            return Err(e);
+        }
+        schema::validate_order_id(&self.order_id)?;
+        let inner = self.tracer.inner()?;
+        let user_id = match self.user_id {
+            Some(u) => Some(u),
+            // A hop that did not say who ordered still knows it from the baggage.
+            None => self
+                .incoming
+                .as_ref()
+                .and_then(|h| h.user_id())
+                .filter(|u| schema::check_uuid(u).is_ok())
+                .map(lowercase_arc),
+        };
+
+        let incoming_sc = self
+            .incoming
+            .as_ref()
+            .and_then(TraceHeaders::remote_span_context);
+        let started_at = SystemTime::now();
+        // Sized once: growing it would cost a reallocation on every stage.
+        let mut attributes = Vec::with_capacity(4 + self.attributes.len());
+        attributes.extend([
+            KeyValue::new(
+                attr::ORDER_ID,
+                StringValue::from(Arc::clone(&self.order_id)),
+            ),
+            KeyValue::new(attr::ORDER_EVENT, self.event.name()),
+            KeyValue::new(attr::ORDER_STAGE, i64::from(self.event.stage())),
+        ]);
+        if let Some(u) = &user_id {
+            attributes.push(KeyValue::new(
+                attr::USER_ID,
+                StringValue::from(Arc::clone(u)),
+            ));
+        }
+        attributes.extend(self.attributes);
+        let mut builder = SpanBuilder::from_name(self.event.name()).with_kind(self.kind);
+        builder.start_time = Some(started_at);
+        builder.attributes = Some(attributes);
+        let span = identity::start_span(
+            &inner.tracer,
+            inner.config.identity,
+            self.event,
+            &self.order_id,
+            incoming_sc,
+            builder,
+        );
+        let context = span.span_context().clone();
+
+        if inner.config.start_records {
+            let attributes = record_attributes(
+                self.event,
+                &self.order_id,
+                user_id.as_ref(),
+                &context,
+                RECORD_STAGE_START,
+            );
+            emit_record(
+                &inner.tracer,
+                &context,
+                self.event.start_record_name(),
+                attributes,
+                started_at,
+            );
+        }
+        if inner.config.heartbeat_interval.is_some() {
+            inner.open.opened(
+                context.clone(),
+                self.event,
+                &self.order_id,
+                user_id.as_ref(),
+            );
+        }
+        // The order and user ids join the baggage only when headers are asked for: most
+        // stages never send any, and building it costs allocations on every stage.
+        let baggage = self.incoming.map(|h| h.baggage).unwrap_or_default();
+        Ok(Stage::new(
+            span,
+            context,
+            self.event,
+            self.order_id,
+            user_id,
+            baggage,
+            self.tracer.clone(),
+        ))
+    }
+}
