@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The sources of what users run: the core, the command, the bridges and the watcher.
-LIBRARY_SOURCES = ("core/src", "cli/src", "ffi/src", "bindings-dotnet/src", "bindings-java/src", "watch/src")
+LIBRARY_SOURCES = ("core/src", "cli/src", "ffi/src", "bridge-common/src", "bindings-java/src", "watch/src")
 ENV_LITERAL = re.compile(r'"((?:OTEL|ORDERTRACE)_[A-Z0-9_]+)"')
 FENCE = re.compile(r"^```(\w*)\s*$")
 

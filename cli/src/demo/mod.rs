@@ -22,6 +22,8 @@ pub const DEFAULT_DEMO_FILE: &str = "ordertrace-demo.jsonl";
 pub const MAX_ORDERS: usize = 100_000;
 /// Heartbeat interval of the demo's services, short so a hung call shows heartbeats at once.
 const DEMO_HEARTBEAT: Duration = Duration::from_millis(250);
+/// The demo's batch queue, spans: room for the burst of its hung calls' records.
+const DEMO_QUEUE: usize = 65_536;
 /// Bound on flush and shutdown.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on the span file, MiB: the demo stops submitting orders once the file is larger.
@@ -96,6 +98,9 @@ fn demo_config(options: &DemoOptions) -> Result<(PipelineConfig, PathBuf), CliEr
     }
     config.heartbeat_interval = Some(DEMO_HEARTBEAT);
     config.batch.scheduled_delay = Duration::from_millis(200);
+    // The hung calls all start together at the end; 7% of 10,000 orders is 700 start records
+    // and heartbeats at once, more than the default queue (2,048) holds.
+    config.batch.max_queue_size = config.batch.max_queue_size.max(DEMO_QUEUE);
     Ok((config, file))
 }
 
