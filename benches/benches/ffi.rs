@@ -56,7 +56,7 @@ fn ffi(c: &mut Criterion) {
     };
     let mut handle = std::ptr::null_mut();
     // SAFETY: valid config and out pointer.
-    assert_eq!(unsafe { ot_tracer_new(&config, &mut handle) }, OT_OK);
+    assert_eq!(unsafe { ot_tracer_new(&config, &mut handle) }, Status::Ok);
     let start = OtStageStart {
         event: s("price_calculated"),
         order_id: s("ORD-12345"),
@@ -75,8 +75,8 @@ fn ffi(c: &mut Criterion) {
             // SAFETY: live tracer handle, valid start info and out pointer; the stage handle
             // is freed once.
             unsafe {
-                assert_eq!(ot_stage_start(handle, &start, &mut stage), OT_OK);
-                assert_eq!(ot_stage_end(stage), OT_OK);
+                assert_eq!(ot_stage_start(handle, &start, &mut stage), Status::Ok);
+                assert_eq!(ot_stage_end(stage), Status::Ok);
                 ot_stage_free(stage);
             }
         })

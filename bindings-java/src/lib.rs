@@ -1,15 +1,13 @@
 //! JNI bridge for the Java API (`io.ordertrace`, in `java/`).
 //!
-//! The Java side packs each call's strings into one `byte[]` of length-prefixed UTF-8 frames
-//! ([`frames`]), so a stage starts with one native call however many attributes and headers it
-//! carries, and no Java object is touched from Rust. The native functions ([`natives`]) unpack
-//! the frames and call the C ABI of `ordertrace-ffi`: the same handles, status codes, error
-//! messages and panic guard as the .NET bridge, one implementation for both. A JNI failure or
-//! a panic in the bridge itself becomes `OrderTraceException` too ([`errors`]).
+//! The native functions ([`natives`]) take Java primitives and strings as they are and call the
+//! core's Rust API directly: a stage starts in one crossing and ends in one. What this bridge
+//! shares with the C ABI (error conversion to the status table, the panic guard, the stage
+//! behind a handle) is in `ordertrace-bridge`; neither bridge calls the other. Failures are
+//! thrown from native code as `OrderTraceException` ([`errors`]).
 //!
 //! Native threads: none is ever attached to the JVM. The export worker and heartbeat threads
 //! are plain Rust threads that never call into Java.
 
 pub mod errors;
-pub mod frames;
 mod natives;

@@ -1,509 +1,425 @@
-//! The native methods of `io.ordertrace.NativeBridge`. Each unpacks its frames, calls the C
-//! ABI and returns its status (or a handle, 0 on failure); the Java side turns failures into
-//! `OrderTraceException` with `lastErrorCode()` and `lastError()`. `with_env` wraps every call
-//! in `catch_unwind` and [`ThrowOrderTraceException`] turns a panic or JNI error into that
-//! exception too; the C ABI guards its own calls as well, so no panic reaches the JVM.
+//! The native methods of `io.ordertrace.NativeBridge`. Each takes Java primitives as
+//! primitives and strings as `String` (read in place with `GetStringUTFChars`, no intermediate
+//! encoding), calls the core's Rust API directly, and returns a value. A failure is thrown
+//! from here as `OrderTraceException(code, message)` with the code of the core's status table
+//! ([`crate::errors`]), so Java never makes a second call to fetch an error. A stage is one
+//! crossing to start it and one to end it; no global reference is created per stage.
+//!
+//! Handles are `Box` pointers handed to Java as `long`: an [`OrderTracer`] and a
+//! [`StageSlot`] (shared with the C ABI, `ordertrace-bridge`). Java frees each exactly once.
 
-use crate::errors::ThrowOrderTraceException;
-use crate::frames::{self, FrameError};
-use jni::objects::{JByteArray, JClass};
-use jni::sys::{jdouble, jint, jlong};
+use crate::errors::{NativeError, ThrowOrderTraceException};
+use jni::objects::{JClass, JDoubleArray, JIntArray, JLongArray, JObjectArray, JString};
+use jni::refs::Reference as _;
+use jni::sys::{jboolean, jdouble, jint, jlong};
 use jni::{Env, EnvUnowned};
-use ordertrace_ffi::*;
-use std::cell::{Cell, RefCell};
+use ordertrace::{
+    AttributeValue, ErrorInfo, IdentityMode, OrderEvent, OrderTracer, OtlpProtocol, propagation,
+};
+use ordertrace_bridge::{BridgeError, StageSlot, span_kind};
+use std::time::Duration;
 
-thread_local! {
-    static LAST_CODE: Cell<i32> = const { Cell::new(0) };
-    /// A failure found here, before the C ABI was called (it has its own message).
-    static LOCAL_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+type Result<T> = std::result::Result<T, NativeError>;
+
+/// A Java string as Rust text; `None` for a Java null.
+fn opt_string(env: &Env<'_>, s: &JString<'_>) -> Result<Option<String>> {
+    if s.is_null() {
+        return Ok(None);
+    }
+    let chars = s.mutf8_chars(env)?;
+    Ok(Some(chars.to_str().into_owned()))
 }
 
-fn record(status: i32) -> i32 {
-    LAST_CODE.with(|c| c.set(status));
-    LOCAL_MESSAGE.with(|m| *m.borrow_mut() = None);
-    status
+/// A Java string that must not be null; `what` names it in the error.
+fn string(env: &Env<'_>, s: &JString<'_>, what: &str) -> Result<String> {
+    opt_string(env, s)?.ok_or_else(|| BridgeError::null(what).into())
 }
 
-fn fail_here(code: i32, message: String) -> i32 {
-    LAST_CODE.with(|c| c.set(code));
-    LOCAL_MESSAGE.with(|m| *m.borrow_mut() = Some(message));
-    code
+/// The strings of a `String[]` (null array: empty; null element: an error naming `what`).
+fn strings(env: &mut Env<'_>, array: &JObjectArray<'_>, what: &str) -> Result<Vec<String>> {
+    if array.is_null() {
+        return Ok(Vec::new());
+    }
+    let n = array.len(env)?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let element = array.get_element(env, i)?;
+        let s = env.cast_local::<JString>(element)?;
+        out.push(string(env, &s, what)?);
+        env.delete_local_ref(s);
+    }
+    Ok(out)
 }
 
-fn frame_failure(e: FrameError) -> i32 {
-    fail_here(
-        OT_ERR_INVALID_INPUT,
-        format!("malformed call from Java: {}", e.0),
-    )
+/// `[name, value, name, value, ...]` as pairs (Java sends them flat: one array, no objects).
+fn header_pairs(flat: Vec<String>) -> Vec<(String, String)> {
+    let mut pairs = Vec::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        pairs.push((k, v));
+    }
+    pairs
 }
 
-fn ot(bytes: &[u8]) -> OtStr {
-    OtStr {
-        ptr: bytes.as_ptr(),
-        len: bytes.len(),
+/// Length of a primitive array, 0 for a Java null.
+fn len_or_zero<T: jni::objects::TypeArray>(
+    env: &Env<'_>,
+    array: &jni::objects::JPrimitiveArray<'_, T>,
+) -> Result<usize> {
+    if array.is_null() {
+        return Ok(0);
+    }
+    Ok(array.len(env)?)
+}
+
+fn tracer_ref<'a>(handle: jlong) -> Result<&'a OrderTracer> {
+    // SAFETY: a non-zero handle is a Box<OrderTracer> from tracerNew/tracerFromEnv that the
+    // Java tracer keeps alive (read lock) for the duration of the call.
+    unsafe { (handle as usize as *const OrderTracer).as_ref() }
+        .ok_or_else(|| BridgeError::null("tracer").into())
+}
+
+fn stage_ref<'a>(handle: jlong) -> Result<&'a StageSlot> {
+    // SAFETY: a non-zero handle is a Box<StageSlot> from stageStart that the Java stage
+    // frees only once, after its last call.
+    unsafe { (handle as usize as *const StageSlot).as_ref() }
+        .ok_or_else(|| BridgeError::null("stage").into())
+}
+
+fn hand_out<T>(value: T) -> jlong {
+    Box::into_raw(Box::new(value)) as usize as jlong
+}
+
+/// Frees a handle made by [`hand_out`]; 0 is ignored.
+///
+/// # Safety
+/// `handle` must be 0 or from `hand_out::<T>` and not freed before.
+unsafe fn free<T>(handle: jlong) {
+    let ptr = handle as usize as *mut T;
+    if !ptr.is_null() {
+        // SAFETY: see the function's contract.
+        drop(unsafe { Box::from_raw(ptr) });
     }
 }
 
-fn text(bytes: &[u8], what: &str) -> Result<String, i32> {
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| fail_here(OT_ERR_INVALID_UTF8, format!("{what} is not valid UTF-8")))
-}
-
-fn number<T: std::str::FromStr>(bytes: &[u8], what: &str) -> Result<T, i32> {
-    let t = text(bytes, what)?;
-    t.parse().map_err(|_| {
-        fail_here(
-            OT_ERR_INVALID_INPUT,
-            format!("{what} {t:?} is not a number"),
-        )
+/// One extra attribute from the parallel arrays of `stageStart` / the typed setters.
+/// Kinds: 0 string, 1 long, 2 double, 3 boolean (as 0/1 in the long).
+fn attribute_value(
+    kind: i32,
+    text: Option<String>,
+    long: i64,
+    double: f64,
+) -> Result<AttributeValue> {
+    Ok(match kind {
+        0 => AttributeValue::Str(text.unwrap_or_default()),
+        1 => AttributeValue::Int(long),
+        2 => AttributeValue::Float(double),
+        3 => AttributeValue::Bool(long != 0),
+        other => {
+            return Err(BridgeError::invalid(format!("attribute kind {other} is not 0-3")).into());
+        }
     })
 }
 
-/// A handle from Java: 0 is "none".
-fn handle<T>(h: jlong) -> *mut T {
-    h as usize as *mut T
+fn event(index: jint) -> Result<OrderEvent> {
+    // Java passes OrderEvent.ordinal(); its order is the schema's (tested on the Java side).
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| OrderEvent::ALL.get(i).copied())
+        .ok_or_else(|| BridgeError::invalid(format!("event index {index} is not 0-7")).into())
 }
 
-/// Fields of an attribute as the Java side sends them: key, kind, value as text.
-fn attribute(fields: &[&[u8]]) -> Result<OtAttribute, i32> {
-    let [key, kind, value] = fields else {
-        return Err(fail_here(
-            OT_ERR_INVALID_INPUT,
-            "an attribute needs key, kind and value".into(),
-        ));
-    };
-    let kind: i32 = number(kind, "attribute kind")?;
-    let mut a = OtAttribute {
-        key: ot(key),
-        kind,
-        string_value: ot(b""),
-        int_value: 0,
-        double_value: 0.0,
-    };
-    match kind {
-        OT_ATTR_STRING => a.string_value = ot(value),
-        OT_ATTR_INT => a.int_value = number(value, "integer attribute")?,
-        OT_ATTR_DOUBLE => a.double_value = number(value, "double attribute")?,
-        OT_ATTR_BOOL => a.int_value = i64::from(value == b"true"),
-        _ => {} // the C ABI names the bad kind
-    }
-    Ok(a)
-}
-
-fn headers(fields: &[&[u8]]) -> Result<Vec<OtHeader>, i32> {
-    if !fields.len().is_multiple_of(2) {
-        return Err(fail_here(
-            OT_ERR_INVALID_INPUT,
-            "headers come in name/value pairs".into(),
-        ));
-    }
-    Ok(fields
-        .chunks(2)
-        .map(|kv| OtHeader {
-            key: ot(kv[0]),
-            value: ot(kv[1]),
-        })
-        .collect())
-}
-
-fn tracer_new(config: &[u8]) -> jlong {
-    let fields = match frames::split(config) {
-        Ok(f) => f,
-        Err(e) => {
-            frame_failure(e);
-            return 0;
-        }
-    };
-    let [
-        service,
-        file,
-        endpoint,
-        protocol,
-        start_records,
-        heartbeat_ms,
-        identity,
-        read_env,
-    ] = fields[..]
-    else {
-        fail_here(
-            OT_ERR_INVALID_INPUT,
-            "tracer configuration needs 8 fields".into(),
-        );
-        return 0;
-    };
-    let parsed = (|| -> Result<OtTracerConfig, i32> {
-        Ok(OtTracerConfig {
-            service_name: ot(service),
-            file: ot(file),
-            otlp_endpoint: ot(endpoint),
-            otlp_protocol: number(protocol, "protocol")?,
-            start_records: number(start_records, "start records")?,
-            heartbeat_ms: number(heartbeat_ms, "heartbeat")?,
-            identity: number(identity, "identity")?,
-            read_env: number(read_env, "read env")?,
-        })
-    })();
-    let Ok(config) = parsed else { return 0 };
-    let mut out = std::ptr::null_mut();
-    // SAFETY: the config's strings borrow `fields`, alive for the call; `out` is writable.
-    record(unsafe { ot_tracer_new(&config, &mut out) });
-    out as usize as jlong
-}
-
-fn stage_start(tracer: jlong, encoded: &[u8]) -> jlong {
-    let fields = match frames::split(encoded) {
-        Ok(f) => f,
-        Err(e) => {
-            frame_failure(e);
-            return 0;
-        }
-    };
-    let built = (|| -> Result<(OtStageStart, Vec<OtAttribute>, Vec<OtHeader>), i32> {
-        let [event, order, user, kind, from, to, count, rest @ ..] = &fields[..] else {
-            return Err(fail_here(
-                OT_ERR_INVALID_INPUT,
-                "a stage needs 7 leading fields".into(),
-            ));
-        };
-        let count: usize = number(count, "attribute count")?;
-        if rest.len() < count * 3 {
-            return Err(fail_here(
-                OT_ERR_INVALID_INPUT,
-                "fewer attribute fields than announced".into(),
-            ));
-        }
-        let attributes = rest[..count * 3]
-            .chunks(3)
-            .map(attribute)
-            .collect::<Result<Vec<_>, _>>()?;
-        let headers = headers(&rest[count * 3..])?;
-        let start = OtStageStart {
-            event: ot(event),
-            order_id: ot(order),
-            user_id: ot(user),
-            attributes: attributes.as_ptr(),
-            attribute_count: attributes.len(),
-            parent_headers: headers.as_ptr(),
-            parent_header_count: headers.len(),
-            kind: number(kind, "span kind")?,
-            status_from: ot(from),
-            status_to: ot(to),
-        };
-        Ok((start, attributes, headers))
-    })();
-    let Ok((start, _attributes, _headers)) = built else {
-        return 0;
-    };
-    let mut out = std::ptr::null_mut();
-    // SAFETY: `tracer` is a live handle owned by the Java tracer; `start` borrows `fields`,
-    // `_attributes` and `_headers`, all alive for the call.
-    record(unsafe { ot_stage_start(handle(tracer), &start, &mut out) });
-    out as usize as jlong
-}
-
-/// Reads the text of a buffer the C ABI handed out, and frees it.
-fn take_buffer(buffer: *mut OtBuffer) -> Option<Vec<u8>> {
-    let mut s = ot(b"");
-    // SAFETY: `buffer` is live until freed below.
-    let status = unsafe { ot_buffer_str(buffer, &mut s) };
-    let bytes = (status == OT_OK).then(|| {
-        // SAFETY: the C ABI's string is valid until the buffer is freed.
-        unsafe { std::slice::from_raw_parts(s.ptr, s.len) }.to_vec()
-    });
-    // SAFETY: freed once.
-    unsafe { ot_buffer_free(buffer) };
-    bytes
-}
-
-fn bytes_out<'local>(
-    env: &mut Env<'local>,
-    bytes: Option<Vec<u8>>,
-) -> jni::errors::Result<JByteArray<'local>> {
-    match bytes {
-        Some(b) => env.byte_array_from_slice(&b),
-        None => Ok(JByteArray::default()),
-    }
+fn timeout(ms: jlong) -> Duration {
+    Duration::from_millis(ms.max(0) as u64)
 }
 
 macro_rules! native {
     ($name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty, |$env:ident| $body:block) => {
         #[unsafe(no_mangle)]
-        #[allow(non_snake_case)]
+        #[allow(non_snake_case, unused_variables, unused_mut)]
         pub extern "system" fn $name<'caller>(
             mut unowned: EnvUnowned<'caller>,
             _class: JClass<'caller>,
             $($arg: $ty),*
         ) -> $ret {
             unowned
-                .with_env(|$env| -> jni::errors::Result<$ret> { $body })
+                .with_env(|$env| -> Result<$ret> { $body })
                 .resolve::<ThrowOrderTraceException>()
         }
     };
 }
 
-native!(Java_io_ordertrace_NativeBridge_tracerNew(config: JByteArray<'caller>) -> jlong, |env| {
-    let bytes = env.convert_byte_array(&config)?;
-    Ok(tracer_new(&bytes))
-});
-
-native!(Java_io_ordertrace_NativeBridge_tracerFromEnv() -> jlong, |_env| {
-    let mut out = std::ptr::null_mut();
-    // SAFETY: `out` is writable.
-    record(unsafe { ot_tracer_from_env(&mut out) });
-    Ok(out as usize as jlong)
-});
-
-native!(Java_io_ordertrace_NativeBridge_tracerFlush(tracer: jlong, timeout_ms: jlong) -> jint, |_env| {
-    // SAFETY: a live handle from the Java tracer.
-    Ok(record(unsafe { ot_tracer_flush(handle(tracer), timeout_ms.max(0) as u64) }))
-});
-
-native!(Java_io_ordertrace_NativeBridge_tracerShutdown(tracer: jlong, timeout_ms: jlong) -> jint, |_env| {
-    // SAFETY: a live handle from the Java tracer.
-    Ok(record(unsafe { ot_tracer_shutdown(handle(tracer), timeout_ms.max(0) as u64) }))
-});
-
-native!(Java_io_ordertrace_NativeBridge_tracerCounters(tracer: jlong) -> JByteArray<'caller>, |env| {
-    let mut c = OtCounters::default();
-    // SAFETY: a live handle from the Java tracer; `c` writable.
-    let status = record(unsafe { ot_tracer_counters(handle(tracer), &mut c) });
-    let out = (status == OT_OK).then(|| {
-        let mut buf = Vec::new();
-        for n in [c.spans_started, c.spans_exported, c.spans_dropped, c.spans_failed, c.failed_exports, c.queue_depth] {
-            frames::push(&mut buf, n.to_string().as_bytes());
-        }
-        buf
-    });
-    bytes_out(env, out)
-});
-
-native!(Java_io_ordertrace_NativeBridge_tracerFree(tracer: jlong) -> jint, |_env| {
-    // SAFETY: the Java tracer frees its handle once (Cleaner or close, whichever first).
-    unsafe { ot_tracer_free(handle(tracer)) };
-    Ok(OT_OK)
-});
-
-native!(Java_io_ordertrace_NativeBridge_stageStart(tracer: jlong, encoded: JByteArray<'caller>) -> jlong, |env| {
-    let bytes = env.convert_byte_array(&encoded)?;
-    Ok(stage_start(tracer, &bytes))
-});
-
-native!(Java_io_ordertrace_NativeBridge_stageSetAttribute(stage: jlong, encoded: JByteArray<'caller>) -> jint, |env| {
-    let bytes = env.convert_byte_array(&encoded)?;
-    let fields = match frames::split(&bytes) {
-        Ok(f) => f,
-        Err(e) => return Ok(frame_failure(e)),
-    };
-    Ok(match attribute(&fields) {
-        // SAFETY: a live stage handle; the attribute borrows `bytes`.
-        Ok(a) => record(unsafe { ot_stage_set_attribute(handle(stage), &a) }),
-        Err(code) => code,
-    })
-});
-
-native!(Java_io_ordertrace_NativeBridge_stageRecordPrice(stage: jlong, amount: jdouble, currency: JByteArray<'caller>) -> jint, |env| {
-    let currency = env.convert_byte_array(&currency)?;
-    // SAFETY: a live stage handle; `currency` alive for the call.
-    Ok(record(unsafe { ot_stage_record_price(handle(stage), amount, ot(&currency)) }))
-});
-
-fn with_error(
-    stage: jlong,
-    bytes: &[u8],
-    f: unsafe extern "C" fn(*const OtStage, OtStr, OtStr, OtStr) -> i32,
-) -> i32 {
-    match frames::split(bytes) {
-        Ok(fields) => match fields[..] {
-            // SAFETY: a live stage handle; the strings borrow `bytes`.
-            [t, m, s] => record(unsafe { f(handle(stage), ot(t), ot(m), ot(s)) }),
-            _ => fail_here(
-                OT_ERR_INVALID_INPUT,
-                "an error needs type, message and stack trace".into(),
-            ),
-        },
-        Err(e) => frame_failure(e),
+native!(Java_io_ordertrace_NativeBridge_tracerNew(
+    service_name: JString<'caller>, file: JString<'caller>, otlp_endpoint: JString<'caller>, protocol: jint,
+    start_records: jint, heartbeat_ms: jlong, identity: jint, read_env: jboolean
+) -> jlong, |env| {
+    let mut b = OrderTracer::builder();
+    if !read_env {
+        b = b.without_env();
     }
+    if let Some(name) = opt_string(env, &service_name)?.filter(|s| !s.is_empty()) {
+        b = b.service_name(name);
+    }
+    if let Some(file) = opt_string(env, &file)?.filter(|s| !s.is_empty()) {
+        b = b.file(file);
+    }
+    if let Some(endpoint) = opt_string(env, &otlp_endpoint)?.filter(|s| !s.is_empty()) {
+        let protocol = match protocol {
+            0 => OtlpProtocol::HttpProtobuf,
+            1 => OtlpProtocol::Grpc,
+            other => return Err(BridgeError::new(ordertrace::Status::InvalidConfig, format!("invalid configuration: protocol {other} is not 0 (HTTP) or 1 (gRPC)")).into()),
+        };
+        b = b.otlp(endpoint, protocol);
+    }
+    match start_records {
+        0 => b = b.start_records(false),
+        1 => b = b.start_records(true),
+        _ => {}
+    }
+    match heartbeat_ms {
+        ms if ms < 0 => {}
+        0 => b = b.heartbeat_interval(None),
+        ms => b = b.heartbeat_interval(Some(Duration::from_millis(ms as u64))),
+    }
+    match identity {
+        0 => b = b.identity(IdentityMode::OrderDerived),
+        1 => b = b.identity(IdentityMode::Propagated),
+        _ => {}
+    }
+    Ok(hand_out(b.build().map_err(BridgeError::from)?))
+});
+
+native!(Java_io_ordertrace_NativeBridge_tracerFromEnv() -> jlong, |env| {
+    Ok(hand_out(OrderTracer::from_env().map_err(BridgeError::from)?))
+});
+
+native!(Java_io_ordertrace_NativeBridge_tracerFlush(tracer: jlong, timeout_ms: jlong) -> (), |env| {
+    Ok(tracer_ref(tracer)?.flush(timeout(timeout_ms)).map_err(BridgeError::from)?)
+});
+
+native!(Java_io_ordertrace_NativeBridge_tracerShutdown(tracer: jlong, timeout_ms: jlong) -> (), |env| {
+    Ok(tracer_ref(tracer)?.shutdown(timeout(timeout_ms)).map_err(BridgeError::from)?)
+});
+
+native!(Java_io_ordertrace_NativeBridge_tracerCounters(tracer: jlong) -> JLongArray<'caller>, |env| {
+    let c = tracer_ref(tracer)?.counters();
+    let values = [c.spans_started, c.spans_exported, c.spans_dropped, c.spans_failed, c.failed_exports, c.queue_depth]
+        .map(|n| n as i64);
+    let array = env.new_long_array(values.len())?;
+    array.set_region(env, 0, &values)?;
+    Ok(array)
+});
+
+native!(Java_io_ordertrace_NativeBridge_tracerFree(tracer: jlong) -> (), |env| {
+    // SAFETY: the Java tracer frees its handle once (Cleaner or close, whichever first).
+    unsafe { free::<OrderTracer>(tracer) };
+    Ok(())
+});
+
+native!(Java_io_ordertrace_NativeBridge_stageStart(
+    tracer: jlong, event_index: jint, order_id: JString<'caller>, user_id: JString<'caller>, kind: jint,
+    status_from: JString<'caller>, status_to: JString<'caller>,
+    attribute_keys: JObjectArray<'caller>, attribute_kinds: JIntArray<'caller>, attribute_strings: JObjectArray<'caller>,
+    attribute_longs: JLongArray<'caller>, attribute_doubles: JDoubleArray<'caller>,
+    parent_headers: JObjectArray<'caller>
+) -> jlong, |env| {
+    let tracer = tracer_ref(tracer)?;
+    let order_id = string(env, &order_id, "order id")?;
+    let mut b = tracer.stage(event(event_index)?, &order_id).kind(span_kind(kind)?);
+    if let Some(user) = opt_string(env, &user_id)?.filter(|s| !s.is_empty()) {
+        b = b.user_id(&user);
+    }
+    let from = opt_string(env, &status_from)?.filter(|s| !s.is_empty());
+    let to = opt_string(env, &status_to)?.filter(|s| !s.is_empty());
+    if from.is_some() || to.is_some() {
+        // The core says which one is missing or malformed.
+        b = b.status_change(from.as_deref().unwrap_or(""), to.as_deref().unwrap_or(""));
+    }
+    if !attribute_keys.is_null() {
+        let keys = strings(env, &attribute_keys, "attribute key")?;
+        let n = keys.len();
+        let lengths = [
+            len_or_zero(env, &attribute_kinds)?,
+            len_or_zero(env, &attribute_longs)?,
+            len_or_zero(env, &attribute_doubles)?,
+            if attribute_strings.is_null() { 0 } else { attribute_strings.len(env)? },
+        ];
+        if lengths.iter().any(|&l| l < n) {
+            return Err(BridgeError::invalid(format!(
+                "{n} attribute keys but only {lengths:?} kinds, longs, doubles, strings"
+            ))
+            .into());
+        }
+        let (mut kinds, mut longs, mut doubles) = (vec![0i32; n], vec![0i64; n], vec![0f64; n]);
+        attribute_kinds.get_region(env, 0, &mut kinds)?;
+        attribute_longs.get_region(env, 0, &mut longs)?;
+        attribute_doubles.get_region(env, 0, &mut doubles)?;
+        let mut texts = Vec::with_capacity(n);
+        for i in 0..n {
+            let element = attribute_strings.get_element(env, i)?;
+            let s = env.cast_local::<JString>(element)?;
+            texts.push(opt_string(env, &s)?);
+            env.delete_local_ref(s);
+        }
+        for (i, (key, text)) in keys.iter().zip(texts).enumerate() {
+            b = b.attribute(key, attribute_value(kinds[i], text, longs[i], doubles[i])?);
+        }
+    }
+    if !parent_headers.is_null() {
+        let pairs = header_pairs(strings(env, &parent_headers, "header")?);
+        if !pairs.is_empty() {
+            b = b.parent(&propagation::extract(&pairs));
+        }
+    }
+    Ok(hand_out(StageSlot::new(b.start().map_err(BridgeError::from)?)))
+});
+
+native!(Java_io_ordertrace_NativeBridge_stageSetAttribute(
+    stage: jlong, key: JString<'caller>, kind: jint, text: JString<'caller>, long: jlong, double: jdouble
+) -> (), |env| {
+    let key = string(env, &key, "attribute key")?;
+    let value = attribute_value(kind, opt_string(env, &text)?, long, double)?;
+    Ok(stage_ref(stage)?.with_open(|s| Ok(s.set_attribute(&key, value)?))?)
+});
+
+native!(Java_io_ordertrace_NativeBridge_stageRecordPrice(stage: jlong, amount: jdouble, currency: JString<'caller>) -> (), |env| {
+    let currency = string(env, &currency, "currency")?;
+    Ok(stage_ref(stage)?.with_open(|s| Ok(s.record_price(amount, &currency)?))?)
+});
+
+fn error_info(
+    env: &Env<'_>,
+    error_type: &JString<'_>,
+    message: &JString<'_>,
+    stacktrace: &JString<'_>,
+) -> Result<ErrorInfo> {
+    let mut e = ErrorInfo::new(
+        string(env, error_type, "error type")?,
+        opt_string(env, message)?.unwrap_or_default(),
+    );
+    if let Some(st) = opt_string(env, stacktrace)?.filter(|s| !s.is_empty()) {
+        e = e.with_stacktrace(st);
+    }
+    Ok(e)
 }
 
-native!(Java_io_ordertrace_NativeBridge_stageRecordError(stage: jlong, encoded: JByteArray<'caller>) -> jint, |env| {
-    let bytes = env.convert_byte_array(&encoded)?;
-    Ok(with_error(stage, &bytes, ot_stage_record_error))
+native!(Java_io_ordertrace_NativeBridge_stageRecordError(
+    stage: jlong, error_type: JString<'caller>, message: JString<'caller>, stacktrace: JString<'caller>
+) -> (), |env| {
+    let e = error_info(env, &error_type, &message, &stacktrace)?;
+    Ok(stage_ref(stage)?.with_open(|s| Ok(s.record_error(&e)?))?)
 });
 
-native!(Java_io_ordertrace_NativeBridge_stageEndWithError(stage: jlong, encoded: JByteArray<'caller>) -> jint, |env| {
-    let bytes = env.convert_byte_array(&encoded)?;
-    Ok(with_error(stage, &bytes, ot_stage_end_with_error))
+native!(Java_io_ordertrace_NativeBridge_stageEnd(stage: jlong) -> (), |env| {
+    stage_ref(stage)?.take_open()?.end();
+    Ok(())
 });
 
-native!(Java_io_ordertrace_NativeBridge_stageEnd(stage: jlong) -> jint, |_env| {
-    // SAFETY: a live stage handle.
-    Ok(record(unsafe { ot_stage_end(handle(stage)) }))
-});
-
-native!(Java_io_ordertrace_NativeBridge_stageInject(stage: jlong) -> JByteArray<'caller>, |env| {
-    let mut list = std::ptr::null_mut();
-    // SAFETY: a live stage handle; `list` writable.
-    let status = record(unsafe { ot_stage_inject(handle(stage), &mut list) });
-    let mut out = None;
-    if status == OT_OK {
-        let mut n = 0usize;
-        let mut buf = Vec::new();
-        // SAFETY: `list` is live until freed below; the strings it hands out too.
-        unsafe {
-            ot_headers_len(list, &mut n);
-            for i in 0..n {
-                let (mut k, mut v) = (ot(b""), ot(b""));
-                if ot_headers_get(list, i, &mut k, &mut v) == OT_OK {
-                    frames::push(&mut buf, std::slice::from_raw_parts(k.ptr, k.len));
-                    frames::push(&mut buf, std::slice::from_raw_parts(v.ptr, v.len));
-                }
-            }
-            ot_headers_free(list);
+native!(Java_io_ordertrace_NativeBridge_stageEndWithError(
+    stage: jlong, error_type: JString<'caller>, message: JString<'caller>, stacktrace: JString<'caller>
+) -> (), |env| {
+    let s = stage_ref(stage)?.take_open()?;
+    match error_info(env, &error_type, &message, &stacktrace) {
+        Ok(e) => Ok(s.end_with_error(&e).map_err(BridgeError::from)?),
+        Err(bad) => {
+            let _ = s.end_with_error(&ErrorInfo::new("error", "an unreadable error was reported"));
+            Err(bad)
         }
-        out = Some(buf);
     }
-    bytes_out(env, out)
 });
 
-native!(Java_io_ordertrace_NativeBridge_stageIds(stage: jlong) -> JByteArray<'caller>, |env| {
-    let mut ids = [0u8; 48];
-    let (trace, span) = ids.split_at_mut(32);
-    // SAFETY: a live stage handle; 32 and 16 writable bytes.
-    let status = record(unsafe { ot_stage_ids(handle(stage), trace.as_mut_ptr(), span.as_mut_ptr()) });
-    bytes_out(env, (status == OT_OK).then(|| ids.to_vec()))
+native!(Java_io_ordertrace_NativeBridge_stageInject(stage: jlong) -> JObjectArray<'caller>, |env| {
+    let list = stage_ref(stage)?.with_open(|s| {
+        let mut list: Vec<(String, String)> = Vec::new();
+        s.inject(&mut list);
+        Ok(list)
+    })?;
+    let array = env.new_object_array(list.len() as i32 * 2, jni::jni_str!("java/lang/String"), jni::objects::JObject::null())?;
+    for (i, (k, v)) in list.iter().enumerate() {
+        let k = env.new_string(k)?;
+        array.set_element(env, 2 * i, &k)?;
+        let v = env.new_string(v)?;
+        array.set_element(env, 2 * i + 1, &v)?;
+    }
+    Ok(array)
 });
 
-native!(Java_io_ordertrace_NativeBridge_stageFree(stage: jlong) -> jint, |_env| {
-    // SAFETY: the Java stage frees its handle once.
-    unsafe { ot_stage_free(handle(stage)) };
-    Ok(OT_OK)
+native!(Java_io_ordertrace_NativeBridge_stageIds(stage: jlong) -> JString<'caller>, |env| {
+    let (trace, span) = stage_ref(stage)?.ids();
+    Ok(env.new_string(format!("{trace}{span}"))?)
 });
 
-native!(Java_io_ordertrace_NativeBridge_headersCheck(encoded: JByteArray<'caller>) -> jint, |env| {
-    let bytes = env.convert_byte_array(&encoded)?;
-    let fields = match frames::split(&bytes) {
-        Ok(f) => f,
-        Err(e) => return Ok(frame_failure(e)),
-    };
-    Ok(match headers(&fields) {
-        // SAFETY: the headers borrow `bytes`.
-        Ok(list) => record(unsafe { ot_headers_check(list.as_ptr(), list.len()) }),
-        Err(code) => code,
-    })
+native!(Java_io_ordertrace_NativeBridge_stageFree(stage: jlong) -> (), |env| {
+    // SAFETY: the Java stage frees its handle once; dropping an open stage ends it.
+    unsafe { free::<StageSlot>(stage) };
+    Ok(())
 });
 
-native!(Java_io_ordertrace_NativeBridge_schemaJson() -> JByteArray<'caller>, |env| {
-    let mut buffer = std::ptr::null_mut();
-    // SAFETY: `buffer` writable.
-    let status = record(unsafe { ot_schema_json(&mut buffer) });
-    bytes_out(env, if status == OT_OK { take_buffer(buffer) } else { None })
+native!(Java_io_ordertrace_NativeBridge_headersCheck(headers: JObjectArray<'caller>) -> (), |env| {
+    let pairs = header_pairs(strings(env, &headers, "header")?);
+    propagation::extract_strict(&pairs).map_err(BridgeError::from)?;
+    Ok(())
 });
 
-native!(Java_io_ordertrace_NativeBridge_readSpansJson(path: JByteArray<'caller>) -> JByteArray<'caller>, |env| {
-    let path = env.convert_byte_array(&path)?;
-    let mut buffer = std::ptr::null_mut();
-    // SAFETY: `path` alive for the call; `buffer` writable.
-    let status = record(unsafe { ot_read_spans_json(ot(&path), &mut buffer) });
-    bytes_out(env, if status == OT_OK { take_buffer(buffer) } else { None })
+native!(Java_io_ordertrace_NativeBridge_schemaJson() -> JString<'caller>, |env| {
+    Ok(env.new_string(ordertrace::schema_json())?)
+});
+
+native!(Java_io_ordertrace_NativeBridge_readSpansJson(path: JString<'caller>) -> JString<'caller>, |env| {
+    let path = string(env, &path, "path")?;
+    Ok(env.new_string(ordertrace_bridge::spans_json(&path)?)?)
 });
 
 // Lets the Java tests prove that a panic in the bridge arrives as OrderTraceException (code
 // PANIC) and leaves the JVM running. Package-private on the Java side; it changes no state.
-native!(Java_io_ordertrace_NativeBridge_panicForTests() -> jint, |_env| {
+native!(Java_io_ordertrace_NativeBridge_panicForTests() -> (), |env| {
     panic!("deliberate panic for the boundary test")
-});
-
-native!(Java_io_ordertrace_NativeBridge_lastErrorCode() -> jint, |_env| {
-    Ok(LAST_CODE.with(Cell::get))
-});
-
-native!(Java_io_ordertrace_NativeBridge_lastError() -> JByteArray<'caller>, |env| {
-    let local = LOCAL_MESSAGE.with(|m| m.borrow().clone());
-    let message = match local {
-        Some(m) => m.into_bytes(),
-        None => {
-            // SAFETY: NULL asks for the length; then a buffer of that length.
-            let n = unsafe { ot_last_error_message(std::ptr::null_mut(), 0) };
-            let mut buf = vec![0u8; n];
-            unsafe { ot_last_error_message(buf.as_mut_ptr(), n) };
-            buf
-        }
-    };
-    bytes_out(env, Some(message))
 });
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn encode(fields: &[&str]) -> Vec<u8> {
-        let mut buf = Vec::new();
-        for f in fields {
-            frames::push(&mut buf, f.as_bytes());
+    #[test]
+    fn event_indexes_follow_the_schema_order_and_others_are_rejected() {
+        assert_eq!(event(0).unwrap(), OrderEvent::OrderSubmitted);
+        assert_eq!(event(7).unwrap(), OrderEvent::OrderShipped);
+        for bad in [-1, 8] {
+            match event(bad) {
+                Err(NativeError::Bridge(e)) => {
+                    assert_eq!(e.status, ordertrace::Status::InvalidInput)
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
         }
-        buf
     }
 
     #[test]
-    fn a_stage_starts_from_one_frame_buffer_with_attributes_and_headers() {
-        let dir = std::env::temp_dir().join(format!("ot-jni-{}", std::process::id()));
-        let file = dir.join("s.jsonl");
-        let path = file.to_str().unwrap();
-        let t = tracer_new(&encode(&["crm-api", path, "", "0", "0", "0", "-1", "0"]));
-        assert_ne!(t, 0);
-        let s = stage_start(
-            t,
-            &encode(&[
-                "order_confirmed",
-                "ORD-1",
-                "",
-                "4",
-                "",
-                "",
-                "2",
-                "crm.channel",
-                "0",
-                "web",
-                "crm.items",
-                "1",
-                "3",
-                "baggage",
-                "user.id=1b4e28ba-2fa1-11d2-883f-0016d3cca427",
-            ]),
+    fn attribute_kinds_map_to_typed_values() {
+        assert_eq!(
+            attribute_value(1, None, 3, 0.0).unwrap(),
+            AttributeValue::Int(3)
         );
-        assert_ne!(s, 0, "{:?}", LOCAL_MESSAGE.with(|m| m.borrow().clone()));
-        unsafe {
-            assert_eq!(ot_stage_end(handle(s)), OT_OK);
-            ot_stage_free(handle(s));
-            assert_eq!(ot_tracer_shutdown(handle(t), 5000), OT_OK);
-            ot_tracer_free(handle(t));
-        }
-        let text = std::fs::read_to_string(&file).unwrap();
-        assert!(
-            text.contains("crm.channel") && text.contains("1b4e28ba"),
-            "{text}"
+        assert_eq!(
+            attribute_value(3, None, 1, 0.0).unwrap(),
+            AttributeValue::Bool(true)
         );
-        let _ = std::fs::remove_dir_all(dir);
+        assert_eq!(
+            attribute_value(0, Some("web".into()), 0, 0.0).unwrap(),
+            AttributeValue::Str("web".into())
+        );
+        assert!(attribute_value(9, None, 0, 0.0).is_err());
     }
 
     #[test]
-    fn malformed_frames_fail_with_a_message_instead_of_a_handle() {
-        assert_eq!(stage_start(0, &[0, 0, 0, 7]), 0);
-        assert_eq!(LAST_CODE.with(Cell::get), OT_ERR_INVALID_INPUT);
-        assert_eq!(stage_start(0, &encode(&["order_confirmed", "ORD-1"])), 0);
-        assert!(
-            LOCAL_MESSAGE
-                .with(|m| m.borrow().clone())
-                .unwrap()
-                .contains("7 leading fields")
-        );
-        let bad_count = encode(&["order_confirmed", "ORD-1", "", "0", "", "", "x"]);
-        assert_eq!(stage_start(0, &bad_count), 0);
-        assert!(
-            LOCAL_MESSAGE
-                .with(|m| m.borrow().clone())
-                .unwrap()
-                .contains("not a number")
-        );
+    fn a_zero_handle_is_a_null_pointer_error_not_a_crash() {
+        match tracer_ref(0) {
+            Err(NativeError::Bridge(e)) => assert_eq!(e.status, ordertrace::Status::NullPointer),
+            other => panic!("{other:?}"),
+        }
+        match stage_ref(0) {
+            Err(NativeError::Bridge(e)) => assert_eq!(e.status, ordertrace::Status::NullPointer),
+            other => panic!("{other:?}"),
+        }
     }
 }

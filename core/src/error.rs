@@ -1,12 +1,13 @@
 //! The one error type of the core: every rejection a caller can meet, with a message a support
 //! engineer understands without reading the code.
 
+use crate::status::Status;
 use std::path::PathBuf;
 
 /// Everything the core can refuse or fail at.
 ///
-/// Bridges map each variant to a stable numeric code (see [`OrderTraceError::code`]) so Java and
-/// C# callers can branch on it without parsing messages.
+/// Each variant has one entry of the status table ([`OrderTraceError::status`]), so C, Java and
+/// C# callers can branch on its code without parsing messages.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderTraceError {
     /// A caller-supplied value broke a schema rule (empty order id, malformed user id, ...).
@@ -74,20 +75,26 @@ pub enum OrderTraceError {
 }
 
 impl OrderTraceError {
-    /// Stable numeric code for the bridges (0 is reserved for "no error").
-    pub fn code(&self) -> i32 {
+    /// This error's entry in the bridges' status table ([`crate::Status`]).
+    pub fn status(&self) -> Status {
         match self {
-            Self::InvalidInput { .. } => 1,
-            Self::UnknownEvent(_) => 2,
-            Self::MalformedHeader { .. } => 3,
-            Self::InvalidConfig { .. } => 4,
-            Self::PipelineStart(_) => 5,
-            Self::Timeout { .. } => 6,
-            Self::Export(_) => 7,
-            Self::ShutDown => 8,
-            Self::OtlpJson { .. } => 9,
-            Self::File { .. } => 10,
+            Self::InvalidInput { .. } => Status::InvalidInput,
+            Self::UnknownEvent(_) => Status::UnknownEvent,
+            Self::MalformedHeader { .. } => Status::MalformedHeader,
+            Self::InvalidConfig { .. } => Status::InvalidConfig,
+            Self::PipelineStart(_) => Status::PipelineStart,
+            Self::Timeout { .. } => Status::Timeout,
+            Self::Export(_) => Status::Export,
+            Self::ShutDown => Status::ShutDown,
+            Self::OtlpJson { .. } => Status::OtlpJson,
+            Self::File { .. } => Status::File,
         }
+    }
+
+    /// Stable numeric code for the bridges (0 is reserved for "no error"): the code of
+    /// [`status`](Self::status).
+    pub fn code(&self) -> i32 {
+        self.status().code()
     }
 
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
@@ -221,7 +228,8 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), errors.len());
-        assert!(codes.iter().all(|c| *c > 0));
+        // The core's own errors use 1-19 of the status table; 20 and up are the boundaries'.
+        assert!(codes.iter().all(|c| (1..20).contains(c)), "{codes:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `order_submitted` to `order_shipped`, across the Shop API, the CRM, the MES and RabbitMQ.
 //!
 //! - [`schema`]: the eight canonical events, attribute keys, input validation, `schema_json()`.
+//! - [`status`]: the one status table (code and name of every error) all bridges share.
 //! - [`propagation`]: W3C Trace Context and Baggage over HTTP and RabbitMQ headers.
 //! - [`identity`]: the order-derived trace identity for hops that lost their headers.
 //! - [`OrderTracer`] / [`Stage`]: stage spans with errors, start records and heartbeats.
@@ -40,6 +41,7 @@ pub mod pipeline;
 pub mod propagation;
 pub mod schema;
 mod stage;
+pub mod status;
 pub mod timeline;
 mod tracer;
 
@@ -49,4 +51,5 @@ pub use opentelemetry::trace::SpanKind;
 pub use pipeline::{OtlpProtocol, PipelineConfig, PipelineCounters};
 pub use schema::{OrderEvent, schema_json};
 pub use stage::{AttributeValue, ErrorInfo, MAX_ERROR_TYPE_LEN, Stage, StageBuilder};
+pub use status::Status;
 pub use tracer::{DROP_SHUTDOWN_TIMEOUT, OrderTracer, OrderTracerBuilder};

@@ -451,6 +451,7 @@ pub fn schema_json() -> String {
             "baggage_header": "baggage",
             "baggage_keys": [attr::ORDER_ID, attr::USER_ID],
         },
+        "status_codes": crate::status::Status::table_json(),
     })
     .to_string()
 }
@@ -620,6 +621,21 @@ mod tests {
         let big = "v".repeat(MAX_ATTRIBUTE_VALUE_LEN + 1);
         assert!(validate_attribute_value("k", &big).is_err());
         assert!(validate_attribute_value("k", "ok").is_ok());
+    }
+
+    #[test]
+    fn schema_json_exports_the_status_table() {
+        let v: serde_json::Value = serde_json::from_str(&schema_json()).unwrap();
+        let rows = v["status_codes"].as_array().expect("status_codes");
+        let exported: Vec<(i64, &str)> = rows
+            .iter()
+            .map(|r| (r["code"].as_i64().unwrap(), r["name"].as_str().unwrap()))
+            .collect();
+        let table: Vec<(i64, &str)> = crate::Status::ALL
+            .iter()
+            .map(|s| (i64::from(s.code()), s.name()))
+            .collect();
+        assert_eq!(exported, table);
     }
 
     #[test]

@@ -77,6 +77,21 @@ namespace OrderTrace.Tests
         }
 
         [Test]
+        public void ErrorCodeEnumMatchesTheCoreStatusTable()
+        {
+            var schema = (Dictionary<string, object>)MiniJson.Parse(OrderTracer.SchemaJson());
+            var table = ((List<object>)schema["status_codes"]).Cast<Dictionary<string, object>>()
+                .Where(r => (double)r["code"] != 0)
+                .Select(r => (string)r["name"] + "=" + (int)(double)r["code"]);
+            // InvalidUtf8 -> INVALID_UTF8: the table's SCREAMING_SNAKE_CASE spelling of each member.
+            var ours = Enum.GetValues(typeof(OrderTraceErrorCode)).Cast<OrderTraceErrorCode>()
+                .Select(c => System.Text.RegularExpressions.Regex.Replace(c.ToString(), "(?<=.)([A-Z])", "_$1").ToUpperInvariant()
+                    + "=" + (int)c);
+            Assert.Equal(string.Join(",", table.OrderBy(x => x)), string.Join(",", ours.OrderBy(x => x)),
+                "OrderTraceErrorCode against the core's status table");
+        }
+
+        [Test]
         public void ReadingSpansOfAMissingFileIsAFileError()
         {
             var e = Assert.Throws<OrderTraceException>(() => OrderTracer.ReadSpansJson("/nonexistent/spans.jsonl"), "missing file");

@@ -4,7 +4,7 @@ using System.Text;
 
 namespace OrderTrace
 {
-    /// <summary>Declarations of the ordertrace C ABI (include/ordertrace.h). Marshalling only.</summary>
+    /// <summary>Declarations of the ordertrace C ABI (ffi/include/ordertrace.h). Marshalling only.</summary>
     internal static class Native
     {
         internal const string Lib = "ordertrace_ffi";

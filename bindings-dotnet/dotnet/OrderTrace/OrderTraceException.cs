@@ -2,7 +2,11 @@ using System;
 
 namespace OrderTrace
 {
-    /// <summary>Why a call into ordertrace failed; the numbers are the C ABI's status codes.</summary>
+    /// <summary>
+    /// Why a call into ordertrace failed: the status table of the core (<c>status_codes</c> in
+    /// <see cref="OrderTracer.SchemaJson"/>, <c>OtStatus</c> in C), without its OK entry. A test
+    /// checks this enum against that table, so a code cannot be missing here.
+    /// </summary>
     public enum OrderTraceErrorCode
     {
         /// <summary>Caller input rejected (order id, user id, attribute, status).</summary>
@@ -33,6 +37,8 @@ namespace OrderTrace
         Closed = 22,
         /// <summary>A bug inside ordertrace (a Rust panic, caught at the boundary).</summary>
         Panic = 23,
+        /// <summary>The native library could not be loaded.</summary>
+        NativeLibrary = 100,
     }
 
     /// <summary>An error reported by ordertrace, with its code and a message meant for people.</summary>

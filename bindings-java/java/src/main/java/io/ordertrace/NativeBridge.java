@@ -1,10 +1,10 @@
 package io.ordertrace;
 
-import java.nio.charset.StandardCharsets;
-
 /**
- * The native methods (Rust, ordertrace-jni). Arguments travel as frame-encoded byte arrays
- * ({@link Frames}); failures return 0 or a non-zero status, read with {@link #check}.
+ * The native methods (Rust, ordertrace-jni), calling the ordertrace core directly. Primitives
+ * cross as primitives and strings as {@code String}; a failure is thrown from native code as
+ * {@link OrderTraceException} with the core's status code, so no call needs a second one to
+ * fetch its error.
  */
 final class NativeBridge {
     static {
@@ -13,59 +13,38 @@ final class NativeBridge {
 
     private NativeBridge() {}
 
-    static native long tracerNew(byte[] config);
+    static native long tracerNew(String serviceName, String file, String otlpEndpoint, int protocol, int startRecords,
+            long heartbeatMillis, int identity, boolean readEnvironment);
     static native long tracerFromEnv();
-    static native int tracerFlush(long tracer, long timeoutMs);
-    static native int tracerShutdown(long tracer, long timeoutMs);
-    static native byte[] tracerCounters(long tracer);
-    static native int tracerFree(long tracer);
+    static native void tracerFlush(long tracer, long timeoutMs);
+    static native void tracerShutdown(long tracer, long timeoutMs);
+    /** spans started, exported, dropped, failed, failed exports, queue depth. */
+    static native long[] tracerCounters(long tracer);
+    static native void tracerFree(long tracer);
 
-    static native long stageStart(long tracer, byte[] encoded);
-    static native int stageSetAttribute(long stage, byte[] encoded);
-    static native int stageRecordPrice(long stage, double amount, byte[] currency);
-    static native int stageRecordError(long stage, byte[] encoded);
-    static native int stageEnd(long stage);
-    static native int stageEndWithError(long stage, byte[] encoded);
-    static native byte[] stageInject(long stage);
-    static native byte[] stageIds(long stage);
-    static native int stageFree(long stage);
+    /**
+     * Starts a stage in one crossing. {@code event} is {@link OrderEvent#ordinal()} (the schema's
+     * order); the attribute arrays are parallel (null when there are none: kinds 0 string, 1 long,
+     * 2 double, 3 boolean as 0/1 in the long); {@code parentHeaders} is name, value, name, value, ...
+     */
+    static native long stageStart(long tracer, int event, String orderId, String userId, int kind, String statusFrom,
+            String statusTo, String[] attributeKeys, int[] attributeKinds, String[] attributeStrings,
+            long[] attributeLongs, double[] attributeDoubles, String[] parentHeaders);
+    static native void stageSetAttribute(long stage, String key, int kind, String text, long number, double real);
+    static native void stageRecordPrice(long stage, double amount, String currency);
+    static native void stageRecordError(long stage, String type, String message, String stacktrace);
+    static native void stageEnd(long stage);
+    static native void stageEndWithError(long stage, String type, String message, String stacktrace);
+    /** name, value, name, value, ... */
+    static native String[] stageInject(long stage);
+    /** trace id (32 hex characters) followed by span id (16). */
+    static native String stageIds(long stage);
+    static native void stageFree(long stage);
 
-    static native int headersCheck(byte[] encoded);
-    static native byte[] schemaJson();
-    static native byte[] readSpansJson(byte[] path);
+    static native void headersCheck(String[] headers);
+    static native String schemaJson();
+    static native String readSpansJson(String path);
 
     /** Panics inside the native library; only for the test proving a panic arrives as {@link OrderTraceException}. */
-    static native int panicForTests();
-
-    static native int lastErrorCode();
-    static native byte[] lastError();
-
-    /** Throws the last native error when {@code status} is not 0. */
-    static void check(int status) {
-        if (status != 0) {
-            throw failure();
-        }
-    }
-
-    /** Returns {@code handle}, or throws the last native error when it is 0. */
-    static long checkHandle(long handle) {
-        if (handle == 0) {
-            throw failure();
-        }
-        return handle;
-    }
-
-    /** Returns {@code bytes}, or throws the last native error when null. */
-    static byte[] checkBytes(byte[] bytes) {
-        if (bytes == null) {
-            throw failure();
-        }
-        return bytes;
-    }
-
-    static OrderTraceException failure() {
-        byte[] message = lastError();
-        return new OrderTraceException(lastErrorCode(),
-                message == null ? "unknown error" : new String(message, StandardCharsets.UTF_8));
-    }
+    static native void panicForTests();
 }

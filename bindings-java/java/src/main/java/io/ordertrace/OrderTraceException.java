@@ -1,8 +1,10 @@
 package io.ordertrace;
 
 /**
- * An error reported by ordertrace, with a code (the C ABI's status codes) and a message meant
- * for people. Native errors and panics arrive as this exception, never as a JVM crash.
+ * An error reported by ordertrace, with a code and a message meant for people. Native errors and
+ * panics arrive as this exception, never as a JVM crash. The codes are the core's one status
+ * table ({@code status_codes} in {@link OrderTracer#schemaJson()}, {@code OtStatus} in C)
+ * without its OK entry; a test checks these constants against it.
  */
 public class OrderTraceException extends RuntimeException {
     /** Caller input rejected (order id, user id, attribute, status). */
@@ -17,10 +19,16 @@ public class OrderTraceException extends RuntimeException {
     public static final int PIPELINE_START = 5;
     /** Flush or shutdown did not finish in time. */
     public static final int TIMEOUT = 6;
+    /** An export failed. */
+    public static final int EXPORT = 7;
     /** The tracer has been shut down. */
     public static final int SHUT_DOWN = 8;
+    /** An OTLP/JSON document could not be read. */
+    public static final int OTLP_JSON = 9;
     /** A file could not be read or written. */
     public static final int FILE = 10;
+    /** A required argument was missing. */
+    public static final int NULL_POINTER = 20;
     /** A string was not valid UTF-8. */
     public static final int INVALID_UTF8 = 21;
     /** The stage has ended, or the tracer is closed. */

@@ -1,9 +1,7 @@
 package io.ordertrace;
 
 import java.lang.ref.Cleaner;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -41,7 +39,7 @@ public final class OrderTracer implements AutoCloseable {
 
     /** A tracer configured entirely by the environment. */
     public static OrderTracer fromEnvironment() {
-        return new OrderTracer(NativeBridge.checkHandle(NativeBridge.tracerFromEnv()));
+        return new OrderTracer(NativeBridge.tracerFromEnv());
     }
 
     /** Begins a stage of {@code orderId}; {@link StageBuilder#start()} starts it in one native call. */
@@ -65,7 +63,7 @@ public final class OrderTracer implements AutoCloseable {
     /** Exports everything ended so far; throws (code TIMEOUT) after {@code timeout}. */
     public void flush(Duration timeout) {
         withHandle(h -> {
-            NativeBridge.check(NativeBridge.tracerFlush(h, timeout.toMillis()));
+            NativeBridge.tracerFlush(h, timeout.toMillis());
             return null;
         });
     }
@@ -73,7 +71,7 @@ public final class OrderTracer implements AutoCloseable {
     /** Exports what is queued and stops the pipeline within {@code timeout}; later stages fail (code SHUT_DOWN). */
     public void shutdown(Duration timeout) {
         withHandle(h -> {
-            NativeBridge.check(NativeBridge.tracerShutdown(h, timeout.toMillis()));
+            NativeBridge.tracerShutdown(h, timeout.toMillis());
             return null;
         });
     }
@@ -81,15 +79,14 @@ public final class OrderTracer implements AutoCloseable {
     /** The pipeline counters now. */
     public PipelineCounters counters() {
         return withHandle(h -> {
-            List<String> f = Frames.split(NativeBridge.checkBytes(NativeBridge.tracerCounters(h)));
-            return new PipelineCounters(Long.parseLong(f.get(0)), Long.parseLong(f.get(1)), Long.parseLong(f.get(2)),
-                    Long.parseLong(f.get(3)), Long.parseLong(f.get(4)), Long.parseLong(f.get(5)));
+            long[] c = NativeBridge.tracerCounters(h);
+            return new PipelineCounters(c[0], c[1], c[2], c[3], c[4], c[5]);
         });
     }
 
     /** The canonical order-event schema as JSON. */
     public static String schemaJson() {
-        return new String(NativeBridge.checkBytes(NativeBridge.schemaJson()), StandardCharsets.UTF_8);
+        return NativeBridge.schemaJson();
     }
 
     /** The spans in a file written by the embedded exporter, as a JSON array of flat span objects. */
@@ -97,8 +94,7 @@ public final class OrderTracer implements AutoCloseable {
         if (path == null) {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "path is null");
         }
-        return new String(NativeBridge.checkBytes(NativeBridge.readSpansJson(path.getBytes(StandardCharsets.UTF_8))),
-                StandardCharsets.UTF_8);
+        return NativeBridge.readSpansJson(path);
     }
 
     /** Shuts the pipeline down (up to 5 s) and releases the native tracer. Calling it again does nothing. */
@@ -180,9 +176,8 @@ public final class OrderTracer implements AutoCloseable {
 
         /** Starts the tracer; throws {@link OrderTraceException} (INVALID_CONFIG, FILE, PIPELINE_START) on bad settings. */
         public OrderTracer build() {
-            byte[] config = new Frames().add(serviceName).add(file).add(otlpEndpoint).add(protocol).add(startRecords)
-                    .add(heartbeatMillis).add(identity).add(readEnvironment ? 1 : 0).bytes();
-            return new OrderTracer(NativeBridge.checkHandle(NativeBridge.tracerNew(config)));
+            return new OrderTracer(NativeBridge.tracerNew(serviceName, file, otlpEndpoint, protocol, startRecords,
+                    heartbeatMillis, identity, readEnvironment));
         }
     }
 }

@@ -59,12 +59,22 @@ public final class Propagation {
         if (headers == null) {
             return;
         }
-        Frames f = new Frames();
+        String[] flat = flatten(headers);
+        NativeBridge.headersCheck(flat == null ? new String[0] : flat);
+    }
+
+    /** The propagation headers of {@code headers} as name, value, name, value, ...; null when there are none. */
+    static String[] flatten(Map<String, String> headers) {
+        if (headers == null || headers.isEmpty()) {
+            return null;
+        }
+        java.util.List<String> flat = new java.util.ArrayList<>(6);
         for (Map.Entry<String, String> h : headers.entrySet()) {
             if (h.getKey() != null && h.getValue() != null && isPropagationHeader(h.getKey())) {
-                f.add(h.getKey()).add(h.getValue());
+                flat.add(h.getKey());
+                flat.add(h.getValue());
             }
         }
-        NativeBridge.check(NativeBridge.headersCheck(f.bytes()));
+        return flat.isEmpty() ? null : flat.toArray(new String[0]);
     }
 }

@@ -14,7 +14,7 @@ public final class StageBuilder {
     private int kind = 0;
     private String statusFrom = "";
     private String statusTo = "";
-    private final List<String[]> attributes = new ArrayList<>();
+    private final List<StageSpan.Attribute> attributes = new ArrayList<>();
     private Map<String, String> parentHeaders = Collections.emptyMap();
 
     StageBuilder(OrderTracer tracer, OrderEvent event, String orderId) {
@@ -80,18 +80,25 @@ public final class StageBuilder {
         if (orderId == null) {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "invalid order id: it is null");
         }
-        Frames f = new Frames().add(event.wireName()).add(orderId).add(userId).add(kind).add(statusFrom).add(statusTo)
-                .add(attributes.size());
-        for (String[] a : attributes) {
-            f.add(a[0]).add(a[1]).add(a[2]);
+        // The common stage has no attributes and no parent headers: then only primitives and
+        // strings cross, in one call. Attributes go as parallel arrays, numbers as numbers.
+        int n = attributes.size();
+        String[] keys = n == 0 ? null : new String[n];
+        int[] kinds = n == 0 ? null : new int[n];
+        String[] texts = n == 0 ? null : new String[n];
+        long[] numbers = n == 0 ? null : new long[n];
+        double[] reals = n == 0 ? null : new double[n];
+        for (int i = 0; i < n; i++) {
+            StageSpan.Attribute a = attributes.get(i);
+            keys[i] = a.key();
+            kinds[i] = a.kind();
+            texts[i] = a.text();
+            numbers[i] = a.number();
+            reals[i] = a.real();
         }
-        for (Map.Entry<String, String> h : parentHeaders.entrySet()) {
-            if (h.getKey() != null && h.getValue() != null && Propagation.isPropagationHeader(h.getKey())) {
-                f.add(h.getKey()).add(h.getValue());
-            }
-        }
-        byte[] encoded = f.bytes();
-        long stage = tracer.withHandle(t -> NativeBridge.checkHandle(NativeBridge.stageStart(t, encoded)));
+        String[] headers = Propagation.flatten(parentHeaders);
+        long stage = tracer.withHandle(t -> NativeBridge.stageStart(t, event.ordinal(), orderId, userId, kind, statusFrom,
+                statusTo, keys, kinds, texts, numbers, reals, headers));
         return new StageSpan(stage, event, orderId);
     }
 }

@@ -3,9 +3,7 @@ package io.ordertrace;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.ref.Cleaner;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -45,7 +43,10 @@ public final class StageSpan implements AutoCloseable {
         return h;
     }
 
-    static String[] encodeAttribute(String key, Object value) {
+    /** One attribute as the native side takes it: kind 0 string, 1 long, 2 double, 3 boolean (0/1 in number). */
+    record Attribute(String key, int kind, String text, long number, double real) {}
+
+    static Attribute encodeAttribute(String key, Object value) {
         if (key == null) {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "attribute key is null");
         }
@@ -53,21 +54,21 @@ public final class StageSpan implements AutoCloseable {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "attribute " + key + " has a null value");
         }
         if (value instanceof Boolean b) {
-            return new String[] {key, "3", b ? "true" : "false"};
+            return new Attribute(key, 3, null, b ? 1 : 0, 0);
         }
         if (value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof Byte) {
-            return new String[] {key, "1", value.toString()};
+            return new Attribute(key, 1, null, ((Number) value).longValue(), 0);
         }
         if (value instanceof Double || value instanceof Float) {
-            return new String[] {key, "2", value.toString()};
+            return new Attribute(key, 2, null, 0, ((Number) value).doubleValue());
         }
-        return new String[] {key, "0", value.toString()};
+        return new Attribute(key, 0, value.toString(), 0, 0);
     }
 
     /** Sets an attribute on the open stage. */
     public synchronized void setAttribute(String key, Object value) {
-        String[] a = encodeAttribute(key, value);
-        NativeBridge.check(NativeBridge.stageSetAttribute(handle(), new Frames().add(a[0]).add(a[1]).add(a[2]).bytes()));
+        Attribute a = encodeAttribute(key, value);
+        NativeBridge.stageSetAttribute(handle(), a.key(), a.kind(), a.text(), a.number(), a.real());
     }
 
     /** Records the calculated price ({@code order.price.amount}, {@code order.price.currency}). */
@@ -75,29 +76,30 @@ public final class StageSpan implements AutoCloseable {
         if (currency == null) {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "currency is null");
         }
-        NativeBridge.check(NativeBridge.stageRecordPrice(handle(), amount, currency.getBytes(StandardCharsets.UTF_8)));
+        NativeBridge.stageRecordPrice(handle(), amount, currency);
     }
 
-    private static byte[] encodeError(Throwable error) {
+    private static String[] describe(Throwable error) {
         if (error == null) {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "error is null");
         }
         StringWriter trace = new StringWriter();
         error.printStackTrace(new PrintWriter(trace));
         String message = error.getMessage() == null ? "" : error.getMessage();
-        return new Frames().add(error.getClass().getName()).add(message).add(trace.toString()).bytes();
+        return new String[] {error.getClass().getName(), message, trace.toString()};
     }
 
     /** Records an error (exception event with the Java class, message and stack trace; status Error) and keeps the stage open. */
     public synchronized void recordError(Throwable error) {
-        NativeBridge.check(NativeBridge.stageRecordError(handle(), encodeError(error)));
+        String[] e = describe(error);
+        NativeBridge.stageRecordError(handle(), e[0], e[1], e[2]);
     }
 
     /** Ends the stage as failed with this error, and releases it. */
     public synchronized void endWithError(Throwable error) {
-        byte[] encoded = encodeError(error);
+        String[] e = describe(error);
         try {
-            NativeBridge.check(NativeBridge.stageEndWithError(handle(), encoded));
+            NativeBridge.stageEndWithError(handle(), e[0], e[1], e[2]);
         } finally {
             cleanable.clean();
         }
@@ -106,7 +108,7 @@ public final class StageSpan implements AutoCloseable {
     /** Ends the stage successfully, and releases it. */
     public synchronized void end() {
         try {
-            NativeBridge.check(NativeBridge.stageEnd(handle()));
+            NativeBridge.stageEnd(handle());
         } finally {
             cleanable.clean();
         }
@@ -114,16 +116,16 @@ public final class StageSpan implements AutoCloseable {
 
     /** The headers to send on the next hop: traceparent, tracestate, baggage. */
     public synchronized Map<String, String> headers() {
-        List<String> f = Frames.split(NativeBridge.checkBytes(NativeBridge.stageInject(handle())));
+        String[] f = NativeBridge.stageInject(handle());
         Map<String, String> headers = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < f.size(); i += 2) {
-            headers.put(f.get(i), f.get(i + 1));
+        for (int i = 0; i + 1 < f.length; i += 2) {
+            headers.put(f[i], f[i + 1]);
         }
         return headers;
     }
 
     private String ids() {
-        return new String(NativeBridge.checkBytes(NativeBridge.stageIds(handle())), StandardCharsets.US_ASCII);
+        return NativeBridge.stageIds(handle());
     }
 
     /** Trace id, 32 hex characters. */

@@ -26,18 +26,35 @@ class BoundaryTest extends Fixture {
     }
 
     @Test
-    void aNullArrayReachingANativeMethodIsAnOrderTraceException() {
-        OrderTraceException e = assertThrows(OrderTraceException.class, () -> NativeBridge.stageStart(0, null));
-        assertEquals(OrderTraceException.INVALID_INPUT, e.code());
-        assertTrue(e.getMessage().contains("Null pointer"), e.getMessage());
+    void aNullStringReachingANativeMethodIsAnOrderTraceException() {
+        OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
+                t -> NativeBridge.stageStart(t, 0, null, null, 0, null, null, null, null, null, null, null, null)));
+        assertEquals(OrderTraceException.NULL_POINTER, e.code());
+        assertTrue(e.getMessage().contains("order id"), e.getMessage());
     }
 
     @Test
-    void aGarbageFrameBufferIsAnOrderTraceExceptionNamingTheProblem() {
+    void aZeroTracerHandleIsAnOrderTraceExceptionNotACrash() {
         OrderTraceException e = assertThrows(OrderTraceException.class,
-                () -> tracer().withHandle(t -> NativeBridge.checkHandle(NativeBridge.stageStart(t, new byte[] {0, 0, 0, 9}))));
+                () -> NativeBridge.stageStart(0, 0, "ORD-1", null, 0, null, null, null, null, null, null, null, null));
+        assertEquals(OrderTraceException.NULL_POINTER, e.code());
+        assertTrue(e.getMessage().contains("tracer"), e.getMessage());
+    }
+
+    @Test
+    void anEventIndexOutsideTheSchemaIsInvalidInputNamingIt() {
+        OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
+                t -> NativeBridge.stageStart(t, 8, "ORD-1", null, 0, null, null, null, null, null, null, null, null)));
         assertEquals(OrderTraceException.INVALID_INPUT, e.code());
-        assertTrue(e.getMessage().contains("says 9 bytes"), e.getMessage());
+        assertTrue(e.getMessage().contains("event index 8"), e.getMessage());
+    }
+
+    @Test
+    void attributeArraysShorterThanTheKeysAreAnOrderTraceException() {
+        OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
+                t -> NativeBridge.stageStart(t, 2, "ORD-1", null, 0, null, null, new String[] {"crm.channel"}, new int[0],
+                        new String[] {"web"}, new long[1], new double[1], null)));
+        assertEquals(OrderTraceException.INVALID_INPUT, e.code());
     }
 
     private void startAndLeak(String orderId) {

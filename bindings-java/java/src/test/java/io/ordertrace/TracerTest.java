@@ -6,10 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 class TracerTest extends Fixture {
@@ -77,6 +81,25 @@ class TracerTest extends Fixture {
         List<String> names = new ArrayList<>();
         schema.get("events").forEach(e -> names.add(e.get("name").asText()));
         assertEquals(names, Arrays.stream(OrderEvent.values()).map(OrderEvent::wireName).toList());
+    }
+
+    @Test
+    void exceptionCodesMatchTheCoreStatusTable() throws Exception {
+        JsonNode schema = new ObjectMapper().readTree(OrderTracer.schemaJson());
+        Map<String, Integer> table = new TreeMap<>();
+        schema.get("status_codes").forEach(r -> {
+            if (r.get("code").asInt() != 0) {
+                table.put(r.get("name").asText(), r.get("code").asInt());
+            }
+        });
+        Map<String, Integer> ours = new TreeMap<>();
+        for (Field f : OrderTraceException.class.getDeclaredFields()) {
+            int m = f.getModifiers();
+            if (Modifier.isPublic(m) && Modifier.isStatic(m) && f.getType() == int.class) {
+                ours.put(f.getName(), f.getInt(null));
+            }
+        }
+        assertEquals(table, ours);
     }
 
     @Test

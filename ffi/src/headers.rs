@@ -1,8 +1,9 @@
 //! Propagation headers across the boundary: key/value lists in ([`OtHeader`]), opaque lists
 //! out ([`OtHeaders`]), and the strict check of incoming headers.
 
-use crate::error::{FfiError, guard};
+use crate::error::{Status, guard};
 use crate::strings::OtStr;
+use ordertrace_bridge::BridgeError;
 
 /// One header: name and value.
 #[repr(C)]
@@ -29,12 +30,12 @@ pub struct OtHeaders {
 pub(crate) unsafe fn read_headers(
     headers: *const OtHeader,
     count: usize,
-) -> Result<Vec<(String, String)>, FfiError> {
+) -> Result<Vec<(String, String)>, BridgeError> {
     if count == 0 {
         return Ok(Vec::new());
     }
     if headers.is_null() {
-        return Err(FfiError::null("headers"));
+        return Err(BridgeError::null("headers"));
     }
     // SAFETY: the caller promises `count` headers at `headers`.
     let list = unsafe { std::slice::from_raw_parts(headers, count) };
@@ -49,13 +50,13 @@ pub(crate) unsafe fn read_headers(
 }
 
 /// Checks incoming headers strictly by the W3C rules: a malformed `traceparent`,
-/// `tracestate` or `baggage` gives `OT_ERR_MALFORMED_HEADER` with the reason. (Starting a
+/// `tracestate` or `baggage` gives `Status::MalformedHeader` with the reason. (Starting a
 /// stage is lenient: it leaves malformed headers out and still joins the order's trace.)
 ///
 /// # Safety
 /// `headers` must be NULL (with `count` 0) or point to `count` readable [`OtHeader`]s.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_headers_check(headers: *const OtHeader, count: usize) -> i32 {
+pub unsafe extern "C" fn ot_headers_check(headers: *const OtHeader, count: usize) -> Status {
     guard(|| {
         // SAFETY: forwarded from the caller.
         let list = unsafe { read_headers(headers, count) }?;
@@ -64,9 +65,9 @@ pub unsafe extern "C" fn ot_headers_check(headers: *const OtHeader, count: usize
     })
 }
 
-unsafe fn headers_ref<'a>(headers: *const OtHeaders) -> Result<&'a OtHeaders, FfiError> {
+unsafe fn headers_ref<'a>(headers: *const OtHeaders) -> Result<&'a OtHeaders, BridgeError> {
     // SAFETY: a non-NULL pointer is one we handed out and the caller has not freed.
-    unsafe { headers.as_ref() }.ok_or_else(|| FfiError::null("headers"))
+    unsafe { headers.as_ref() }.ok_or_else(|| BridgeError::null("headers"))
 }
 
 /// Number of headers in the list.
@@ -74,11 +75,14 @@ unsafe fn headers_ref<'a>(headers: *const OtHeaders) -> Result<&'a OtHeaders, Ff
 /// # Safety
 /// `headers` must be a live list from this library; `out_count` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_headers_len(headers: *const OtHeaders, out_count: *mut usize) -> i32 {
+pub unsafe extern "C" fn ot_headers_len(
+    headers: *const OtHeaders,
+    out_count: *mut usize,
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         let h = unsafe { headers_ref(headers) }?;
-        let out = unsafe { out_count.as_mut() }.ok_or_else(|| FfiError::null("out_count"))?;
+        let out = unsafe { out_count.as_mut() }.ok_or_else(|| BridgeError::null("out_count"))?;
         *out = h.items.len();
         Ok(())
     })
@@ -94,19 +98,19 @@ pub unsafe extern "C" fn ot_headers_get(
     index: usize,
     out_key: *mut OtStr,
     out_value: *mut OtStr,
-) -> i32 {
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         let h = unsafe { headers_ref(headers) }?;
-        let (k, v) = h.items.get(index).ok_or_else(|| FfiError {
-            code: crate::error::OT_ERR_INVALID_INPUT,
+        let (k, v) = h.items.get(index).ok_or_else(|| BridgeError {
+            status: Status::InvalidInput,
             message: format!(
                 "header index {index} is out of range (the list has {})",
                 h.items.len()
             ),
         })?;
-        let key = unsafe { out_key.as_mut() }.ok_or_else(|| FfiError::null("out_key"))?;
-        let value = unsafe { out_value.as_mut() }.ok_or_else(|| FfiError::null("out_value"))?;
+        let key = unsafe { out_key.as_mut() }.ok_or_else(|| BridgeError::null("out_key"))?;
+        let value = unsafe { out_value.as_mut() }.ok_or_else(|| BridgeError::null("out_value"))?;
         *key = OtStr {
             ptr: k.as_ptr(),
             len: k.len(),
@@ -132,7 +136,7 @@ pub unsafe extern "C" fn ot_headers_free(headers: *mut OtHeaders) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{OT_ERR_MALFORMED_HEADER, OT_ERR_NULL_POINTER, OT_OK};
+    use crate::error::Status;
     use crate::strings::ot;
 
     #[test]
@@ -141,14 +145,14 @@ mod tests {
             key: ot("traceparent"),
             value: ot("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
         }];
-        assert_eq!(unsafe { ot_headers_check(good.as_ptr(), 1) }, OT_OK);
+        assert_eq!(unsafe { ot_headers_check(good.as_ptr(), 1) }, Status::Ok);
         let bad = [OtHeader {
             key: ot("traceparent"),
             value: ot("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
         }];
         assert_eq!(
             unsafe { ot_headers_check(bad.as_ptr(), 1) },
-            OT_ERR_MALFORMED_HEADER
+            Status::MalformedHeader
         );
     }
 
@@ -156,9 +160,9 @@ mod tests {
     fn a_null_list_with_a_count_is_rejected() {
         assert_eq!(
             unsafe { ot_headers_check(std::ptr::null(), 2) },
-            OT_ERR_NULL_POINTER
+            Status::NullPointer
         );
-        assert_eq!(unsafe { ot_headers_check(std::ptr::null(), 0) }, OT_OK);
+        assert_eq!(unsafe { ot_headers_check(std::ptr::null(), 0) }, Status::Ok);
     }
 
     #[test]
@@ -168,11 +172,14 @@ mod tests {
         }));
         let mut k = ot("");
         let mut v = ot("");
-        assert_eq!(unsafe { ot_headers_get(list, 0, &mut k, &mut v) }, OT_OK);
+        assert_eq!(
+            unsafe { ot_headers_get(list, 0, &mut k, &mut v) },
+            Status::Ok
+        );
         assert_eq!(unsafe { k.as_str("k") }.unwrap(), "traceparent");
         assert_eq!(
             unsafe { ot_headers_get(list, 1, &mut k, &mut v) },
-            crate::error::OT_ERR_INVALID_INPUT
+            Status::InvalidInput
         );
         unsafe { ot_headers_free(list) };
     }

@@ -1,6 +1,6 @@
 //! Strings across the boundary: [`OtStr`] in, copy-out buffers back.
 
-use crate::error::FfiError;
+use ordertrace_bridge::BridgeError;
 
 /// A UTF-8 string from the caller: pointer and length in bytes, not NUL-terminated.
 /// `{NULL, 0}` is the empty string.
@@ -18,28 +18,23 @@ impl OtStr {
     ///
     /// # Safety
     /// `ptr` must point to `len` readable bytes that stay valid for the returned borrow.
-    pub(crate) unsafe fn as_str<'a>(self, what: &str) -> Result<&'a str, FfiError> {
+    pub(crate) unsafe fn as_str<'a>(self, what: &str) -> Result<&'a str, BridgeError> {
         if self.ptr.is_null() {
             if self.len == 0 {
                 return Ok("");
             }
-            return Err(FfiError::null(what));
+            return Err(BridgeError::null(what));
         }
         // SAFETY: the caller promises `len` readable bytes at `ptr`.
         let bytes = unsafe { std::slice::from_raw_parts(self.ptr, self.len) };
-        std::str::from_utf8(bytes).map_err(|e| {
-            FfiError::utf8(format!(
-                "{what} is not valid UTF-8 (invalid byte at offset {})",
-                e.valid_up_to()
-            ))
-        })
+        ordertrace_bridge::utf8(bytes, what)
     }
 
     /// Like [`as_str`](Self::as_str), with the empty string meaning "not given".
     ///
     /// # Safety
     /// As for `as_str`.
-    pub(crate) unsafe fn as_opt_str<'a>(self, what: &str) -> Result<Option<&'a str>, FfiError> {
+    pub(crate) unsafe fn as_opt_str<'a>(self, what: &str) -> Result<Option<&'a str>, BridgeError> {
         // SAFETY: forwarded.
         let s = unsafe { self.as_str(what) }?;
         Ok((!s.is_empty()).then_some(s))
@@ -72,7 +67,7 @@ pub(crate) fn ot(s: &str) -> OtStr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{OT_ERR_INVALID_UTF8, OT_ERR_NULL_POINTER};
+    use crate::error::Status;
 
     #[test]
     fn null_with_zero_length_is_the_empty_string() {
@@ -91,7 +86,7 @@ mod tests {
             len: 3,
         };
         let e = unsafe { s.as_str("order id") }.unwrap_err();
-        assert_eq!(e.code, OT_ERR_NULL_POINTER);
+        assert_eq!(e.status, Status::NullPointer);
         assert!(e.message.contains("order id"), "{}", e.message);
     }
 
@@ -103,7 +98,7 @@ mod tests {
             len: bytes.len(),
         };
         let e = unsafe { s.as_str("order id") }.unwrap_err();
-        assert_eq!(e.code, OT_ERR_INVALID_UTF8);
+        assert_eq!(e.status, Status::InvalidUtf8);
         assert!(
             e.message.contains("order id") && e.message.contains("offset 2"),
             "{}",

@@ -1,12 +1,12 @@
 //! Stage handles: one coarse call starts a stage with everything it needs; then attributes,
 //! price, errors, outgoing headers, end, free.
 
-use crate::error::{FfiError, OT_ERR_INVALID_INPUT, guard};
+use crate::error::{Status, guard};
 use crate::headers::{OtHeader, OtHeaders, read_headers};
 use crate::strings::OtStr;
 use crate::tracer::{OtTracer, tracer_ref};
-use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, SpanKind, Stage, propagation};
-use std::sync::Mutex;
+use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, Stage, propagation};
+use ordertrace_bridge::{BridgeError, StageSlot};
 
 /// Attribute holds a string.
 pub const OT_ATTR_STRING: i32 = 0;
@@ -71,34 +71,15 @@ pub struct OtStageStart {
 }
 
 /// A started stage. Thread-safe. After it ends the handle stays valid (ids still readable);
-/// other calls return `OT_ERR_CLOSED`. Free with [`ot_stage_free`], which ends it if open.
+/// other calls return `Status::Closed`. Free with [`ot_stage_free`], which ends it if open.
 #[derive(Debug)]
 pub struct OtStage {
-    stage: Mutex<Option<Stage>>,
-    // Kept raw: formatting them on every start would cost more than the rest of the call.
-    trace_id: opentelemetry::trace::TraceId,
-    span_id: opentelemetry::trace::SpanId,
-}
-
-fn kind(value: i32) -> Result<SpanKind, FfiError> {
-    Ok(match value {
-        OT_KIND_INTERNAL => SpanKind::Internal,
-        OT_KIND_SERVER => SpanKind::Server,
-        OT_KIND_CLIENT => SpanKind::Client,
-        OT_KIND_PRODUCER => SpanKind::Producer,
-        OT_KIND_CONSUMER => SpanKind::Consumer,
-        other => {
-            return Err(FfiError {
-                code: OT_ERR_INVALID_INPUT,
-                message: format!("span kind {other} is not one of OT_KIND_*"),
-            });
-        }
-    })
+    slot: StageSlot,
 }
 
 /// # Safety
 /// The attribute's strings must be readable.
-unsafe fn attribute_value(a: &OtAttribute) -> Result<(&str, AttributeValue), FfiError> {
+unsafe fn attribute_value(a: &OtAttribute) -> Result<(&str, AttributeValue), BridgeError> {
     // SAFETY: forwarded from the caller.
     let key = unsafe { a.key.as_str("attribute key") }?;
     let value = match a.kind {
@@ -109,8 +90,8 @@ unsafe fn attribute_value(a: &OtAttribute) -> Result<(&str, AttributeValue), Ffi
         OT_ATTR_DOUBLE => AttributeValue::from(a.double_value),
         OT_ATTR_BOOL => AttributeValue::from(a.int_value != 0),
         other => {
-            return Err(FfiError {
-                code: OT_ERR_INVALID_INPUT,
+            return Err(BridgeError {
+                status: Status::InvalidInput,
                 message: format!("attribute {key:?}: kind {other} is not one of OT_ATTR_*"),
             });
         }
@@ -123,22 +104,24 @@ unsafe fn attribute_value(a: &OtAttribute) -> Result<(&str, AttributeValue), Ffi
 unsafe fn read_attributes<'a>(
     list: *const OtAttribute,
     count: usize,
-) -> Result<&'a [OtAttribute], FfiError> {
+) -> Result<&'a [OtAttribute], BridgeError> {
     if count == 0 {
         return Ok(&[]);
     }
     if list.is_null() {
-        return Err(FfiError::null("attributes"));
+        return Err(BridgeError::null("attributes"));
     }
     // SAFETY: see the function's contract.
     Ok(unsafe { std::slice::from_raw_parts(list, count) })
 }
 
-fn start(tracer: &ordertrace::OrderTracer, s: &OtStageStart) -> Result<Stage, FfiError> {
+fn start(tracer: &ordertrace::OrderTracer, s: &OtStageStart) -> Result<Stage, BridgeError> {
     // SAFETY (all string reads): the caller promises readable strings and lists.
     let event: OrderEvent = unsafe { s.event.as_str("event") }?.parse()?;
     let order_id = unsafe { s.order_id.as_str("order id") }?;
-    let mut b = tracer.stage(event, order_id).kind(kind(s.kind)?);
+    let mut b = tracer
+        .stage(event, order_id)
+        .kind(ordertrace_bridge::span_kind(s.kind)?);
     if let Some(user) = unsafe { s.user_id.as_opt_str("user id") }? {
         b = b.user_id(user);
     }
@@ -170,18 +153,15 @@ pub unsafe extern "C" fn ot_stage_start(
     tracer: *const OtTracer,
     start_info: *const OtStageStart,
     out: *mut *mut OtStage,
-) -> i32 {
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         let tracer = unsafe { tracer_ref(tracer) }?;
-        let info = unsafe { start_info.as_ref() }.ok_or_else(|| FfiError::null("start"))?;
-        let slot = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null("out"))?;
+        let info = unsafe { start_info.as_ref() }.ok_or_else(|| BridgeError::null("start"))?;
+        let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
         let stage = start(tracer, info)?;
-        let (trace_id, span_id) = stage.ids();
         *slot = Box::into_raw(Box::new(OtStage {
-            trace_id,
-            span_id,
-            stage: Mutex::new(Some(stage)),
+            slot: StageSlot::new(stage),
         }));
         Ok(())
     })
@@ -193,24 +173,19 @@ pub unsafe extern "C" fn ot_stage_start(
 /// `handle` must be NULL or a live stage handle.
 unsafe fn with_open<T>(
     handle: *const OtStage,
-    f: impl FnOnce(&mut Stage) -> Result<T, FfiError>,
-) -> Result<T, FfiError> {
+    f: impl FnOnce(&mut Stage) -> Result<T, BridgeError>,
+) -> Result<T, BridgeError> {
     // SAFETY: see the function's contract.
-    let h = unsafe { handle.as_ref() }.ok_or_else(|| FfiError::null("stage"))?;
-    let mut guard = h.stage.lock().unwrap_or_else(|p| p.into_inner());
-    match guard.as_mut() {
-        Some(stage) => f(stage),
-        None => Err(FfiError::closed("the stage")),
-    }
+    let h = unsafe { handle.as_ref() }.ok_or_else(|| BridgeError::null("stage"))?;
+    h.slot.with_open(f)
 }
 
 /// # Safety
 /// `handle` must be NULL or a live stage handle.
-unsafe fn take_open(handle: *const OtStage) -> Result<Stage, FfiError> {
+unsafe fn take_open(handle: *const OtStage) -> Result<Stage, BridgeError> {
     // SAFETY: see the function's contract.
-    let h = unsafe { handle.as_ref() }.ok_or_else(|| FfiError::null("stage"))?;
-    let mut guard = h.stage.lock().unwrap_or_else(|p| p.into_inner());
-    guard.take().ok_or_else(|| FfiError::closed("the stage"))
+    let h = unsafe { handle.as_ref() }.ok_or_else(|| BridgeError::null("stage"))?;
+    h.slot.take_open()
 }
 
 /// # Safety
@@ -219,7 +194,7 @@ unsafe fn error_info(
     error_type: OtStr,
     message: OtStr,
     stacktrace: OtStr,
-) -> Result<ErrorInfo, FfiError> {
+) -> Result<ErrorInfo, BridgeError> {
     // SAFETY: forwarded from the caller.
     let mut e = ErrorInfo::new(unsafe { error_type.as_str("error type") }?, unsafe {
         message.as_str("error message")
@@ -238,10 +213,10 @@ unsafe fn error_info(
 pub unsafe extern "C" fn ot_stage_set_attribute(
     stage: *const OtStage,
     attribute: *const OtAttribute,
-) -> i32 {
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
-        let a = unsafe { attribute.as_ref() }.ok_or_else(|| FfiError::null("attribute"))?;
+        let a = unsafe { attribute.as_ref() }.ok_or_else(|| BridgeError::null("attribute"))?;
         let (key, value) = unsafe { attribute_value(a) }?;
         unsafe { with_open(stage, |s| Ok(s.set_attribute(key, value)?)) }
     })
@@ -256,7 +231,7 @@ pub unsafe extern "C" fn ot_stage_record_price(
     stage: *const OtStage,
     amount: f64,
     currency: OtStr,
-) -> i32 {
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         let currency = unsafe { currency.as_str("currency") }?;
@@ -275,7 +250,7 @@ pub unsafe extern "C" fn ot_stage_record_error(
     error_type: OtStr,
     message: OtStr,
     stacktrace: OtStr,
-) -> i32 {
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         let e = unsafe { error_info(error_type, message, stacktrace) }?;
@@ -288,7 +263,7 @@ pub unsafe extern "C" fn ot_stage_record_error(
 /// # Safety
 /// `stage` must be a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_stage_end(stage: *const OtStage) -> i32 {
+pub unsafe extern "C" fn ot_stage_end(stage: *const OtStage) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         unsafe { take_open(stage) }?.end();
@@ -307,7 +282,7 @@ pub unsafe extern "C" fn ot_stage_end_with_error(
     error_type: OtStr,
     message: OtStr,
     stacktrace: OtStr,
-) -> i32 {
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         let s = unsafe { take_open(stage) }?;
@@ -328,10 +303,13 @@ pub unsafe extern "C" fn ot_stage_end_with_error(
 /// # Safety
 /// `stage` must be a live handle; `out` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_stage_inject(stage: *const OtStage, out: *mut *mut OtHeaders) -> i32 {
+pub unsafe extern "C" fn ot_stage_inject(
+    stage: *const OtStage,
+    out: *mut *mut OtHeaders,
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
-        let slot = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null("out"))?;
+        let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
         let items = unsafe {
             with_open(stage, |s| {
                 let mut list: Vec<(String, String)> = Vec::new();
@@ -354,14 +332,15 @@ pub unsafe extern "C" fn ot_stage_ids(
     stage: *const OtStage,
     trace_id: *mut u8,
     span_id: *mut u8,
-) -> i32 {
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
-        let h = unsafe { stage.as_ref() }.ok_or_else(|| FfiError::null("stage"))?;
+        let h = unsafe { stage.as_ref() }.ok_or_else(|| BridgeError::null("stage"))?;
         if trace_id.is_null() || span_id.is_null() {
-            return Err(FfiError::null("id buffer"));
+            return Err(BridgeError::null("id buffer"));
         }
-        let (t, s) = (h.trace_id.to_string(), h.span_id.to_string());
+        let (t, s) = h.slot.ids();
+        let (t, s) = (t.to_string(), s.to_string());
         // SAFETY: the caller provides 32 and 16 writable bytes; the hex forms have exactly
         // those lengths.
         unsafe {
@@ -385,7 +364,7 @@ pub unsafe extern "C" fn ot_stage_free(stage: *mut OtStage) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{OT_ERR_CLOSED, OT_ERR_INVALID_UTF8, OT_ERR_UNKNOWN_EVENT, OT_OK};
+    use crate::error::Status;
     use crate::strings::ot;
     use crate::tracer::{ot_tracer_free, ot_tracer_new, ot_tracer_shutdown, tests::file_config};
 
@@ -417,7 +396,7 @@ mod tests {
             let mut tracer = std::ptr::null_mut();
             assert_eq!(
                 unsafe { ot_tracer_new(&file_config(&file), &mut tracer) },
-                OT_OK
+                Status::Ok
             );
             Fixture { tracer, dir, file }
         }
@@ -427,13 +406,13 @@ mod tests {
             let mut s = std::ptr::null_mut();
             assert_eq!(
                 unsafe { ot_stage_start(self.tracer, &start_info(event, order), &mut s) },
-                OT_OK
+                Status::Ok
             );
             s
         }
 
         fn spans(&self) -> Vec<ordertrace::otlp_json::RecordedSpan> {
-            assert_eq!(unsafe { ot_tracer_shutdown(self.tracer, 5000) }, OT_OK);
+            assert_eq!(unsafe { ot_tracer_shutdown(self.tracer, 5000) }, Status::Ok);
             ordertrace::otlp_json::read_file(std::path::Path::new(&self.file)).unwrap()
         }
     }
@@ -475,9 +454,15 @@ mod tests {
         info.parent_header_count = 1;
         info.user_id = ot("1B4E28BA-2FA1-11D2-883F-0016D3CCA427");
         let mut s = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_stage_start(f.tracer, &info, &mut s) }, OT_OK);
-        assert_eq!(unsafe { ot_stage_record_price(s, 125.5, ot("EUR")) }, OT_OK);
-        assert_eq!(unsafe { ot_stage_end(s) }, OT_OK);
+        assert_eq!(
+            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
+            Status::Ok
+        );
+        assert_eq!(
+            unsafe { ot_stage_record_price(s, 125.5, ot("EUR")) },
+            Status::Ok
+        );
+        assert_eq!(unsafe { ot_stage_end(s) }, Status::Ok);
         unsafe { ot_stage_free(s) };
 
         let spans = f.spans();
@@ -497,18 +482,18 @@ mod tests {
     fn a_closed_stage_refuses_further_calls_but_keeps_its_ids() {
         let f = Fixture::new("closed");
         let s = f.start("order_shipped", "ORD-2");
-        assert_eq!(unsafe { ot_stage_end(s) }, OT_OK);
-        assert_eq!(unsafe { ot_stage_end(s) }, OT_ERR_CLOSED);
+        assert_eq!(unsafe { ot_stage_end(s) }, Status::Ok);
+        assert_eq!(unsafe { ot_stage_end(s) }, Status::Closed);
         assert_eq!(
             unsafe { ot_stage_record_price(s, 1.0, ot("EUR")) },
-            OT_ERR_CLOSED
+            Status::Closed
         );
         let mut out = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_stage_inject(s, &mut out) }, OT_ERR_CLOSED);
+        assert_eq!(unsafe { ot_stage_inject(s, &mut out) }, Status::Closed);
         let (mut t, mut sp) = ([0u8; 32], [0u8; 16]);
         assert_eq!(
             unsafe { ot_stage_ids(s, t.as_mut_ptr(), sp.as_mut_ptr()) },
-            OT_OK
+            Status::Ok
         );
         assert_eq!(
             std::str::from_utf8(&t).unwrap(),
@@ -529,7 +514,7 @@ mod tests {
                 ot("at Mes.Price()"),
             )
         };
-        assert_eq!(status, OT_OK);
+        assert_eq!(status, Status::Ok);
         unsafe { ot_stage_free(s) };
         let spans = f.spans();
         let e = spans[0].exception().expect("exception event");
@@ -544,9 +529,9 @@ mod tests {
         let mut s = std::ptr::null_mut();
         let status =
             unsafe { ot_stage_start(f.tracer, &start_info("order_lost", "ORD-4"), &mut s) };
-        assert_eq!(status, OT_ERR_UNKNOWN_EVENT);
+        assert_eq!(status, Status::UnknownEvent);
         let status = unsafe { ot_stage_start(f.tracer, &start_info("order_shipped", ""), &mut s) };
-        assert_eq!(status, OT_ERR_INVALID_INPUT);
+        assert_eq!(status, Status::InvalidInput);
         let bytes = [0xc3u8, 0x28];
         let mut info = start_info("order_shipped", "x");
         info.order_id = OtStr {
@@ -555,16 +540,31 @@ mod tests {
         };
         assert_eq!(
             unsafe { ot_stage_start(f.tracer, &info, &mut s) },
-            OT_ERR_INVALID_UTF8
+            Status::InvalidUtf8
         );
         let mut info = start_info("order_shipped", "ORD-4");
         info.kind = 42;
         assert_eq!(
             unsafe { ot_stage_start(f.tracer, &info, &mut s) },
-            OT_ERR_INVALID_INPUT
+            Status::InvalidInput
         );
         assert!(s.is_null());
         assert!(f.spans().is_empty());
+    }
+
+    #[test]
+    fn kind_constants_follow_the_shared_numbering() {
+        use ordertrace::SpanKind;
+        let pairs = [
+            (OT_KIND_INTERNAL, SpanKind::Internal),
+            (OT_KIND_SERVER, SpanKind::Server),
+            (OT_KIND_CLIENT, SpanKind::Client),
+            (OT_KIND_PRODUCER, SpanKind::Producer),
+            (OT_KIND_CONSUMER, SpanKind::Consumer),
+        ];
+        for (code, kind) in pairs {
+            assert_eq!(ordertrace_bridge::span_kind(code).unwrap(), kind);
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ static OtStageStart stage_info(const char *event, const char *order) {
 
 static char *read_spans(const char *path) {
     OtBuffer *buffer = NULL;
-    if (ot_read_spans_json(s(path), &buffer) != OT_OK) {
+    if (ot_read_spans_json(s(path), &buffer) != OT_STATUS_OK) {
         fprintf(stderr, "cannot read spans: %s\n", last_error());
         return NULL;
     }
@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     config.read_env = 0;
 
     OtTracer *tracer = NULL;
-    CHECK(ot_tracer_new(&config, &tracer) == OT_OK, "tracer: %s", last_error());
+    CHECK(ot_tracer_new(&config, &tracer) == OT_STATUS_OK, "tracer: %s", last_error());
     if (!tracer) return 1;
 
     /* A stage with an attribute, a parent from HTTP headers and a price. */
@@ -91,12 +91,12 @@ int main(int argc, char **argv) {
     info.parent_header_count = 2;
     info.kind = OT_KIND_SERVER;
     OtStage *price = NULL;
-    CHECK(ot_stage_start(tracer, &info, &price) == OT_OK, "start: %s", last_error());
-    CHECK(ot_stage_record_price(price, 249.9, s("EUR")) == OT_OK, "price: %s", last_error());
+    CHECK(ot_stage_start(tracer, &info, &price) == OT_STATUS_OK, "start: %s", last_error());
+    CHECK(ot_stage_record_price(price, 249.9, s("EUR")) == OT_STATUS_OK, "price: %s", last_error());
 
     /* Outgoing headers carry this stage. */
     OtHeaders *out = NULL;
-    CHECK(ot_stage_inject(price, &out) == OT_OK, "inject: %s", last_error());
+    CHECK(ot_stage_inject(price, &out) == OT_STATUS_OK, "inject: %s", last_error());
     size_t n = 0;
     ot_headers_len(out, &n);
     int saw_traceparent = 0;
@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
     ot_stage_ids(price, (uint8_t *)trace_id, (uint8_t *)span_id);
     for (size_t i = 0; i < n; i++) {
         OtStr k, v;
-        CHECK(ot_headers_get(out, i, &k, &v) == OT_OK, "get %zu", i);
+        CHECK(ot_headers_get(out, i, &k, &v) == OT_STATUS_OK, "get %zu", i);
         if (k.len == 11 && memcmp(k.ptr, "traceparent", 11) == 0) {
             saw_traceparent = 1;
             CHECK(v.len == 55 && memcmp(v.ptr + 36, span_id, 16) == 0, "traceparent names this stage");
@@ -112,64 +112,67 @@ int main(int argc, char **argv) {
     }
     CHECK(saw_traceparent, "inject wrote a traceparent (%zu headers)", n);
     OtStr k, v;
-    CHECK(ot_headers_get(out, n, &k, &v) == OT_ERR_INVALID_INPUT, "index past the end is an error");
+    CHECK(ot_headers_get(out, n, &k, &v) == OT_STATUS_INVALID_INPUT, "index past the end is an error");
     ot_headers_free(out);
-    CHECK(ot_stage_end(price) == OT_OK, "end: %s", last_error());
+    CHECK(ot_stage_end(price) == OT_STATUS_OK, "end: %s", last_error());
 
     /* Use of a closed stage. */
-    CHECK(ot_stage_end(price) == OT_ERR_CLOSED, "second end is OT_ERR_CLOSED");
+    CHECK(ot_stage_end(price) == OT_STATUS_CLOSED, "second end is OT_STATUS_CLOSED");
     CHECK(strstr(last_error(), "already ended") != NULL, "closed message: %s", last_error());
+    OtStatus closed = OT_STATUS_CLOSED; /* a typed status, named by the core's table */
+    OtStr name = ot_status_name(closed);
+    CHECK(name.len == 6 && memcmp(name.ptr, "CLOSED", 6) == 0, "ot_status_name(OT_STATUS_CLOSED) is CLOSED");
     ot_stage_free(price);
 
     /* A failing stage. */
     OtStageStart failing = stage_info("manufacturing_started", "ORD-C1");
     OtStage *manufacturing = NULL;
-    CHECK(ot_stage_start(tracer, &failing, &manufacturing) == OT_OK, "start: %s", last_error());
+    CHECK(ot_stage_start(tracer, &failing, &manufacturing) == OT_STATUS_OK, "start: %s", last_error());
     CHECK(ot_stage_end_with_error(manufacturing, s("Mes.MachineOfflineException"), s("casting-2 is offline"),
-                                  s("at Mes.Machines.Reserve()")) == OT_OK,
+                                  s("at Mes.Machines.Reserve()")) == OT_STATUS_OK,
           "end_with_error: %s", last_error());
     ot_stage_free(manufacturing);
 
     /* Bad input: each a status and a readable message, never a crash. */
     OtStage *none = NULL;
     OtStageStart bad = stage_info("order_lost", "ORD-C2");
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_ERR_UNKNOWN_EVENT, "unknown event");
+    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_UNKNOWN_EVENT, "unknown event");
     bad = stage_info("order_confirmed", "");
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_ERR_INVALID_INPUT, "empty order id");
+    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_INVALID_INPUT, "empty order id");
     CHECK(strstr(last_error(), "order id") != NULL, "message names the order id: %s", last_error());
     bad = stage_info("order_confirmed", "ORD-C2");
     bad.user_id = s("bob");
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_ERR_INVALID_INPUT, "malformed user id");
+    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_INVALID_INPUT, "malformed user id");
     const uint8_t invalid_utf8[] = {'O', 0xff};
     bad = stage_info("order_confirmed", "x");
     bad.order_id.ptr = invalid_utf8;
     bad.order_id.len = 2;
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_ERR_INVALID_UTF8, "invalid UTF-8");
+    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_INVALID_UTF8, "invalid UTF-8");
     bad = stage_info("order_confirmed", "ORD-C2");
     bad.order_id.ptr = NULL;
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_ERR_NULL_POINTER, "NULL order id with a length");
-    CHECK(ot_stage_start(NULL, &bad, &none) == OT_ERR_NULL_POINTER, "NULL tracer");
+    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_NULL_POINTER, "NULL order id with a length");
+    CHECK(ot_stage_start(NULL, &bad, &none) == OT_STATUS_NULL_POINTER, "NULL tracer");
     CHECK(none == NULL, "no handle on failure");
     OtHeader malformed[] = {{s("traceparent"), s("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")}};
-    CHECK(ot_headers_check(malformed, 1) == OT_ERR_MALFORMED_HEADER, "uppercase traceparent is malformed");
+    CHECK(ot_headers_check(malformed, 1) == OT_STATUS_MALFORMED_HEADER, "uppercase traceparent is malformed");
 
     /* Schema. */
     OtBuffer *schema = NULL;
-    CHECK(ot_schema_json(&schema) == OT_OK, "schema");
+    CHECK(ot_schema_json(&schema) == OT_STATUS_OK, "schema");
     OtStr schema_text;
     ot_buffer_str(schema, &schema_text);
     CHECK(schema_text.len > 0 && memchr(schema_text.ptr, '{', schema_text.len) != NULL, "schema is JSON");
     ot_buffer_free(schema);
 
     /* Counters, shutdown, and what was actually exported. */
-    CHECK(ot_tracer_shutdown(tracer, 5000) == OT_OK, "shutdown: %s", last_error());
+    CHECK(ot_tracer_shutdown(tracer, 5000) == OT_STATUS_OK, "shutdown: %s", last_error());
     OtCounters counters;
-    CHECK(ot_tracer_counters(tracer, &counters) == OT_OK, "counters");
+    CHECK(ot_tracer_counters(tracer, &counters) == OT_STATUS_OK, "counters");
     CHECK(counters.spans_started == 2 && counters.spans_exported == 2, "counters %llu started %llu exported",
           (unsigned long long)counters.spans_started, (unsigned long long)counters.spans_exported);
     OtStage *late = NULL;
     OtStageStart after = stage_info("order_shipped", "ORD-C1");
-    CHECK(ot_stage_start(tracer, &after, &late) == OT_ERR_SHUT_DOWN, "stage after shutdown");
+    CHECK(ot_stage_start(tracer, &after, &late) == OT_STATUS_SHUT_DOWN, "stage after shutdown");
     ot_tracer_free(tracer);
 
     char *spans = read_spans(file);

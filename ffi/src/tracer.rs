@@ -1,9 +1,10 @@
 //! Tracer handles: create from explicit configuration or the environment, flush, shut down,
 //! read counters, free.
 
-use crate::error::{FfiError, OT_ERR_INVALID_CONFIG, guard};
+use crate::error::{Status, guard};
 use crate::strings::OtStr;
 use ordertrace::{IdentityMode, OrderTracer, OtlpProtocol};
+use ordertrace_bridge::BridgeError;
 use std::time::Duration;
 
 /// OTLP over HTTP/protobuf.
@@ -64,14 +65,14 @@ pub struct OtCounters {
     pub queue_depth: u64,
 }
 
-fn bad_config(what: &str, value: impl std::fmt::Display) -> FfiError {
-    FfiError {
-        code: OT_ERR_INVALID_CONFIG,
+fn bad_config(what: &str, value: impl std::fmt::Display) -> BridgeError {
+    BridgeError {
+        status: Status::InvalidConfig,
         message: format!("invalid configuration: {what} {value} is not one of the allowed values"),
     }
 }
 
-fn build(config: &OtTracerConfig) -> Result<OrderTracer, FfiError> {
+fn build(config: &OtTracerConfig) -> Result<OrderTracer, BridgeError> {
     let mut b = OrderTracer::builder();
     if config.read_env == 0 {
         b = b.without_env();
@@ -111,9 +112,9 @@ fn build(config: &OtTracerConfig) -> Result<OrderTracer, FfiError> {
     Ok(b.build()?)
 }
 
-fn hand_out(tracer: OrderTracer, out: *mut *mut OtTracer) -> Result<(), FfiError> {
+fn hand_out(tracer: OrderTracer, out: *mut *mut OtTracer) -> Result<(), BridgeError> {
     // SAFETY: the caller promises `out` is NULL or writable.
-    let slot = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null("out"))?;
+    let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
     *slot = Box::into_raw(Box::new(OtTracer { tracer }));
     Ok(())
 }
@@ -126,10 +127,10 @@ fn hand_out(tracer: OrderTracer, out: *mut *mut OtTracer) -> Result<(), FfiError
 pub unsafe extern "C" fn ot_tracer_new(
     config: *const OtTracerConfig,
     out: *mut *mut OtTracer,
-) -> i32 {
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
-        let config = unsafe { config.as_ref() }.ok_or_else(|| FfiError::null("config"))?;
+        let config = unsafe { config.as_ref() }.ok_or_else(|| BridgeError::null("config"))?;
         hand_out(build(config)?, out)
     })
 }
@@ -139,7 +140,7 @@ pub unsafe extern "C" fn ot_tracer_new(
 /// # Safety
 /// `out` must be writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_tracer_from_env(out: *mut *mut OtTracer) -> i32 {
+pub unsafe extern "C" fn ot_tracer_from_env(out: *mut *mut OtTracer) -> Status {
     guard(|| hand_out(OrderTracer::from_env()?, out))
 }
 
@@ -147,19 +148,21 @@ pub unsafe extern "C" fn ot_tracer_from_env(out: *mut *mut OtTracer) -> i32 {
 ///
 /// # Safety
 /// `tracer` must be NULL or a live handle from this library.
-pub(crate) unsafe fn tracer_ref<'a>(tracer: *const OtTracer) -> Result<&'a OrderTracer, FfiError> {
+pub(crate) unsafe fn tracer_ref<'a>(
+    tracer: *const OtTracer,
+) -> Result<&'a OrderTracer, BridgeError> {
     // SAFETY: see the function's contract.
     unsafe { tracer.as_ref() }
         .map(|t| &t.tracer)
-        .ok_or_else(|| FfiError::null("tracer"))
+        .ok_or_else(|| BridgeError::null("tracer"))
 }
 
-/// Exports everything ended so far; `OT_ERR_TIMEOUT` after `timeout_ms`.
+/// Exports everything ended so far; `Status::Timeout` after `timeout_ms`.
 ///
 /// # Safety
 /// `tracer` must be a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_tracer_flush(tracer: *const OtTracer, timeout_ms: u64) -> i32 {
+pub unsafe extern "C" fn ot_tracer_flush(tracer: *const OtTracer, timeout_ms: u64) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         Ok(unsafe { tracer_ref(tracer) }?.flush(Duration::from_millis(timeout_ms))?)
@@ -167,12 +170,12 @@ pub unsafe extern "C" fn ot_tracer_flush(tracer: *const OtTracer, timeout_ms: u6
 }
 
 /// Exports what is queued and stops the pipeline, within `timeout_ms`; later stages fail
-/// with `OT_ERR_SHUT_DOWN`. Calling it again is harmless.
+/// with `Status::ShutDown`. Calling it again is harmless.
 ///
 /// # Safety
 /// `tracer` must be a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_tracer_shutdown(tracer: *const OtTracer, timeout_ms: u64) -> i32 {
+pub unsafe extern "C" fn ot_tracer_shutdown(tracer: *const OtTracer, timeout_ms: u64) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         Ok(unsafe { tracer_ref(tracer) }?.shutdown(Duration::from_millis(timeout_ms))?)
@@ -184,11 +187,14 @@ pub unsafe extern "C" fn ot_tracer_shutdown(tracer: *const OtTracer, timeout_ms:
 /// # Safety
 /// `tracer` must be a live handle; `out` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_tracer_counters(tracer: *const OtTracer, out: *mut OtCounters) -> i32 {
+pub unsafe extern "C" fn ot_tracer_counters(
+    tracer: *const OtTracer,
+    out: *mut OtCounters,
+) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         let c = unsafe { tracer_ref(tracer) }?.counters();
-        let slot = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null("out"))?;
+        let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
         *slot = OtCounters {
             spans_started: c.spans_started,
             spans_exported: c.spans_exported,
@@ -215,7 +221,6 @@ pub unsafe extern "C" fn ot_tracer_free(tracer: *mut OtTracer) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::error::OT_OK;
     use crate::strings::ot;
 
     pub(crate) fn file_config(file: &str) -> OtTracerConfig {
@@ -238,13 +243,13 @@ pub(crate) mod tests {
         let path = file.to_str().unwrap().to_string();
         let config = file_config(&path);
         let mut t = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_tracer_new(&config, &mut t) }, OT_OK);
-        assert_eq!(unsafe { ot_tracer_flush(t, 1000) }, OT_OK);
+        assert_eq!(unsafe { ot_tracer_new(&config, &mut t) }, Status::Ok);
+        assert_eq!(unsafe { ot_tracer_flush(t, 1000) }, Status::Ok);
         let mut c = OtCounters::default();
-        assert_eq!(unsafe { ot_tracer_counters(t, &mut c) }, OT_OK);
+        assert_eq!(unsafe { ot_tracer_counters(t, &mut c) }, Status::Ok);
         assert_eq!(c.spans_started, 0);
-        assert_eq!(unsafe { ot_tracer_shutdown(t, 1000) }, OT_OK);
-        assert_eq!(unsafe { ot_tracer_shutdown(t, 1000) }, OT_OK);
+        assert_eq!(unsafe { ot_tracer_shutdown(t, 1000) }, Status::Ok);
+        assert_eq!(unsafe { ot_tracer_shutdown(t, 1000) }, Status::Ok);
         unsafe { ot_tracer_free(t) };
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -257,27 +262,26 @@ pub(crate) mod tests {
         let mut t = std::ptr::null_mut();
         assert_eq!(
             unsafe { ot_tracer_new(&config, &mut t) },
-            OT_ERR_INVALID_CONFIG
+            Status::InvalidConfig
         );
         let mut config = file_config("/tmp/x.jsonl");
         config.identity = 5;
         assert_eq!(
             unsafe { ot_tracer_new(&config, &mut t) },
-            OT_ERR_INVALID_CONFIG
+            Status::InvalidConfig
         );
         assert!(t.is_null());
     }
 
     #[test]
     fn null_handles_are_errors() {
-        use crate::error::OT_ERR_NULL_POINTER;
         assert_eq!(
             unsafe { ot_tracer_flush(std::ptr::null(), 10) },
-            OT_ERR_NULL_POINTER
+            Status::NullPointer
         );
         assert_eq!(
             unsafe { ot_tracer_new(std::ptr::null(), std::ptr::null_mut()) },
-            OT_ERR_NULL_POINTER
+            Status::NullPointer
         );
         unsafe { ot_tracer_free(std::ptr::null_mut()) };
     }

@@ -1,10 +1,9 @@
 //! Text the library hands out: the schema JSON and spans read back from a file, as an
 //! opaque [`OtBuffer`].
 
-use crate::error::{FfiError, guard};
+use crate::error::{Status, guard};
 use crate::strings::OtStr;
-use ordertrace::otlp_json::{self, RecordedSpan, SpanStatus};
-use serde_json::{Value, json};
+use ordertrace_bridge::BridgeError;
 
 /// Text owned by the library. Read with [`ot_buffer_str`]; release with [`ot_buffer_free`].
 #[derive(Debug)]
@@ -12,9 +11,9 @@ pub struct OtBuffer {
     text: String,
 }
 
-fn hand_out(text: String, out: *mut *mut OtBuffer) -> Result<(), FfiError> {
+fn hand_out(text: String, out: *mut *mut OtBuffer) -> Result<(), BridgeError> {
     // SAFETY: the caller promises `out` is NULL or writable.
-    let slot = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null("out"))?;
+    let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
     *slot = Box::into_raw(Box::new(OtBuffer { text }));
     Ok(())
 }
@@ -25,36 +24,8 @@ fn hand_out(text: String, out: *mut *mut OtBuffer) -> Result<(), FfiError> {
 /// # Safety
 /// `out` must be writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_schema_json(out: *mut *mut OtBuffer) -> i32 {
+pub unsafe extern "C" fn ot_schema_json(out: *mut *mut OtBuffer) -> Status {
     guard(|| hand_out(ordertrace::schema_json(), out))
-}
-
-fn span_json(s: &RecordedSpan) -> Value {
-    json!({
-        "name": s.name,
-        "service": s.service_name,
-        "trace_id": s.trace_id,
-        "span_id": s.span_id,
-        "parent_span_id": s.parent_span_id,
-        "kind": s.kind,
-        "start_unix_nanos": s.start_unix_nanos,
-        "end_unix_nanos": s.end_unix_nanos,
-        "status": match s.status {
-            SpanStatus::Unset => "unset",
-            SpanStatus::Ok => "ok",
-            SpanStatus::Error => "error",
-        },
-        "status_message": s.status_message,
-        "attributes": s.attributes,
-        "events": s.events.iter().map(|e| json!({
-            "name": e.name,
-            "attributes": e.attributes,
-        })).collect::<Vec<_>>(),
-        "links": s.links.iter().map(|l| json!({
-            "trace_id": l.trace_id,
-            "span_id": l.span_id,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 /// Reads a file written by the embedded exporter and returns its spans as a JSON array of
@@ -64,13 +35,11 @@ fn span_json(s: &RecordedSpan) -> Value {
 /// # Safety
 /// `path` must be readable; `out` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_read_spans_json(path: OtStr, out: *mut *mut OtBuffer) -> i32 {
+pub unsafe extern "C" fn ot_read_spans_json(path: OtStr, out: *mut *mut OtBuffer) -> Status {
     guard(|| {
         // SAFETY: forwarded from the caller.
         let path = unsafe { path.as_str("path") }?;
-        let spans = otlp_json::read_file(std::path::Path::new(path))?;
-        let list: Vec<Value> = spans.iter().map(span_json).collect();
-        hand_out(Value::Array(list).to_string(), out)
+        hand_out(ordertrace_bridge::spans_json(path)?, out)
     })
 }
 
@@ -79,11 +48,11 @@ pub unsafe extern "C" fn ot_read_spans_json(path: OtStr, out: *mut *mut OtBuffer
 /// # Safety
 /// `buffer` must be a live buffer from this library; `out` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_buffer_str(buffer: *const OtBuffer, out: *mut OtStr) -> i32 {
+pub unsafe extern "C" fn ot_buffer_str(buffer: *const OtBuffer, out: *mut OtStr) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
-        let b = unsafe { buffer.as_ref() }.ok_or_else(|| FfiError::null("buffer"))?;
-        let slot = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null("out"))?;
+        let b = unsafe { buffer.as_ref() }.ok_or_else(|| BridgeError::null("buffer"))?;
+        let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
         *slot = OtStr {
             ptr: b.text.as_ptr(),
             len: b.text.len(),
@@ -105,15 +74,16 @@ pub unsafe extern "C" fn ot_buffer_free(buffer: *mut OtBuffer) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{OT_ERR_FILE, OT_ERR_NULL_POINTER, OT_OK};
+    use crate::error::Status;
     use crate::strings::ot;
+    use serde_json::Value;
 
     #[test]
     fn schema_json_lists_the_eight_events() {
         let mut b = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_schema_json(&mut b) }, OT_OK);
+        assert_eq!(unsafe { ot_schema_json(&mut b) }, Status::Ok);
         let mut s = ot("");
-        assert_eq!(unsafe { ot_buffer_str(b, &mut s) }, OT_OK);
+        assert_eq!(unsafe { ot_buffer_str(b, &mut s) }, Status::Ok);
         let v: Value = serde_json::from_str(unsafe { s.as_str("s") }.unwrap()).unwrap();
         assert_eq!(v["events"].as_array().unwrap().len(), 8);
         unsafe { ot_buffer_free(b) };
@@ -123,7 +93,7 @@ mod tests {
     fn reading_a_missing_file_is_a_file_error() {
         let mut b = std::ptr::null_mut();
         let status = unsafe { ot_read_spans_json(ot("/nonexistent/spans.jsonl"), &mut b) };
-        assert_eq!(status, OT_ERR_FILE);
+        assert_eq!(status, Status::File);
         assert!(b.is_null());
     }
 
@@ -131,7 +101,7 @@ mod tests {
     fn a_null_out_pointer_is_rejected() {
         assert_eq!(
             unsafe { ot_schema_json(std::ptr::null_mut()) },
-            OT_ERR_NULL_POINTER
+            Status::NullPointer
         );
     }
 }

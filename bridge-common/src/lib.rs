@@ -1,0 +1,28 @@
+//! What the C ABI (`ordertrace-ffi`) and the JNI bridge (`ordertrace-jni`) both need, written
+//! once: a failure on its way to another language ([`BridgeError`], with its entry in the
+//! core's [`Status`] table), the panic guard ([`catch`]), UTF-8 views of foreign bytes
+//! ([`utf8`]) and the stage a handle owns ([`StageSlot`]). Neither bridge calls the other; both
+//! call the core's Rust API through this crate.
+//!
+//! ```
+//! use ordertrace_bridge::{BridgeError, catch, utf8};
+//! use ordertrace::Status;
+//! let e = catch(|| utf8(&[0xff], "order id")).unwrap_err();
+//! assert_eq!(e.status, Status::InvalidUtf8);
+//! let p = catch::<()>(|| panic!("boom")).unwrap_err();
+//! assert_eq!(p.status, Status::Panic);
+//! assert!(p.message.contains("boom"));
+//! ```
+
+mod error;
+mod span_kind;
+mod spans_json;
+mod stage_slot;
+mod text;
+
+pub use error::{BridgeError, catch};
+pub use ordertrace::Status;
+pub use span_kind::span_kind;
+pub use spans_json::spans_json;
+pub use stage_slot::StageSlot;
+pub use text::{opt_utf8, utf8};
