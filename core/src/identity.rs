@@ -19,7 +19,8 @@
 //! ```
 
 use crate::error::{OrderTraceError, Result};
-use opentelemetry::trace::{SpanId, TraceId};
+use crate::propagation::FLAG_RANDOM_TRACE_ID;
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
@@ -99,6 +100,19 @@ pub(crate) fn order_ids(order_id: &str) -> (TraceId, SpanId) {
         *last = Some((order_id.into(), ids.0, ids.1));
         ids
     })
+}
+
+/// `sc` without the Level 2 `random-trace-id` flag: for a context whose trace id is derived
+/// from the order (not random, so it must not claim to be).
+pub(crate) fn without_random_flag(sc: SpanContext) -> SpanContext {
+    let flags = TraceFlags::new(sc.trace_flags().to_u8() & !FLAG_RANDOM_TRACE_ID);
+    SpanContext::new(
+        sc.trace_id(),
+        sc.span_id(),
+        flags,
+        sc.is_remote(),
+        sc.trace_state().clone(),
+    )
 }
 
 thread_local! {

@@ -20,7 +20,7 @@
 //! ```
 
 use crate::error::{OrderTraceError, Result};
-use crate::identity::{IdentityMode, order_ids, with_fixed_ids};
+use crate::identity::{IdentityMode, order_ids, with_fixed_ids, without_random_flag};
 use crate::open_stages::{emit_record, record_attributes};
 use crate::propagation::{
     Baggage, HeaderCarrier, TraceHeaders, TraceParent, TraceStateList, inject,
@@ -317,6 +317,20 @@ impl<'t> StageBuilder<'t> {
             }
             (_, other) => (None, other),
         };
+        // A trace id derived from the order was not chosen at random: it never claims the
+        // Level 2 random flag, whatever a peer sent. A propagated trace id keeps the flag.
+        let parent = parent.map(|sc| {
+            if sc.trace_id() == derived_trace {
+                without_random_flag(sc)
+            } else {
+                sc
+            }
+        });
+        // What arrived is sent on exactly as accepted (the SDK's TraceState may hold less).
+        let tracestate = match (&parent, &self.incoming) {
+            (Some(_), Some(h)) => h.tracestate.clone(),
+            _ => TraceStateList::default(),
+        };
 
         let started_at = SystemTime::now();
         // Sized once: growing it would cost a reallocation on every stage.
@@ -400,6 +414,7 @@ impl<'t> StageBuilder<'t> {
             order_id: self.order_id,
             user_id,
             baggage,
+            tracestate,
             tracer: self.tracer.clone(),
             ended: false,
         })
@@ -416,6 +431,8 @@ pub struct Stage {
     user_id: Option<Arc<str>>,
     /// Baggage that arrived with the parent; `headers` adds the order and user ids.
     baggage: Baggage,
+    /// Tracestate that arrived with the parent this stage continues, as accepted.
+    tracestate: TraceStateList,
     tracer: OrderTracer,
     ended: bool,
 }
@@ -490,9 +507,7 @@ impl Stage {
     /// The headers to send on the next hop: `traceparent`, `tracestate`, `baggage` with the
     /// order and user ids.
     pub fn headers(&self) -> TraceHeaders {
-        let tracestate = TraceStateList::parse([self.context.trace_state().header().as_str()])
-            .map(|p| p.list)
-            .unwrap_or_default();
+        let tracestate = self.tracestate.clone();
         TraceHeaders {
             traceparent: Some(TraceParent {
                 version: 0,

@@ -20,7 +20,6 @@ mod targets;
 
 use clap::Parser;
 use rng::Rng;
-use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -70,6 +69,27 @@ fn show(input: &[u8]) -> String {
     )
 }
 
+/// Signatures seen, as a fixed bitmap (2^22 bits, 512 KiB): memory stays flat however many
+/// distinct outcomes a long run meets (a set of them grew by the millions).
+struct Seen(Vec<u64>);
+
+impl Seen {
+    const BITS: u64 = 1 << 22;
+
+    fn new() -> Self {
+        Self(vec![0; (Self::BITS / 64) as usize])
+    }
+
+    /// Marks `signature`; true when it was not marked before.
+    fn insert(&mut self, signature: u64) -> bool {
+        let bit = signature % Self::BITS;
+        let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
+        let new = self.0[word] & mask == 0;
+        self.0[word] |= mask;
+        new
+    }
+}
+
 /// Largest input kept in the corpus (larger ones are still run, just not kept).
 const MAX_CORPUS_INPUT: usize = 16 * 1024;
 
@@ -86,13 +106,23 @@ struct Report {
 fn fuzz(target: &targets::Target, args: &Args, seed: u64) -> Report {
     let mut rng = Rng::new(seed);
     let mut corpus = target.seeds();
-    let mut signatures = HashSet::new();
+    let mut signatures = Seen::new();
+    let mut distinct = 0usize;
     let mut failures = Vec::new();
     let mut rss_at_tenth = None;
     let started = Instant::now();
     for n in 0..args.inputs {
         if n == args.inputs / 10 {
             rss_at_tenth = status_kib("VmRSS:");
+        }
+        if n > 0 && n % 1_000_000 == 0 {
+            println!(
+                "  {} {n} inputs, {} failures, {:.0} s, RSS {} KiB",
+                target.name,
+                failures.len(),
+                started.elapsed().as_secs_f64(),
+                status_kib("VmRSS:").unwrap_or(0)
+            );
         }
         let base = rng.below(corpus.len());
         let mut input = corpus[base].clone();
@@ -101,7 +131,9 @@ fn fuzz(target: &targets::Target, args: &Args, seed: u64) -> Report {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| (target.run)(&input)));
         match outcome {
             Ok(Ok(signature)) => {
-                if signatures.insert(signature) && input.len() <= MAX_CORPUS_INPUT {
+                let new = signatures.insert(signature);
+                distinct += usize::from(new);
+                if new && input.len() <= MAX_CORPUS_INPUT {
                     if corpus.len() < args.max_corpus {
                         corpus.push(input);
                     } else {
@@ -130,7 +162,7 @@ fn fuzz(target: &targets::Target, args: &Args, seed: u64) -> Report {
         inputs: args.inputs,
         failures,
         corpus: corpus.len(),
-        signatures: signatures.len(),
+        signatures: distinct,
         seconds: started.elapsed().as_secs_f64(),
         rss_at_tenth,
         rss_at_end: status_kib("VmRSS:"),
