@@ -28,7 +28,9 @@ fn members(size: usize) -> String {
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("hostile_input");
-    group.sample_size(20).measurement_time(Duration::from_secs(3));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3));
     for (label, size) in SIZES {
         group.throughput(Throughput::Bytes(size as u64));
         let carrier = vec![("baggage".to_string(), members(size))];
@@ -52,9 +54,11 @@ fn bench(c: &mut Criterion) {
         .map(|i| ("baggage".to_string(), format!("k{i}=v{i}")))
         .collect();
     group.throughput(Throughput::Elements(lines.len() as u64));
-    group.bench_with_input(BenchmarkId::new("baggage", "10000_lines"), &lines, |b, h| {
-        b.iter(|| black_box(propagation::extract(black_box(h))))
-    });
+    group.bench_with_input(
+        BenchmarkId::new("baggage", "10000_lines"),
+        &lines,
+        |b, h| b.iter(|| black_box(propagation::extract(black_box(h)))),
+    );
     let mut unrelated: Vec<(String, String)> = (0..10_000)
         .map(|i| (format!("x-header-{i}"), format!("value {i}")))
         .collect();
