@@ -119,12 +119,13 @@ impl OrderTraceError {
     }
 }
 
-/// How many bytes of an offending input an error message quotes at most.
-pub const MAX_QUOTED_BYTES: usize = 48;
+/// How many characters of escaped input an error message quotes at most.
+pub const MAX_QUOTED_CHARS: usize = 48;
 
-/// Quotes at most [`MAX_QUOTED_BYTES`] of `input` for an error message, escaped so that control
-/// characters and bytes that are not UTF-8 stay visible, and says how long the whole input
-/// was when it is cut: a megabyte of bad input never becomes a megabyte of error text.
+/// Quotes the start of `input` for an error message, escaped so that control characters and
+/// bytes that are not UTF-8 stay visible, at most [`MAX_QUOTED_CHARS`] characters of it, and
+/// says how long the whole input was when it is cut: a megabyte of bad input never becomes a
+/// megabyte of error text.
 ///
 /// ```
 /// use ordertrace::error::quoted;
@@ -132,12 +133,47 @@ pub const MAX_QUOTED_BYTES: usize = 48;
 /// assert_eq!(quoted(&[b'x'; 1000]), format!("\"{}\"... (1000 bytes)", "x".repeat(48)));
 /// ```
 pub fn quoted(input: &[u8]) -> String {
-    let shown = &input[..input.len().min(MAX_QUOTED_BYTES)];
-    let mut out = String::with_capacity(shown.len() + 24);
+    let mut out = String::with_capacity(MAX_QUOTED_CHARS + 24);
     out.push('"');
-    out.extend(shown.escape_ascii().map(char::from));
+    let mut shown = 0;
+    for b in input {
+        let escaped = std::ascii::escape_default(*b);
+        if out.len() - 1 + escaped.len() > MAX_QUOTED_CHARS {
+            break;
+        }
+        out.extend(escaped.map(char::from));
+        shown += 1;
+    }
     out.push('"');
-    if shown.len() < input.len() {
+    if shown < input.len() {
+        out.push_str(&format!("... ({} bytes)", input.len()));
+    }
+    out
+}
+
+/// Like [`quoted`] for text: printable characters of any script are shown as they are,
+/// control and formatting characters escaped, at most [`MAX_QUOTED_CHARS`] characters.
+///
+/// ```
+/// use ordertrace::error::quoted_text;
+/// assert_eq!(quoted_text("Bestellung-ü\u{202E}"), "\"Bestellung-ü\\u{202e}\"");
+/// ```
+pub fn quoted_text(input: &str) -> String {
+    let mut out = String::with_capacity(MAX_QUOTED_CHARS + 24);
+    out.push('"');
+    let mut shown = 0;
+    let mut width = 0;
+    for c in input.chars() {
+        let escaped = c.escape_debug();
+        if width + escaped.len() > MAX_QUOTED_CHARS {
+            break;
+        }
+        width += escaped.len();
+        out.extend(escaped);
+        shown += c.len_utf8();
+    }
+    out.push('"');
+    if shown < input.len() {
         out.push_str(&format!("... ({} bytes)", input.len()));
     }
     out
@@ -201,13 +237,19 @@ mod tests {
         let q = quoted(&vec![b'a'; 1 << 20]);
         assert_eq!(
             q,
-            format!("\"{}\"... (1048576 bytes)", "a".repeat(MAX_QUOTED_BYTES))
+            format!("\"{}\"... (1048576 bytes)", "a".repeat(MAX_QUOTED_CHARS))
         );
     }
 
     #[test]
     fn quoted_escapes_control_and_non_utf8_bytes() {
         assert_eq!(quoted(b"a\r\n\xff\""), "\"a\\r\\n\\xff\\\"\"");
+    }
+
+    #[test]
+    fn quoted_text_bounds_escaped_control_characters() {
+        let q = quoted_text(&"\u{1}".repeat(128));
+        assert_eq!(q, format!("\"{}\"... (128 bytes)", "\\u{1}".repeat(9)));
     }
 
     #[test]

@@ -26,6 +26,7 @@ use opentelemetry::trace::{
     Tracer as _,
 };
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SdkTracer};
+use crate::propagation::FLAG_RANDOM_TRACE_ID;
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::str::FromStr;
@@ -106,6 +107,19 @@ pub(crate) fn order_ids(order_id: &str) -> (TraceId, SpanId) {
     })
 }
 
+/// `sc` without the Level 2 `random-trace-id` flag: for a context whose trace id is derived
+/// from the order (not random, so it must not claim to be).
+pub(crate) fn without_random_flag(sc: SpanContext) -> SpanContext {
+    let flags = TraceFlags::new(sc.trace_flags().to_u8() & !FLAG_RANDOM_TRACE_ID);
+    SpanContext::new(
+        sc.trace_id(),
+        sc.span_id(),
+        flags,
+        sc.is_remote(),
+        sc.trace_state().clone(),
+    )
+}
+
 thread_local! {
     static NEXT_TRACE_ID: Cell<Option<TraceId>> = const { Cell::new(None) };
     static NEXT_SPAN_ID: Cell<Option<SpanId>> = const { Cell::new(None) };
@@ -155,6 +169,8 @@ pub(crate) fn with_fixed_ids<T>(
 /// - Otherwise the stage joins the order's derived trace, and a foreign incoming context is
 ///   kept as a span link: `order_submitted` becomes the trace's root span (with the derived
 ///   ids), every other event hangs under that root span.
+///
+/// Returns the span and whether it continues the incoming context (its parent).
 pub(crate) fn start_span(
     tracer: &SdkTracer,
     mode: IdentityMode,
@@ -162,7 +178,7 @@ pub(crate) fn start_span(
     order_id: &str,
     incoming: Option<SpanContext>,
     mut builder: SpanBuilder,
-) -> opentelemetry_sdk::trace::Span {
+) -> (opentelemetry_sdk::trace::Span, bool) {
     let (derived_trace, root_span) = order_ids(order_id);
     let (parent, link) = match (mode, incoming) {
         (IdentityMode::Propagated, Some(sc)) => (Some(sc), None),
@@ -171,8 +187,18 @@ pub(crate) fn start_span(
         }
         (_, other) => (None, other),
     };
+    // A trace id derived from the order was not chosen at random: it never claims the
+    // Level 2 random flag, whatever a peer sent. A propagated trace id keeps the flag.
+    let parent = parent.map(|sc| {
+        if sc.trace_id() == derived_trace {
+            without_random_flag(sc)
+        } else {
+            sc
+        }
+    });
     builder.links = link.map(|sc| vec![Link::with_context(sc)]);
-    match parent {
+    let continues_parent = parent.is_some();
+    let span = match parent {
         Some(sc) => {
             tracer.build_with_context(builder, &Context::new().with_remote_span_context(sc))
         }
@@ -192,7 +218,8 @@ pub(crate) fn start_span(
             );
             tracer.build_with_context(builder, &Context::new().with_remote_span_context(root))
         }
-    }
+    };
+    (span, continues_parent)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! assert_eq!(event.next(), Some(OrderEvent::ManufacturingStarted));
 //! ```
 
-use crate::error::{OrderTraceError, Result};
+use crate::error::{OrderTraceError, Result, quoted_text};
 use std::fmt;
 use std::str::FromStr;
 
@@ -277,7 +277,8 @@ pub fn validate_order_id(order_id: &str) -> Result<()> {
         return Err(OrderTraceError::invalid(
             FIELD,
             format!(
-                "{order_id:?} contains the character {c:?}; whitespace and control characters are not allowed"
+                "{} contains the character {c:?}; whitespace and control characters are not allowed",
+                quoted_text(order_id)
             ),
         ));
     }
@@ -285,7 +286,8 @@ pub fn validate_order_id(order_id: &str) -> Result<()> {
         return Err(OrderTraceError::invalid(
             FIELD,
             format!(
-                "{order_id:?} contains the bidirectional formatting character U+{:04X}, which is not allowed",
+                "{} contains the bidirectional formatting character U+{:04X}, which is not allowed",
+                quoted_text(order_id),
                 u32::from(c)
             ),
         ));
@@ -316,10 +318,12 @@ pub(crate) fn check_uuid(user_id: &str) -> Result<()> {
     if well_formed {
         return Ok(());
     }
-    let shown: String = user_id.chars().take(64).collect();
     Err(OrderTraceError::invalid(
         "user id",
-        format!("{shown:?} is not a UUID (expected 8-4-4-4-12 hex digits)"),
+        format!(
+            "{} is not a UUID (expected 8-4-4-4-12 hex digits)",
+            quoted_text(user_id)
+        ),
     ))
 }
 

@@ -39,10 +39,18 @@ pub struct Stage {
     event: OrderEvent,
     order_id: Arc<str>,
     user_id: Option<Arc<str>>,
-    /// Baggage that arrived with the parent; `headers` adds the order and user ids.
-    baggage: Baggage,
+    /// What arrived with the parent; `headers` adds the order and user ids to its baggage.
+    inherited: Inherited,
     tracer: OrderTracer,
     ended: bool,
+}
+
+/// What a stage passes on from the hop it continues: baggage, and the tracestate exactly as
+/// it was accepted (OpenTelemetry's `TraceState` may hold less than W3C allows).
+#[derive(Debug, Default)]
+pub(crate) struct Inherited {
+    pub(crate) baggage: Baggage,
+    pub(crate) tracestate: TraceStateList,
 }
 
 impl Stage {
@@ -52,7 +60,7 @@ impl Stage {
         event: OrderEvent,
         order_id: Arc<str>,
         user_id: Option<Arc<str>>,
-        baggage: Baggage,
+        inherited: Inherited,
         tracer: OrderTracer,
     ) -> Self {
         Self {
@@ -61,7 +69,7 @@ impl Stage {
             event,
             order_id,
             user_id,
-            baggage,
+            inherited,
             tracer,
             ended: false,
         }
@@ -136,9 +144,7 @@ impl Stage {
     /// The headers to send on the next hop: `traceparent`, `tracestate`, `baggage` with the
     /// order and user ids.
     pub fn headers(&self) -> TraceHeaders {
-        let tracestate = TraceStateList::parse([self.context.trace_state().header().as_str()])
-            .map(|p| p.list)
-            .unwrap_or_default();
+        let tracestate = self.inherited.tracestate.clone();
         TraceHeaders {
             traceparent: Some(TraceParent {
                 version: 0,
@@ -148,7 +154,7 @@ impl Stage {
             }),
             tracestate,
             baggage: {
-                let mut baggage = self.baggage.clone();
+                let mut baggage = self.inherited.baggage.clone();
                 baggage.set(attr::ORDER_ID, &self.order_id);
                 if let Some(u) = &self.user_id {
                     baggage.set(attr::USER_ID, u);

@@ -5,9 +5,9 @@ use crate::attribute::{AttributeValue, checked_attribute};
 use crate::error::{OrderTraceError, Result};
 use crate::identity;
 use crate::open_stages::{emit_record, record_attributes};
-use crate::propagation::TraceHeaders;
+use crate::propagation::{TraceHeaders, TraceStateList};
 use crate::schema::{self, OrderEvent, RECORD_STAGE_START, attr};
-use crate::stage::Stage;
+use crate::stage::{Inherited, Stage};
 use crate::tracer::OrderTracer;
 use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind};
 use opentelemetry::{KeyValue, StringValue};
@@ -155,7 +155,7 @@ impl<'t> StageBuilder<'t> {
         let mut builder = SpanBuilder::from_name(self.event.name()).with_kind(self.kind);
         builder.start_time = Some(started_at);
         builder.attributes = Some(attributes);
-        let span = identity::start_span(
+        let (span, continues_parent) = identity::start_span(
             &inner.tracer,
             inner.config.identity,
             self.event,
@@ -192,14 +192,25 @@ impl<'t> StageBuilder<'t> {
         }
         // The order and user ids join the baggage only when headers are asked for: most
         // stages never send any, and building it costs allocations on every stage.
-        let baggage = self.incoming.map(|h| h.baggage).unwrap_or_default();
+        // The tracestate goes on only with the trace it belongs to, exactly as accepted.
+        let inherited = match self.incoming {
+            Some(h) => Inherited {
+                baggage: h.baggage,
+                tracestate: if continues_parent {
+                    h.tracestate
+                } else {
+                    TraceStateList::default()
+                },
+            },
+            None => Inherited::default(),
+        };
         Ok(Stage::new(
             span,
             context,
             self.event,
             self.order_id,
             user_id,
-            baggage,
+            inherited,
             self.tracer.clone(),
         ))
     }

@@ -221,3 +221,79 @@ fn a_malformed_traceparent_is_left_out_and_the_order_trace_still_holds() {
         order_trace_id("ORD-7").to_string()
     );
 }
+
+/// The outgoing `traceparent` of a stage of `order` started under `incoming`.
+fn outgoing_traceparent(order: &str, identity: IdentityMode, incoming: &[(&str, &str)]) -> String {
+    let file = TempFile::new(order);
+    let tracer = builder("crm-api", &file)
+        .start_records(false)
+        .identity(identity)
+        .build()
+        .unwrap();
+    let carrier: HashMap<String, String> = incoming
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let stage = tracer
+        .stage(OrderEvent::OrderConfirmed, order)
+        .parent(&propagation::extract(&carrier))
+        .start()
+        .unwrap();
+    let mut out: HashMap<String, String> = HashMap::new();
+    stage.inject(&mut out);
+    stage.end();
+    out["traceparent"].clone()
+}
+
+#[test]
+fn a_derived_trace_id_never_claims_the_random_flag() {
+    let incoming = format!("00-{}-00f067aa0ba902b7-03", order_trace_id("ORD-R"));
+    for identity in [IdentityMode::OrderDerived, IdentityMode::Propagated] {
+        let out = outgoing_traceparent("ORD-R", identity, &[("traceparent", &incoming)]);
+        assert!(
+            out.starts_with(&format!("00-{}-", order_trace_id("ORD-R"))),
+            "{out}"
+        );
+        assert!(out.ends_with("-01"), "{identity:?}: {out}");
+    }
+}
+
+#[test]
+fn a_propagated_trace_id_keeps_the_random_flag_as_received() {
+    let with = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
+    let out = outgoing_traceparent("ORD-P", IdentityMode::Propagated, &[("traceparent", with)]);
+    assert!(
+        out.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && out.ends_with("-03"),
+        "{out}"
+    );
+    let without = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let out = outgoing_traceparent(
+        "ORD-P",
+        IdentityMode::Propagated,
+        &[("traceparent", without)],
+    );
+    assert!(out.ends_with("-01"), "{out}");
+}
+
+#[test]
+fn a_tracestate_opentelemetry_cannot_hold_is_still_sent_on_unchanged() {
+    let file = TempFile::new("tracestate");
+    let tracer = builder("crm-api", &file)
+        .start_records(false)
+        .identity(IdentityMode::Propagated)
+        .build()
+        .unwrap();
+    let mut carrier = HashMap::new();
+    carrier.insert("traceparent".to_string(), FOREIGN_TRACEPARENT.to_string());
+    carrier.insert("tracestate".to_string(), "foo@@bar=1,rojo=2".to_string());
+    let stage = tracer
+        .stage(OrderEvent::OrderConfirmed, "ORD-TS")
+        .parent(&propagation::extract(&carrier))
+        .start()
+        .unwrap();
+    assert_eq!(
+        stage.headers().tracestate.header_value().as_deref(),
+        Some("foo@@bar=1,rojo=2")
+    );
+    stage.end();
+}

@@ -22,15 +22,20 @@ pub struct OtHeaders {
     pub(crate) items: Vec<(String, String)>,
 }
 
-/// Reads the caller's header list.
+/// A header as the caller handed it over: name and value bytes, unchecked.
+pub(crate) type RawHeader<'a> = (&'a [u8], &'a [u8]);
+
+/// Borrows the caller's header list as raw bytes. Names and values are not checked here:
+/// extraction reads only `traceparent`, `tracestate` and `baggage` and reports what is wrong
+/// with those, so an unrelated header that is not UTF-8 (`x-bin: 0xff`) never fails a call.
 ///
 /// # Safety
 /// `headers` must be NULL (with `count` 0) or point to `count` readable [`OtHeader`]s whose
-/// strings are readable.
-pub(crate) unsafe fn read_headers(
+/// strings are readable and stay valid for the returned borrow.
+pub(crate) unsafe fn read_headers<'a>(
     headers: *const OtHeader,
     count: usize,
-) -> Result<Vec<(String, String)>, BridgeError> {
+) -> Result<Vec<RawHeader<'a>>, BridgeError> {
     if count == 0 {
         return Ok(Vec::new());
     }
@@ -42,9 +47,9 @@ pub(crate) unsafe fn read_headers(
     list.iter()
         .map(|h| {
             // SAFETY: forwarded from the caller.
-            let key = unsafe { h.key.as_str("header name") }?;
-            let value = unsafe { h.value.as_str("header value") }?;
-            Ok((key.to_string(), value.to_string()))
+            let key = unsafe { h.key.as_bytes("header name") }?;
+            let value = unsafe { h.value.as_bytes("header value") }?;
+            Ok((key, value))
         })
         .collect()
 }
@@ -137,7 +142,7 @@ pub unsafe extern "C" fn ot_headers_free(headers: *mut OtHeaders) {
 mod tests {
     use super::*;
     use crate::error::Status;
-    use crate::strings::ot;
+    use crate::strings::{OtStr, ot};
 
     #[test]
     fn strict_check_accepts_valid_and_rejects_malformed_traceparent() {
@@ -152,6 +157,47 @@ mod tests {
         }];
         assert_eq!(
             unsafe { ot_headers_check(bad.as_ptr(), 1) },
+            Status::MalformedHeader
+        );
+    }
+
+    fn raw(bytes: &[u8]) -> OtStr {
+        OtStr {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        }
+    }
+
+    #[test]
+    fn strict_check_ignores_unrelated_headers_that_are_not_utf8() {
+        let list = [
+            OtHeader {
+                key: ot("x-bin"),
+                value: raw(&[0xff]),
+            },
+            OtHeader {
+                key: raw(&[0xfe, 0xff]),
+                value: raw(&[0xc3, 0x28]),
+            },
+            OtHeader {
+                key: ot("traceparent"),
+                value: ot("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            },
+        ];
+        assert_eq!(
+            unsafe { ot_headers_check(list.as_ptr(), list.len()) },
+            Status::Ok
+        );
+    }
+
+    #[test]
+    fn our_header_that_is_not_utf8_is_a_malformed_header() {
+        let list = [OtHeader {
+            key: ot("baggage"),
+            value: raw(b"k=\xff"),
+        }];
+        assert_eq!(
+            unsafe { ot_headers_check(list.as_ptr(), list.len()) },
             Status::MalformedHeader
         );
     }

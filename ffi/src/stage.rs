@@ -516,6 +516,36 @@ mod tests {
     }
 
     #[test]
+    fn an_unrelated_header_that_is_not_utf8_does_not_fail_the_start() {
+        let f = Fixture::new("binary-header");
+        let binary = [0xffu8];
+        let parent = [
+            OtHeader {
+                key: ot("x-bin"),
+                value: OtStr {
+                    ptr: binary.as_ptr(),
+                    len: 1,
+                },
+            },
+            OtHeader {
+                key: ot("baggage"),
+                value: ot("order.id=ORD-B"),
+            },
+        ];
+        let mut info = start_info("order_confirmed", "ORD-B");
+        info.parent_headers = parent.as_ptr();
+        info.parent_header_count = parent.len();
+        let mut s = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
+            Status::Ok
+        );
+        assert_eq!(unsafe { ot_stage_end(s) }, Status::Ok);
+        unsafe { ot_stage_free(s) };
+        assert!(f.spans().iter().any(|s| s.name == "order_confirmed"));
+    }
+
+    #[test]
     fn a_closed_stage_refuses_further_calls_but_keeps_its_ids() {
         let f = Fixture::new("closed");
         let s = f.start("order_shipped", "ORD-2");

@@ -14,19 +14,28 @@ pub struct OtStr {
 }
 
 impl OtStr {
+    /// Borrows the caller's bytes as they are. `what` names the argument in the error.
+    ///
+    /// # Safety
+    /// `ptr` must point to `len` readable bytes that stay valid for the returned borrow.
+    pub(crate) unsafe fn as_bytes<'a>(self, what: &str) -> Result<&'a [u8], BridgeError> {
+        if self.ptr.is_null() {
+            if self.len == 0 {
+                return Ok(&[]);
+            }
+            return Err(BridgeError::null(what));
+        }
+        // SAFETY: the caller promises `len` readable bytes at `ptr`.
+        Ok(unsafe { std::slice::from_raw_parts(self.ptr, self.len) })
+    }
+
     /// Borrows the caller's bytes as UTF-8. `what` names the argument in the error.
     ///
     /// # Safety
     /// `ptr` must point to `len` readable bytes that stay valid for the returned borrow.
     pub(crate) unsafe fn as_str<'a>(self, what: &str) -> Result<&'a str, BridgeError> {
-        if self.ptr.is_null() {
-            if self.len == 0 {
-                return Ok("");
-            }
-            return Err(BridgeError::null(what));
-        }
-        // SAFETY: the caller promises `len` readable bytes at `ptr`.
-        let bytes = unsafe { std::slice::from_raw_parts(self.ptr, self.len) };
+        // SAFETY: forwarded.
+        let bytes = unsafe { self.as_bytes(what) }?;
         ordertrace_bridge::utf8(bytes, what)
     }
 
