@@ -19,6 +19,7 @@
 //! ```
 
 use crate::error::{OrderTraceError, Result};
+use crate::propagation::FLAG_RANDOM_TRACE_ID;
 use crate::schema::OrderEvent;
 use opentelemetry::Context;
 use opentelemetry::trace::{
@@ -26,7 +27,6 @@ use opentelemetry::trace::{
     Tracer as _,
 };
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SdkTracer};
-use crate::propagation::FLAG_RANDOM_TRACE_ID;
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::str::FromStr;
