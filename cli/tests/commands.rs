@@ -339,7 +339,15 @@ fn schema_prints_every_event_in_lifecycle_order() {
 #[test]
 fn watch_once_exits_5_when_the_demo_has_orders_needing_attention_and_lists_them() {
     let (file, _) = run_demo("watch-once", "20");
-    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/watch/demo.toml");
+    // The demo's hung price calls hang for 700 ms here; a threshold below that makes them
+    // stuck however soon the watch runs (deploy/watch/demo.toml's 1 s suits the 1.2 s default).
+    let config = temp_file("watch-once-config").with_file_name("watch.toml");
+    std::fs::write(
+        &config,
+        "[watch]\nretry_window = \"500ms\"\nincomplete_grace = \"500ms\"\nstatus_grace = \"500ms\"\n\
+         [stuck]\nprice_calculated = \"300ms\"\n[stalled]\norder_confirmed = \"1s\"\norder_shipped = \"1s\"\n",
+    )
+    .expect("write the watch config");
     let out = ordertrace(&[
         "watch",
         "--once",

@@ -57,11 +57,24 @@ namespace OrderTrace.Tests
         }
 
         [Test]
-        public void InvalidUtf8InMessageHeadersIsAnError()
+        public void ATraceparentThatIsNotUtf8IsAMalformedHeader()
         {
+            // Header values cross as bytes; a traceparent that is not UTF-8 cannot be a valid one.
             var message = new Dictionary<string, object> { { "traceparent", new byte[] { 0x30, 0x30, 0xff } } };
             var e = Assert.Throws<OrderTraceException>(() => Propagation.Check(message), "invalid UTF-8");
-            Assert.Equal(OrderTraceErrorCode.InvalidUtf8, e.Code, "code");
+            Assert.Equal(OrderTraceErrorCode.MalformedHeader, e.Code, "code");
+        }
+
+        [Test]
+        public void AnUnrelatedHeaderThatIsNotUtf8IsIgnored()
+        {
+            var message = new Dictionary<string, object>
+            {
+                { "x-bin", new byte[] { 0xff, 0xfe } },
+                { "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+            };
+            Propagation.Check(message);
+            Assert.Equal("0af7651916cd43dd8448eb211c80319c", Propagation.FromMessageHeaders(message)["traceparent"].Substring(3, 32), "trace id kept");
         }
 
         [Test]
