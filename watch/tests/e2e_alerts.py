@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 SHOP = os.environ["SHOP_URL"]
@@ -93,9 +94,23 @@ def http(method, url, body=None, timeout=10):
 
 
 def submit(order_id):
+    """Places an order as a web client does (examples/order-flow/e2e_check.py): submits it, then
+    uploads its model with the headers the shop handed back; the upload publishes the order to
+    RabbitMQ for the CRM."""
     status, body = http("POST", SHOP + "/orders", {"order_id": order_id, "user_id": USER})
-    if status != 202:
+    if status != 201:
         raise SystemExit(f"shop refused {order_id}: {status} {body}")
+    query = urllib.parse.urlencode({"user": USER, "format": "stl"})
+    req = urllib.request.Request(f"{SHOP}/orders/{order_id}/model?{query}", data=b"solid ring\nendsolid ring\n",
+                                 method="POST", headers={"content-type": "model/stl",
+                                                         "traceparent": body["traceparent"],
+                                                         "baggage": body["baggage"]})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            if r.status != 202:
+                raise SystemExit(f"shop refused the model of {order_id}: {r.status}")
+    except (urllib.error.URLError, OSError) as e:
+        raise SystemExit(f"shop refused the model of {order_id}: {e}")
 
 
 def wait_for(what, fn, timeout):
