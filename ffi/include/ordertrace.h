@@ -349,15 +349,21 @@ typedef struct OtTracerConfig {
 } OtTracerConfig;
 
 /**
- * Pipeline counters (see the core's `PipelineCounters`).
+ * A snapshot of the pipeline's counters.
+ *
+ * Every span ends up counted once as exported, dropped (with its reason) or failed; until
+ * then it is in memory (`queue_depth`) or on disk (`spool_spans`).
+ *
+ * `repr(C)`: the C ABI hands this very struct out (as `OtCounters` in `ordertrace.h`), so a new
+ * counter reaches C and C# (which declares the same sequential layout) without a copy by hand.
  */
 typedef struct OtCounters {
   /**
-   * Spans started (stages, start records, heartbeats).
+   * Spans started (stages, start records, heartbeats, spans from `tracing`).
    */
   uint64_t spans_started;
   /**
-   * Spans the exporter accepted.
+   * Spans the exporter accepted (including those replayed from the spool).
    */
   uint64_t spans_exported;
   /**
@@ -365,15 +371,15 @@ typedef struct OtCounters {
    */
   uint64_t spans_dropped;
   /**
-   * Spans lost in failed exports.
+   * Spans lost in failed export calls (only without a spool: with one they are spooled).
    */
   uint64_t spans_failed;
   /**
-   * Failed export calls.
+   * Export calls that failed (with a spool, each is retried).
    */
   uint64_t failed_exports;
   /**
-   * Spans queued or being exported now.
+   * Spans in memory: queued, handed to the exporter, or being exported now.
    */
   uint64_t queue_depth;
   /**
@@ -429,6 +435,10 @@ typedef struct OtCounters {
    */
   uint64_t spool_oldest_age_ms;
 } OtCounters;
+/**
+ * How many counters there are.
+ */
+#define OtCounters_LEN 19
 
 
 
@@ -659,7 +669,8 @@ OtStatus ot_tracer_flush(const struct OtTracer *tracer, uint64_t timeout_ms);
 OtStatus ot_tracer_shutdown(const struct OtTracer *tracer, uint64_t timeout_ms);
 
 /**
- * Reads the pipeline counters into `*out`.
+ * Reads the pipeline counters into `*out` (`OtCounters` in the header: the core's
+ * `PipelineCounters`, `repr(C)`).
  *
  * # Safety
  * `tracer` must be a live handle; `out` writable.

@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 ///
 /// Every span ends up counted once as exported, dropped (with its reason) or failed; until
 /// then it is in memory (`queue_depth`) or on disk (`spool_spans`).
+///
+/// `repr(C)`: the C ABI hands this very struct out (as `OtCounters` in `ordertrace.h`), so a new
+/// counter reaches C and C# (which declares the same sequential layout) without a copy by hand.
+#[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PipelineCounters {
     /// Spans started (stages, start records, heartbeats, spans from `tracing`).
@@ -47,6 +51,89 @@ pub struct PipelineCounters {
     pub spool_spans: u64,
     /// Age of the oldest span waiting in the spool, ms (0 when it is empty).
     pub spool_oldest_age_ms: u64,
+}
+
+impl PipelineCounters {
+    /// How many counters there are.
+    pub const LEN: usize = 19;
+
+    /// The counters' names in field order: the order every binding reads them in (the C and C#
+    /// struct layout, the JNI `long[]`), exported with the schema (`pipeline_counters`) so each
+    /// binding's test can check its own list against it.
+    pub const NAMES: [&'static str; Self::LEN] = [
+        "spans_started",
+        "spans_exported",
+        "spans_dropped",
+        "spans_failed",
+        "failed_exports",
+        "queue_depth",
+        "spans_dropped_queue_full",
+        "spans_dropped_shutdown",
+        "spans_spooled",
+        "spans_replayed",
+        "spans_dropped_spool_full",
+        "spans_dropped_spool_expired",
+        "spans_dropped_spool_corrupt",
+        "spans_dropped_spool_write_failed",
+        "spool_corrupt_records",
+        "spool_write_errors",
+        "spool_bytes",
+        "spool_spans",
+        "spool_oldest_age_ms",
+    ];
+
+    /// The counters' values in the order of [`Self::NAMES`].
+    ///
+    /// ```
+    /// let c = ordertrace::PipelineCounters { spans_started: 3, ..Default::default() };
+    /// assert_eq!(c.values()[0], 3);
+    /// assert_eq!(ordertrace::PipelineCounters::NAMES[0], "spans_started");
+    /// ```
+    pub fn values(&self) -> [u64; Self::LEN] {
+        // Destructured without `..`: a new field does not compile until it is listed here.
+        let Self {
+            spans_started,
+            spans_exported,
+            spans_dropped,
+            spans_failed,
+            failed_exports,
+            queue_depth,
+            spans_dropped_queue_full,
+            spans_dropped_shutdown,
+            spans_spooled,
+            spans_replayed,
+            spans_dropped_spool_full,
+            spans_dropped_spool_expired,
+            spans_dropped_spool_corrupt,
+            spans_dropped_spool_write_failed,
+            spool_corrupt_records,
+            spool_write_errors,
+            spool_bytes,
+            spool_spans,
+            spool_oldest_age_ms,
+        } = *self;
+        [
+            spans_started,
+            spans_exported,
+            spans_dropped,
+            spans_failed,
+            failed_exports,
+            queue_depth,
+            spans_dropped_queue_full,
+            spans_dropped_shutdown,
+            spans_spooled,
+            spans_replayed,
+            spans_dropped_spool_full,
+            spans_dropped_spool_expired,
+            spans_dropped_spool_corrupt,
+            spans_dropped_spool_write_failed,
+            spool_corrupt_records,
+            spool_write_errors,
+            spool_bytes,
+            spool_spans,
+            spool_oldest_age_ms,
+        ]
+    }
 }
 
 #[derive(Debug, Default)]
@@ -108,5 +195,44 @@ impl Counters {
 
     pub(crate) fn add(counter: &AtomicU64, n: usize) {
         counter.fetch_add(n as u64, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_declaration_order() {
+        // Debug prints the fields in declaration order, which is the layout C and C# read.
+        let text = format!("{:?}", PipelineCounters::default());
+        let declared: Vec<&str> = text
+            .trim_start_matches("PipelineCounters { ")
+            .trim_end_matches(" }")
+            .split(", ")
+            .map(|field| field.split(':').next().unwrap_or_default())
+            .collect();
+        assert_eq!(declared, PipelineCounters::NAMES);
+    }
+
+    #[test]
+    fn values_follow_the_names() {
+        let c = PipelineCounters {
+            spans_started: 7,
+            spool_oldest_age_ms: 9,
+            ..Default::default()
+        };
+        let values = c.values();
+        assert_eq!(values[0], 7);
+        assert_eq!(values[PipelineCounters::LEN - 1], 9);
+        assert_eq!(values.iter().sum::<u64>(), 16);
+    }
+
+    #[test]
+    fn the_struct_is_one_u64_per_counter() {
+        assert_eq!(
+            std::mem::size_of::<PipelineCounters>(),
+            PipelineCounters::LEN * std::mem::size_of::<u64>()
+        );
     }
 }

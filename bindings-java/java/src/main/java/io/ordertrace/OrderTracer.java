@@ -25,10 +25,9 @@ public final class OrderTracer implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
     private OrderTracer(long handle) {
-        this.release = new NativeHandle(handle, h -> {
-            NativeBridge.tracerShutdown(h, 5000);
-            NativeBridge.tracerFree(h);
-        });
+        // Freeing the native tracer shuts its pipeline down, bounded by the core's
+        // DROP_SHUTDOWN_TIMEOUT, once its last open stage has ended too.
+        this.release = new NativeHandle(handle, NativeBridge::tracerFree);
         this.cleanable = CLEANER.register(this, release);
     }
 
@@ -98,7 +97,11 @@ public final class OrderTracer implements AutoCloseable {
         return NativeBridge.readSpansJson(path);
     }
 
-    /** Shuts the pipeline down (up to 5 s) and releases the native tracer. Calling it again does nothing. */
+    /**
+     * Releases the native tracer; its pipeline exports what is queued and shuts down, bounded by
+     * the core's shutdown timeout (5 s), once the stages still open have ended. Call
+     * {@link #shutdown(Duration)} first to choose the bound. Calling it again does nothing.
+     */
     @Override
     public void close() {
         lock.writeLock().lock();
