@@ -241,8 +241,13 @@ fn jaeger(orders: usize, query: &str, otlp: &str) {
     let cpu = cpu_seconds() - cpu;
     let t = tracker.lock().expect("lock");
     println!(
-        "jaeger: {orders} orders exported; first poll (look-back backfill) read {} spans in {} requests in {:.2}s wall = {:.0} spans/s ({:.2}s CPU in the watch = {:.0} spans per CPU-second); {} orders tracked",
+        "jaeger: {orders} orders exported; first poll (look-back backfill, {:?}) read {} spans of {} traces ({:.1} MiB; {} spans of traces already read and {} of other shards left unparsed) in {} requests in {:.2}s wall = {:.0} spans/s ({:.2}s CPU in the watch = {:.0} spans per CPU-second); {} orders tracked",
+        poller.mode(),
         r.spans,
+        r.traces,
+        r.bytes as f64 / 1048576.0,
+        r.already_read,
+        r.other_shard,
         r.requests,
         took.as_secs_f64(),
         r.spans as f64 / took.as_secs_f64(),

@@ -198,8 +198,11 @@ pub struct Tracker {
     pub shard: Option<Shard>,
 }
 
-/// A share of the orders: watch `index` of `count` keeps the orders whose order-derived
-/// trace id (a hash of the order id) is `index` modulo `count`.
+/// A share of the orders: watch `index` of `count` keeps the spans whose trace id is `index`
+/// modulo `count`. With the default identity an order's trace id is derived from (a hash
+/// of) its order id, so each order belongs to exactly one watch, and a reader can skip
+/// another shard's trace by its id before parsing any span of it. (With the `propagated`
+/// identity an order still lives in one trace, the one its first hop started.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     /// 0-based.
@@ -216,10 +219,20 @@ impl Shard {
         (count > 0 && index < count).then_some(Shard { index, count })
     }
 
-    /// Whether this share holds `order_id`.
+    /// Whether this share holds `order_id`'s order-derived trace.
     pub fn owns(&self, order_id: &str) -> bool {
         let t = u128::from_be_bytes(ordertrace::identity::order_trace_id(order_id).to_bytes());
-        t % u128::from(self.count) == u128::from(self.index)
+        self.owns_trace_number(t)
+    }
+
+    /// Whether this share holds the trace `trace_id` (32 hex digits); an id that is not
+    /// hex is nobody's.
+    pub fn owns_trace(&self, trace_id: &str) -> bool {
+        u128::from_str_radix(trace_id, 16).is_ok_and(|t| self.owns_trace_number(t))
+    }
+
+    fn owns_trace_number(&self, trace: u128) -> bool {
+        trace % u128::from(self.count) == u128::from(self.index)
     }
 }
 
@@ -273,7 +286,7 @@ impl Tracker {
             .ok_or(SkipReason::NoOrderId)?;
         validate_order_id(order_id).map_err(|_| SkipReason::MalformedOrderId)?;
         if let Some(shard) = self.shard
-            && !shard.owns(order_id)
+            && !shard.owns_trace(&span.trace_id)
         {
             return Err(SkipReason::OtherShard);
         }
@@ -813,12 +826,61 @@ mod tests {
             .find(|id| !Shard { index: 0, count: 2 }.owns(id))
             .unwrap();
         t.shard = Shard::parse("0/2");
-        ingest(
-            &mut t,
-            &span(Some(&id), Some("order_submitted"), SPAN, NOW_MS),
-        );
+        let mut s = span(Some(&id), Some("order_submitted"), SPAN, NOW_MS);
+        s.trace_id = derived_trace(&id);
+        ingest(&mut t, &s);
         assert_eq!(skipped(&t, SkipReason::OtherShard), 1);
         assert!(t.is_empty());
+    }
+
+    fn derived_trace(order_id: &str) -> String {
+        let t = ordertrace::identity::order_trace_id(order_id).to_bytes();
+        format!("{:032x}", u128::from_be_bytes(t))
+    }
+
+    #[test]
+    fn a_shard_owns_an_orders_derived_trace_exactly_when_it_owns_the_order() {
+        for k in 0..3 {
+            let shard = Shard { index: k, count: 3 };
+            for n in 0..100 {
+                let id = format!("ORD-{n}");
+                assert_eq!(
+                    shard.owns_trace(&derived_trace(&id)),
+                    shard.owns(&id),
+                    "{id}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_trace_id_that_is_not_hex_belongs_to_no_shard() {
+        for k in 0..2 {
+            let shard = Shard { index: k, count: 2 };
+            assert!(!shard.owns_trace("not-a-trace-id"));
+            assert!(!shard.owns_trace(""));
+        }
+    }
+
+    #[test]
+    fn the_shard_of_a_span_is_its_trace_ids_not_its_order_ids() {
+        // An order of shard 1 by its id, in a trace of shard 0 (a propagated identity): the
+        // watch of shard 0 keeps it, since a reader skips traces by id before any parsing.
+        let id = (0..100)
+            .map(|n| format!("ORD-{n}"))
+            .find(|id| !Shard { index: 0, count: 2 }.owns(id))
+            .unwrap();
+        let trace = (1u128..100)
+            .map(|n| format!("{n:032x}"))
+            .find(|t| Shard { index: 0, count: 2 }.owns_trace(t))
+            .unwrap();
+        let mut t = Tracker::new();
+        t.shard = Shard::parse("0/2");
+        let mut s = span(Some(&id), Some("order_submitted"), SPAN, NOW_MS);
+        s.trace_id = trace;
+        ingest(&mut t, &s);
+        assert_eq!(skipped(&t, SkipReason::OtherShard), 0);
+        assert_eq!(t.len(), 1);
     }
 
     #[test]
