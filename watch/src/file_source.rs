@@ -4,8 +4,8 @@
 
 use crate::config::WatchConfig;
 use crate::error::{Result, WatchError};
-use crate::tracker::{SkipReason, Tracker};
 use crate::otlp_scan;
+use crate::tracker::{SkipReason, Tracker};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 

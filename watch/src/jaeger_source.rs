@@ -71,6 +71,10 @@ pub struct PollResult {
     pub bytes: u64,
 }
 
+/// What one search answered: its distinct traces, and the earliest and latest span start in
+/// it (Unix ms).
+type Answered = (usize, Option<(u64, u64)>);
+
 /// The spans read so far in one poll.
 struct PollSpans {
     spans: Vec<RecordedSpan>,
@@ -83,8 +87,9 @@ struct PollSpans {
 impl PollSpans {
     /// Reads one answer: spans of traces already read in this poll and of another shard's
     /// traces are skipped unparsed.
-    /// Returns the distinct traces in the answer.
-    fn read(&mut self, body: &[u8], result: &mut PollResult) -> usize {
+    /// Returns the distinct traces in the answer and the earliest and latest span start in
+    /// it (Unix ms).
+    fn read(&mut self, body: &[u8], result: &mut PollResult) -> Answered {
         result.bytes += body.len() as u64;
         let traces = &self.traces;
         match otlp_scan::scan(body, self.shard, |t| traces.contains(t)) {
@@ -95,11 +100,12 @@ impl PollSpans {
                 let answered = read.traces.len();
                 self.traces.extend(read.traces);
                 self.spans.extend(read.spans);
-                answered
+                let starts = read.starts.map(|(a, b)| (a / 1_000_000, b / 1_000_000));
+                (answered, starts)
             }
             Err(_) => {
                 self.malformed += 1;
-                0
+                (0, None)
             }
         }
     }
@@ -202,8 +208,10 @@ impl JaegerPoller {
     }
 
     /// Searches `[from_ms, to_ms]` newest first in slices: a slice answering the limit is
-    /// asked again a quarter as long (its traces are skipped unparsed the second time), a
-    /// slice answering less than a quarter of the limit makes the next one twice as long.
+    /// asked again narrower (a quarter as long, or half the time its answer's spans spread
+    /// over when that is less: the data is denser than the slice; its traces are skipped
+    /// unparsed the second time), a slice answering less than a quarter of the limit makes
+    /// the next one twice as long.
     /// The first slice is the whole window (one request for a normal poll). `Ok(false)`: the
     /// storage refused a search over every service.
     fn search(
@@ -218,12 +226,16 @@ impl JaegerPoller {
         let mut len = to_ms.saturating_sub(from_ms);
         loop {
             let start = end.saturating_sub(len).max(from_ms);
-            let Some(answered) = self.search_slice(service, start, end, read, result)? else {
+            let Some((answered, starts)) = self.search_slice(service, start, end, read, result)?
+            else {
                 return Ok(false);
             };
             if answered >= self.limit && end - start > MIN_WINDOW_MS {
                 // The answer may be cut at the limit: ask for a narrower slice.
-                len = ((end - start) / 4).max(MIN_WINDOW_MS);
+                let spread = starts.map_or(u64::MAX, |(a, b)| {
+                    (b.clamp(start, end) - a.clamp(start, end)) / 2
+                });
+                len = ((end - start) / 4).min(spread).max(MIN_WINDOW_MS);
                 continue;
             }
             if start <= from_ms {
@@ -246,7 +258,7 @@ impl JaegerPoller {
         to_ms: u64,
         read: &mut PollSpans,
         result: &mut PollResult,
-    ) -> Result<Option<usize>> {
+    ) -> Result<Option<Answered>> {
         loop {
             let q = Search {
                 service,
@@ -257,7 +269,7 @@ impl JaegerPoller {
             result.requests += 1;
             return match self.client.search(&q)? {
                 Ok(Some(body)) => Ok(Some(read.read(&body, result))),
-                Ok(None) => Ok(Some(0)),
+                Ok(None) => Ok(Some((0, None))),
                 Err(refused) if refused.body.contains("search depth") && self.limit > 100 => {
                     self.limit /= 2;
                     continue;

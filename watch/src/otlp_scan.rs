@@ -34,6 +34,8 @@ pub struct Scanned {
     pub already_read: u64,
     /// Distinct trace ids (lowercase hex) in the answer, kept or not.
     pub traces: HashSet<String>,
+    /// Earliest and latest span start (Unix ns) in the answer, kept or not.
+    pub starts: Option<(u64, u64)>,
 }
 
 /// Reads `body`, leaving out unparsed the spans of traces outside `shard` or for which
@@ -70,6 +72,12 @@ pub fn scan(
                     out.skipped.push("a span has no valid traceId".into());
                     continue;
                 };
+                if let Some(span) = &s.0
+                    && span.start.0 > 0
+                {
+                    let t = span.start.0;
+                    out.starts = Some(out.starts.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
+                }
                 if trace_id != last_trace {
                     last_skip = if shard.is_some_and(|s| !s.owns_trace(&trace_id)) {
                         Some(true)
@@ -723,6 +731,8 @@ mod tests {
         assert_eq!(read.already_read, 6);
         assert_eq!(read.other_shard, 0);
         assert!(read.traces.contains("4bf92f3577b34da6a3ce929d0e0e4736"));
+        // Skipped spans still tell where the answer lies in time.
+        assert_eq!(read.starts, Some((1000, 1000)));
     }
 
     #[test]
