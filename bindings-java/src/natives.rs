@@ -212,7 +212,7 @@ native!(Java_io_ordertrace_NativeBridge_tracerCounters(tracer: jlong) -> JLongAr
         c.spans_dropped_queue_full, c.spans_dropped_shutdown, c.spans_spooled, c.spans_replayed,
         c.spans_dropped_spool_full, c.spans_dropped_spool_expired, c.spans_dropped_spool_corrupt,
         c.spans_dropped_spool_write_failed, c.spool_corrupt_records, c.spool_write_errors,
-        c.spool_bytes, c.spool_spans, c.spool_oldest_age_ms,
+        c.spool_bytes, c.spool_spans, c.spool_oldest_age_ms, c.spans_dropped_rejected,
     ]
     .map(|n| n as i64);
     let array = env.new_long_array(values.len())?;

@@ -428,6 +428,11 @@ typedef struct OtCounters {
    * Age of the oldest span waiting in the spool, ms (0 when it is empty).
    */
   uint64_t spool_oldest_age_ms;
+  /**
+   * Dropped because the collector rejected their batch as invalid (HTTP 400, gRPC
+   * InvalidArgument): sending it again cannot succeed.
+   */
+  uint64_t spans_dropped_rejected;
 } OtCounters;
 
 

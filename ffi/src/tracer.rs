@@ -92,6 +92,9 @@ pub struct OtCounters {
     pub spool_spans: u64,
     /// Age of the oldest span waiting in the spool, ms (0 when it is empty).
     pub spool_oldest_age_ms: u64,
+    /// Dropped because the collector rejected their batch as invalid (HTTP 400, gRPC
+    /// InvalidArgument): sending it again cannot succeed.
+    pub spans_dropped_rejected: u64,
 }
 
 fn bad_config(what: &str, value: impl std::fmt::Display) -> BridgeError {
@@ -248,6 +251,7 @@ pub unsafe extern "C" fn ot_tracer_counters(
             spool_bytes: c.spool_bytes,
             spool_spans: c.spool_spans,
             spool_oldest_age_ms: c.spool_oldest_age_ms,
+            spans_dropped_rejected: c.spans_dropped_rejected,
         };
         Ok(())
     })

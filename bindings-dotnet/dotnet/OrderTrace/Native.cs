@@ -88,6 +88,7 @@ namespace OrderTrace
             public ulong SpoolBytes;
             public ulong SpoolSpans;
             public ulong SpoolOldestAgeMs;
+            public ulong SpansDroppedRejected;
         }
 
         [DllImport(Lib)] internal static extern UIntPtr ot_last_error_message(byte[] buf, UIntPtr bufLen);

@@ -47,6 +47,10 @@ pub struct PipelineCounters {
     pub spool_spans: u64,
     /// Age of the oldest span waiting in the spool, ms (0 when it is empty).
     pub spool_oldest_age_ms: u64,
+    /// Dropped because the collector rejected their batch as invalid (HTTP 400, gRPC
+    /// `InvalidArgument`): sending it again cannot succeed. Only with a spool (without one a
+    /// failed batch is counted in `spans_failed`).
+    pub spans_dropped_rejected: u64,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +73,7 @@ pub(crate) struct Counters {
     pub(crate) spool_spans: AtomicU64,
     /// Unix ms the oldest spooled record was written; 0 when the spool is empty.
     pub(crate) spool_oldest_written_ms: AtomicU64,
+    pub(crate) dropped_rejected: AtomicU64,
 }
 
 impl Counters {
@@ -96,13 +101,15 @@ impl Counters {
                 0 => 0,
                 written => now_ms.saturating_sub(written),
             },
+            spans_dropped_rejected: self.dropped_rejected.load(Relaxed),
         };
         c.spans_dropped = c.spans_dropped_queue_full
             + c.spans_dropped_shutdown
             + c.spans_dropped_spool_full
             + c.spans_dropped_spool_expired
             + c.spans_dropped_spool_corrupt
-            + c.spans_dropped_spool_write_failed;
+            + c.spans_dropped_spool_write_failed
+            + c.spans_dropped_rejected;
         c
     }
 
