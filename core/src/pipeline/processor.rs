@@ -8,7 +8,10 @@
 //! work: the spool writer takes every batch off the queue and hands it to the exporter in
 //! memory while the exporter keeps up, or writes it to disk when the exporter is failing or
 //! behind; the exporter sends the batch with the lowest sequence number next, from memory or
-//! from disk, and retries with backoff. Neither holds the callers' lock while touching the disk.
+//! from disk (replaying up to `REPLAY_IN_FLIGHT` spool records at once), and retries with
+//! backoff. A batch the collector refuses as invalid is dropped and counted
+//! (`spans_dropped_rejected`), not retried. Neither holds the callers' lock while touching the
+//! disk.
 
 use super::config::{BatchSettings, PipelineConfig};
 use super::counters::{Counters, PipelineCounters};
