@@ -434,11 +434,17 @@ typedef struct OtCounters {
    * Age of the oldest span waiting in the spool, ms (0 when it is empty).
    */
   uint64_t spool_oldest_age_ms;
+  /**
+   * Dropped because the collector rejected their batch as invalid (HTTP 400, gRPC
+   * `InvalidArgument`): sending it again cannot succeed. Only with a spool (without one a
+   * failed batch is counted in `spans_failed`).
+   */
+  uint64_t spans_dropped_rejected;
 } OtCounters;
 /**
  * How many counters there are.
  */
-#define OtCounters_LEN 19
+#define OtCounters_LEN 20
 
 
 

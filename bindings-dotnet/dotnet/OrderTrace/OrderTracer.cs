@@ -95,6 +95,8 @@ namespace OrderTrace
         public ulong SpoolSpans;
         /// <summary>Age of the oldest span waiting in the spool, ms (0 when it is empty).</summary>
         public ulong SpoolOldestAgeMs;
+        /// <summary>Dropped because the collector rejected their batch as invalid (HTTP 400, gRPC InvalidArgument): sending it again cannot succeed.</summary>
+        public ulong SpansDroppedRejected;
     }
 
     /// <summary>

@@ -51,11 +51,15 @@ pub struct PipelineCounters {
     pub spool_spans: u64,
     /// Age of the oldest span waiting in the spool, ms (0 when it is empty).
     pub spool_oldest_age_ms: u64,
+    /// Dropped because the collector rejected their batch as invalid (HTTP 400, gRPC
+    /// `InvalidArgument`): sending it again cannot succeed. Only with a spool (without one a
+    /// failed batch is counted in `spans_failed`).
+    pub spans_dropped_rejected: u64,
 }
 
 impl PipelineCounters {
     /// How many counters there are.
-    pub const LEN: usize = 19;
+    pub const LEN: usize = 20;
 
     /// The counters' names in field order: the order every binding reads them in (the C and C#
     /// struct layout, the JNI `long[]`), exported with the schema (`pipeline_counters`) so each
@@ -80,6 +84,7 @@ impl PipelineCounters {
         "spool_bytes",
         "spool_spans",
         "spool_oldest_age_ms",
+        "spans_dropped_rejected",
     ];
 
     /// The counters' values in the order of [`Self::NAMES`].
@@ -111,6 +116,7 @@ impl PipelineCounters {
             spool_bytes,
             spool_spans,
             spool_oldest_age_ms,
+            spans_dropped_rejected,
         } = *self;
         [
             spans_started,
@@ -132,6 +138,7 @@ impl PipelineCounters {
             spool_bytes,
             spool_spans,
             spool_oldest_age_ms,
+            spans_dropped_rejected,
         ]
     }
 }
@@ -156,6 +163,7 @@ pub(crate) struct Counters {
     pub(crate) spool_spans: AtomicU64,
     /// Unix ms the oldest spooled record was written; 0 when the spool is empty.
     pub(crate) spool_oldest_written_ms: AtomicU64,
+    pub(crate) dropped_rejected: AtomicU64,
 }
 
 impl Counters {
@@ -183,13 +191,15 @@ impl Counters {
                 0 => 0,
                 written => now_ms.saturating_sub(written),
             },
+            spans_dropped_rejected: self.dropped_rejected.load(Relaxed),
         };
         c.spans_dropped = c.spans_dropped_queue_full
             + c.spans_dropped_shutdown
             + c.spans_dropped_spool_full
             + c.spans_dropped_spool_expired
             + c.spans_dropped_spool_corrupt
-            + c.spans_dropped_spool_write_failed;
+            + c.spans_dropped_spool_write_failed
+            + c.spans_dropped_rejected;
         c
     }
 
@@ -223,8 +233,9 @@ mod tests {
             ..Default::default()
         };
         let values = c.values();
-        assert_eq!(values[0], 7);
-        assert_eq!(values[PipelineCounters::LEN - 1], 9);
+        let at = |name: &str| PipelineCounters::NAMES.iter().position(|n| *n == name);
+        assert_eq!(at("spans_started").map(|i| values[i]), Some(7));
+        assert_eq!(at("spool_oldest_age_ms").map(|i| values[i]), Some(9));
         assert_eq!(values.iter().sum::<u64>(), 16);
     }
 

@@ -24,9 +24,12 @@ package io.ordertrace;
  * @param spoolBytes bytes of spool segments on disk now
  * @param spoolSpans spans waiting in the spool now
  * @param spoolOldestAgeMs age of the oldest span waiting in the spool, ms (0 when it is empty)
+ * @param spansDroppedRejected dropped because the collector rejected their batch as invalid
+ *     (HTTP 400, gRPC InvalidArgument): sending it again cannot succeed
  */
 public record PipelineCounters(long spansStarted, long spansExported, long spansDropped, long spansFailed,
         long failedExports, long queueDepth, long spansDroppedQueueFull, long spansDroppedShutdown,
         long spansSpooled, long spansReplayed, long spansDroppedSpoolFull, long spansDroppedSpoolExpired,
         long spansDroppedSpoolCorrupt, long spansDroppedSpoolWriteFailed, long spoolCorruptRecords,
-        long spoolWriteErrors, long spoolBytes, long spoolSpans, long spoolOldestAgeMs) {}
+        long spoolWriteErrors, long spoolBytes, long spoolSpans, long spoolOldestAgeMs,
+        long spansDroppedRejected) {}
