@@ -27,14 +27,22 @@ pub struct Search<'a> {
     pub limit: usize,
 }
 
-/// An answer that was not a success, kept apart from "cannot reach" so a caller can react to
-/// what Jaeger said (e.g. a storage that wants a service name).
+/// A search that did not succeed, kept apart from "cannot reach" so a caller can react to
+/// what Jaeger said (e.g. a storage that wants a service name) or to a search too big to be
+/// answered within the request timeout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
-    /// HTTP status.
+    /// HTTP status; 0 when no answer came within the request timeout.
     pub status: u16,
-    /// The start of the body.
+    /// The start of the body, or what went wrong.
     pub body: String,
+}
+
+impl Refused {
+    /// No answer within the request timeout (the search may be too big for it).
+    pub fn timed_out(&self) -> bool {
+        self.status == 0
+    }
 }
 
 fn rfc3339(ms: u64) -> String {
@@ -109,7 +117,17 @@ impl JaegerClient {
     /// `Ok(Ok(None))` when none matched, `Ok(Err(_))` when Jaeger refused the search.
     pub fn search(&self, q: &Search) -> Result<std::result::Result<Option<Vec<u8>>, Refused>> {
         let url = self.search_url(q)?;
-        match self.get_raw(&url)? {
+        let answer = match self.get_raw(&url) {
+            Err(Failed::TimedOut(e)) => {
+                return Ok(Err(Refused {
+                    status: 0,
+                    body: format!("no answer within the request timeout: {e}"),
+                }));
+            }
+            Err(Failed::Other(e)) => return Err(e),
+            Ok(answer) => answer,
+        };
+        match answer {
             (404, _) => Ok(Ok(None)),
             (status, body) if (200..300).contains(&status) => Ok(Ok(Some(body))),
             (status, body) => Ok(Err(Refused {
@@ -140,7 +158,7 @@ impl JaegerClient {
     /// `Ok(None)` for 404 (api/v3's "nothing found"), the body for a success; any other
     /// status is an error naming the status and the start of the body.
     pub fn get(&self, url: &str) -> Result<Option<Vec<u8>>> {
-        match self.get_raw(url)? {
+        match self.get_raw(url).map_err(Failed::into_error)? {
             (404, _) => Ok(None),
             (status, body) if (200..300).contains(&status) => Ok(Some(body)),
             (status, body) => {
@@ -152,18 +170,45 @@ impl JaegerClient {
         }
     }
 
-    fn get_raw(&self, url: &str) -> Result<(u16, Vec<u8>)> {
+    fn get_raw(&self, url: &str) -> std::result::Result<(u16, Vec<u8>), Failed> {
         let response = self.client.get(url).send().map_err(|e| {
-            WatchError::Source(format!(
+            let message = format!(
                 "cannot reach Jaeger at {}: {e} (is it running? scripts/start-jaeger starts it)",
                 self.base
-            ))
+            );
+            if e.is_timeout() {
+                Failed::TimedOut(message)
+            } else {
+                Failed::Other(WatchError::Source(message))
+            }
         })?;
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .map_err(|e| WatchError::Source(format!("reading the answer of {url}: {e}")))?;
+        let body = response.bytes().map_err(|e| {
+            let message = format!("reading the answer of {url}: {e}");
+            if e.is_timeout() {
+                Failed::TimedOut(message)
+            } else {
+                Failed::Other(WatchError::Source(message))
+            }
+        })?;
         Ok((status, body.to_vec()))
+    }
+}
+
+/// Why a request got no answer.
+enum Failed {
+    /// Not within the request timeout.
+    TimedOut(String),
+    /// Anything else.
+    Other(WatchError),
+}
+
+impl Failed {
+    fn into_error(self) -> WatchError {
+        match self {
+            Failed::TimedOut(m) => WatchError::Source(m),
+            Failed::Other(e) => e,
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub use crate::jaeger_client::now_ms;
 
 /// Traces asked for per search.
 pub const SEARCH_LIMIT: usize = 20_000;
+/// The least traces asked for per search when halving it (see `search_slice`).
+const MIN_LIMIT: usize = 500;
 /// Open orders re-read by trace id per poll at most.
 pub const REFETCH_PER_POLL: usize = 200;
 /// Smallest window split when a search hits the limit.
@@ -250,7 +252,8 @@ impl JaegerPoller {
 
     /// One search request; the distinct traces answered, `None` when the storage refused a
     /// search over every service. A storage whose limit is below ours (memory's
-    /// `max_traces`) is asked again with half the limit.
+    /// `max_traces`), or a search not answered within the request timeout, is asked again
+    /// with half the limit (down to `MIN_LIMIT`; the limit stays lower for later polls).
     fn search_slice(
         &mut self,
         service: Option<&str>,
@@ -270,8 +273,11 @@ impl JaegerPoller {
             return match self.client.search(&q)? {
                 Ok(Some(body)) => Ok(Some(read.read(&body, result))),
                 Ok(None) => Ok(Some((0, None))),
-                Err(refused) if refused.body.contains("search depth") && self.limit > 100 => {
-                    self.limit /= 2;
+                Err(refused)
+                    if (refused.timed_out() || refused.body.contains("search depth"))
+                        && self.limit > MIN_LIMIT =>
+                {
+                    self.limit = (self.limit / 2).max(MIN_LIMIT);
                     continue;
                 }
                 Err(refused) if service.is_none() && refused.body.contains("service") => Ok(None),
@@ -325,23 +331,30 @@ mod tests {
 
     /// A fake Jaeger on a loopback port: `route` gets each request line and answers
     /// (status line, body).
-    fn fake_jaeger(route: impl Fn(&str) -> (&'static str, String) + Send + 'static) -> String {
+    fn fake_jaeger(
+        route: impl Fn(&str) -> (&'static str, String) + Send + Sync + 'static,
+    ) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let route = std::sync::Arc::new(route);
         std::thread::spawn(move || {
             for mut stream in listener.incoming().flatten().take(64) {
-                let mut buf = [0u8; 8192];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]).to_string();
-                let line = request.lines().next().unwrap_or_default().to_string();
-                let (status, body) = route(&line);
-                let _ = stream.write_all(
+                let route = std::sync::Arc::clone(&route);
+                // One thread per request: a slow answer does not hold up the next one.
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    let request = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let line = request.lines().next().unwrap_or_default().to_string();
+                    let (status, body) = route(&line);
+                    let _ = stream.write_all(
                     format!(
                         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
                     )
                     .as_bytes(),
                 );
+                });
             }
         });
         format!("http://{addr}")
@@ -485,6 +498,27 @@ mod tests {
             }
         });
         let mut p = JaegerPoller::new(&url, Duration::from_secs(5)).unwrap();
+        let tracker = Mutex::new(Tracker::new());
+        let r = p.poll(&tracker, now, &WatchConfig::default()).unwrap();
+        assert_eq!(r.spans, 1);
+        assert_eq!(p.limit, 5000);
+    }
+
+    #[test]
+    fn a_search_not_answered_within_the_timeout_is_asked_again_with_half_the_limit() {
+        let now = now_ms();
+        let url = fake_jaeger(move |line| {
+            if line.contains("/api/v3/services") {
+                return ("200 OK", SERVICES.into());
+            }
+            let limit: usize = param(line, "query.num_traces").unwrap().parse().unwrap();
+            if limit > 5000 {
+                // Too big to answer within the client's timeout.
+                std::thread::sleep(Duration::from_millis(1500));
+            }
+            ("200 OK", answer(&[(1, "ORD-1", now - 1000)]))
+        });
+        let mut p = JaegerPoller::new(&url, Duration::from_millis(500)).unwrap();
         let tracker = Mutex::new(Tracker::new());
         let r = p.poll(&tracker, now, &WatchConfig::default()).unwrap();
         assert_eq!(r.spans, 1);
