@@ -189,6 +189,11 @@ impl Encoded {
     pub(crate) fn seq(&self) -> u64 {
         self.seq
     }
+
+    /// Spans in the record.
+    pub(crate) fn spans(&self) -> usize {
+        self.spans as usize
+    }
 }
 
 /// A record taken for export.
