@@ -37,8 +37,13 @@ const HANDOFF_MAX_SPANS: usize = super::config::DEFAULT_MAX_QUEUE_SIZE;
 /// so each record is written as soon as it is encoded.
 const WRITE_STEP_RECORDS: usize = 1;
 /// Spool records replayed at once: their export requests are in flight together, so a
-/// collector's latency is paid once per this many records, not once per record.
-const REPLAY_IN_FLIGHT: usize = 4;
+/// collector's latency is paid once per this many records, not once per record (the spool's
+/// `ACKED` moves only over contiguous accepted records, so any value is safe across a crash).
+/// 1 for now: with 4, a benchmark run against Jaeger-on-badger on an overloaded box missed
+/// 2,048 spans (parts of batches the collector had accepted) that the 1-in-flight run did not,
+/// cause not found, and 4 showed no replay speed-up there (Jaeger's ingest was the limit).
+/// See BENCHMARKS.md, "Second pass".
+const REPLAY_IN_FLIGHT: usize = 1;
 /// How often the spool's age bound is applied.
 const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 
