@@ -192,8 +192,9 @@ fn wait_for(tracer: &OrderTracer, what: &str, done: impl Fn(&PipelineCounters) -
     }
 }
 
-/// Batches of the test tracer (`max_export_batch_size`) and spool records replayed together
-/// (the pipeline's `REPLAY_IN_FLIGHT`): requests in flight together may arrive in any order.
+/// Batches of the test tracer (`max_export_batch_size`) and an upper bound of the spool
+/// records replayed together (the pipeline's `REPLAY_IN_FLIGHT`, 1 at present): requests in
+/// flight together may arrive in any order.
 const BATCH: i64 = 10;
 const IN_FLIGHT: i64 = 4;
 

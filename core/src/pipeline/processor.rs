@@ -31,13 +31,19 @@ const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(2);
 /// Most spans handed to the exporter in memory; more wait on disk.
 const HANDOFF_MAX_SPANS: usize = super::config::DEFAULT_MAX_QUEUE_SIZE;
-/// Records the spool writer encodes before it writes them under one lock. Spans of a step
-/// are in neither the queue bound nor the spool while it is encoded: at most this many
-/// batches beyond the queue bound.
-const WRITE_STEP_RECORDS: usize = 8;
+/// Records the spool writer encodes before it writes them under one lock. Spans of a step are
+/// in memory until it is written (counted in `queue_depth`, lost by a `kill -9`): 8 showed no
+/// measurable gain in write throughput over 1 and made the `kill -9` window 8 batches wider,
+/// so each record is written as soon as it is encoded.
+const WRITE_STEP_RECORDS: usize = 1;
 /// Spool records replayed at once: their export requests are in flight together, so a
-/// collector's latency is paid once per this many records, not once per record.
-const REPLAY_IN_FLIGHT: usize = 4;
+/// collector's latency is paid once per this many records, not once per record (the spool's
+/// `ACKED` moves only over contiguous accepted records, so any value is safe across a crash).
+/// 1 for now: with 4, a benchmark run against Jaeger-on-badger on an overloaded box missed
+/// 2,048 spans (parts of batches the collector had accepted) that the 1-in-flight run did not,
+/// cause not found, and 4 showed no replay speed-up there (Jaeger's ingest was the limit).
+/// See BENCHMARKS.md, "Second pass".
+const REPLAY_IN_FLIGHT: usize = 1;
 /// How often the spool's age bound is applied.
 const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 
@@ -69,6 +75,8 @@ struct QueueState {
     writing: BTreeSet<u64>,
     /// Spans of the in-memory batch being exported now.
     exporting_in_memory: usize,
+    /// Spans the writer took for the disk and has not written yet.
+    to_disk_spans: usize,
     /// The last export failed: new batches go to disk until one succeeds.
     exporter_failing: bool,
     exporter_exited: bool,
@@ -96,6 +104,7 @@ impl QueueState {
             + self.handoff_spans
             + self.returned.iter().map(|(_, b)| b.len()).sum::<usize>()
             + self.exporting_in_memory
+            + self.to_disk_spans
     }
 
     fn finished(&mut self, own_spans: u64) {
@@ -423,7 +432,9 @@ fn run_writer(shared: &Shared, spool: &Spool) {
                 return;
             }
             std::mem::swap(&mut state.spans, &mut taken);
-            state.returned.drain(..).collect()
+            let returned: Vec<Numbered> = state.returned.drain(..).collect();
+            state.to_disk_spans += returned.iter().map(|(_, b)| b.len()).sum::<usize>();
+            returned
         };
         let mut to_disk: Vec<Encoded> = Vec::new();
         for (seq, batch) in returned {
@@ -461,6 +472,7 @@ fn run_writer(shared: &Shared, spool: &Spool) {
                 continue;
             }
             state.writing.insert(seq);
+            state.to_disk_spans += n;
             drop(state);
             // Encoded without any lock; written a step (several records) at a time.
             to_disk.push(Encoded::new(seq, batch));
@@ -487,8 +499,10 @@ fn write_step(shared: &Shared, spool: &Spool, records: &mut Vec<Encoded>) {
         return;
     }
     let seqs: Vec<u64> = records.iter().map(Encoded::seq).collect();
+    let spans: usize = records.iter().map(Encoded::spans).sum();
     let (removed, results) = spool.append_all(std::mem::take(records));
     let mut state = shared.lock();
+    state.to_disk_spans -= spans;
     for seq in seqs {
         state.writing.remove(&seq);
     }

@@ -49,8 +49,9 @@
 //! are dropped before they would be sent, counted in `spans_dropped_spool_expired`.
 //!
 //! # Duplicates
-//! Replay keeps a few records in flight at once (the pipeline's `REPLAY_IN_FLIGHT`); they may
-//! be accepted out of order, and `ACKED` moves only over a contiguous run of accepted records.
+//! Replay may keep several records in flight at once (the pipeline's `REPLAY_IN_FLIGHT`, 1 at
+//! present); they may be accepted out of order, and `ACKED` moves only over a contiguous run of
+//! accepted records.
 //! A record is removed, and `ACKED` moved past it, only after the endpoint accepted it. A crash
 //! between the two, or an export whose answer timed out after the collector stored it, sends
 //! that one batch again on replay. The replayed spans are byte for byte the ones sent before,
@@ -188,6 +189,11 @@ impl Encoded {
     /// The record's sequence number.
     pub(crate) fn seq(&self) -> u64 {
         self.seq
+    }
+
+    /// Spans in the record.
+    pub(crate) fn spans(&self) -> usize {
+        self.spans as usize
     }
 }
 
