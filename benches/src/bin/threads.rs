@@ -2,7 +2,7 @@
 //! of a tracer (open-stage registry, export queue) let threads run in parallel.
 //!
 //! ```text
-//! OTEL_TRACES_EXPORTER=none threads --threads 8 --stages 2000000 [--start-records]
+//! OTEL_TRACES_EXPORTER=none threads --threads 8 --stages 2000000 [--records default|off|at-start]
 //! ```
 //! Each thread runs `--stages / --threads` stages (start + end, with a user id). The tracer is
 //! built from the environment (so `OTEL_TRACES_EXPORTER=none` discards) with a queue sized by
@@ -23,12 +23,21 @@ struct Args {
     /// Stages in all (split evenly over the threads).
     #[arg(long, default_value_t = 2_000_000)]
     stages: u64,
-    /// Emit start records (the library default is on; off measures one span per stage).
-    #[arg(long)]
-    start_records: bool,
+    /// Start records: `default` (the library's: only for a stage still open after the
+    /// threshold, so one span per quick stage), `off`, or `at-start` (threshold zero: two
+    /// spans per stage).
+    #[arg(long, value_enum, default_value_t = Records::Default)]
+    records: Records,
     /// In-memory export queue size; unset keeps the library's default.
     #[arg(long)]
     queue: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Records {
+    Default,
+    Off,
+    AtStart,
 }
 
 const USER: &str = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
@@ -39,9 +48,12 @@ fn main() {
         eprintln!("threads: --threads and --stages must be at least 1");
         std::process::exit(2);
     }
-    let mut builder = OrderTracer::builder()
-        .service_name("bench-threads")
-        .start_records(args.start_records);
+    let mut builder = OrderTracer::builder().service_name("bench-threads");
+    builder = match args.records {
+        Records::Default => builder,
+        Records::Off => builder.start_records(false),
+        Records::AtStart => builder.start_record_after(Duration::ZERO),
+    };
     if let Some(q) = args.queue {
         builder = builder.max_queue_size(q);
     }
@@ -88,10 +100,10 @@ fn main() {
     let _ = tracer.flush(Duration::from_secs(30));
     let c = tracer.counters();
     println!(
-        "threads={} stages={} start_records={} elapsed={:.3}s stages_per_s={:.0} errors={} spans_started={} spans_exported={} spans_dropped={}",
+        "threads={} stages={} records={:?} elapsed={:.3}s stages_per_s={:.0} errors={} spans_started={} spans_exported={} spans_dropped={}",
         args.threads,
         total,
-        args.start_records,
+        args.records,
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),
         errors,
