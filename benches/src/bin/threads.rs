@@ -31,6 +31,72 @@ struct Args {
     /// In-memory export queue size; unset keeps the library's default.
     #[arg(long)]
     queue: Option<usize>,
+    /// Instead of ordertrace, the same span (4 attributes, ids as owned strings) made with
+    /// the OpenTelemetry Rust SDK and its BatchSpanProcessor (queue `--queue`, default 2,048)
+    /// with an exporter that discards: the like-for-like side of a CPU-time comparison
+    /// (`perf stat -e task-clock`). The SDK does not count its drops: with `--queue` at least
+    /// `--stages` none can happen.
+    #[arg(long)]
+    raw_sdk: bool,
+}
+
+/// The `--raw-sdk` run: stages/s of plain SDK spans from the threads.
+fn raw_sdk(args: &Args) {
+    use opentelemetry::KeyValue;
+    use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(
+            BatchSpanProcessor::builder(ordertrace_benches::DiscardExporter)
+                .with_batch_config(
+                    BatchConfigBuilder::default()
+                        .with_max_queue_size(args.queue.unwrap_or(2048))
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let per_thread = args.stages / args.threads as u64;
+    let barrier = Arc::new(Barrier::new(args.threads + 1));
+    let handles: Vec<_> = (0..args.threads)
+        .map(|t| {
+            let tracer = provider.tracer("bench-threads");
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let orders: Vec<String> = (0..16).map(|i| format!("ORD-{t}-{i}")).collect();
+                barrier.wait();
+                for n in 0..per_thread {
+                    let mut span = tracer
+                        .span_builder("order_confirmed")
+                        .with_kind(SpanKind::Internal)
+                        .with_attributes([
+                            KeyValue::new("order.id", orders[(n % 16) as usize].clone()),
+                            KeyValue::new("user.id", USER.to_string()),
+                            KeyValue::new("order.event", "order_confirmed"),
+                            KeyValue::new("order.stage", 3_i64),
+                        ])
+                        .start(&tracer);
+                    span.end();
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let started = Instant::now();
+    for h in handles {
+        let _ = h.join();
+    }
+    let elapsed = started.elapsed();
+    let total = per_thread * args.threads as u64;
+    let _ = provider.force_flush();
+    println!(
+        "threads={} stages={} raw_sdk elapsed={:.3}s stages_per_s={:.0}",
+        args.threads,
+        total,
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64(),
+    );
+    let _ = provider.shutdown();
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -47,6 +113,10 @@ fn main() {
     if args.threads == 0 || args.stages == 0 {
         eprintln!("threads: --threads and --stages must be at least 1");
         std::process::exit(2);
+    }
+    if args.raw_sdk {
+        raw_sdk(&args);
+        return;
     }
     let mut builder = OrderTracer::builder().service_name("bench-threads");
     builder = match args.records {
