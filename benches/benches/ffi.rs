@@ -1,5 +1,6 @@
-//! One C ABI round trip (start + end + free of a stage, marshalling strings and a handle)
-//! versus the Rust call it wraps, on the same tracer configuration (export discarded).
+//! One C ABI round trip (start + end + free of a stage, marshalling strings and a handle; and
+//! `ot_stage_record`, start + end in one call) versus the Rust call it wraps, on the same
+//! tracer configuration (export discarded).
 //! The C ABI is called through its `extern "C"` functions, as a C or P/Invoke caller does,
 //! minus the dynamic-library call itself.
 
@@ -80,6 +81,14 @@ fn ffi(c: &mut Criterion) {
                 assert_eq!(ot_stage_end(stage), Status::Ok);
                 ot_stage_free(stage);
             }
+        })
+    });
+    let empty = s("");
+    group.bench_function("c_abi_stage_record", |b| {
+        b.iter(|| {
+            // SAFETY: live tracer handle, valid start info, empty error strings (no error).
+            let status = unsafe { ot_stage_record(handle, &start, empty, empty, empty) };
+            assert_eq!(status, Status::Ok);
         })
     });
     group.finish();

@@ -19,17 +19,30 @@ use std::time::{Duration, Instant};
 
 const USER: &str = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
 
-fn ordertrace_tracer(start_records: bool) -> OrderTracer {
-    OrderTracer::builder()
+/// The three ordertrace configurations measured: the default (start record only for a stage
+/// still open after the threshold, heartbeats on: a quick stage is one span, plus its entry
+/// in the open-stage registry), start records and heartbeats off (no registry), and the old
+/// behaviour of a start record exported at every start (threshold zero: two spans a stage).
+#[derive(Clone, Copy)]
+enum Records {
+    Default,
+    Off,
+    AtStart,
+}
+
+fn ordertrace_tracer(records: Records) -> OrderTracer {
+    let b = OrderTracer::builder()
         .without_env()
         .service_name("bench")
         .discard()
-        .start_records(start_records)
-        .heartbeat_interval(None)
         // Large enough that a 1-2 s measurement never fills it: drops would flatter the figure.
-        .max_queue_size(1 << 20)
-        .build()
-        .expect("tracer")
+        .max_queue_size(1 << 20);
+    let b = match records {
+        Records::Default => b,
+        Records::Off => b.start_records(false).heartbeat_interval(None),
+        Records::AtStart => b.start_record_after(Duration::ZERO),
+    };
+    b.build().expect("tracer")
 }
 
 fn stage(c: &mut Criterion) {
@@ -73,12 +86,18 @@ fn stage(c: &mut Criterion) {
         })
     });
 
-    let tracer = ordertrace_tracer(false);
-    let with_records = ordertrace_tracer(true);
-    for (name, t) in [
-        ("ordertrace_stage", &tracer),
-        ("ordertrace_stage_with_start_record", &with_records),
-    ] {
+    let tracers = [
+        ("ordertrace_stage", ordertrace_tracer(Records::Default)),
+        (
+            "ordertrace_stage_records_off",
+            ordertrace_tracer(Records::Off),
+        ),
+        (
+            "ordertrace_stage_start_record_at_start",
+            ordertrace_tracer(Records::AtStart),
+        ),
+    ];
+    for &(name, ref t) in &tracers {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let started = Instant::now();
@@ -99,10 +118,7 @@ fn stage(c: &mut Criterion) {
         });
     }
     group.finish();
-    for (name, t) in [
-        ("ordertrace_stage", &tracer),
-        ("ordertrace_stage_with_start_record", &with_records),
-    ] {
+    for &(name, ref t) in &tracers {
         let c = t.counters();
         if c.spans_dropped > 0 {
             eprintln!(

@@ -1,9 +1,12 @@
-//! Stages that have started and not yet ended, and the heartbeat thread that keeps them
-//! visible: a span reaches Jaeger only when it ends, so a stage that hangs would be invisible
-//! exactly when it matters. Each open stage gets a zero-length `<event>.heartbeat` span every
-//! interval, carrying how long it has been open.
+//! Stages that have started and not yet ended, and the thread that keeps them visible: a span
+//! reaches Jaeger only when it ends, so a stage that hangs would be invisible exactly when it
+//! matters. A stage still open after the start-record threshold
+//! ([`PipelineConfig::start_record_threshold`](crate::PipelineConfig::start_record_threshold))
+//! gets its zero-length `<event>.started` record, stamped with the stage's start time; a stage
+//! that ends sooner costs its span alone. Each open stage also gets a zero-length
+//! `<event>.heartbeat` span every heartbeat interval, carrying how long it has been open.
 
-use crate::schema::{OrderEvent, RECORD_HEARTBEAT, attr};
+use crate::schema::{OrderEvent, RECORD_HEARTBEAT, RECORD_STAGE_START, attr};
 use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
@@ -19,7 +22,20 @@ struct OpenStage {
     order_id: Arc<str>,
     user_id: Option<Arc<str>>,
     started: Instant,
+    /// The stage span's start time: the start record carries it.
+    started_at: SystemTime,
     last_beat: Instant,
+    /// The start record still to be exported (with the stage's status change, if any, so
+    /// the CRM's new status shows while the stage is open); `None` once exported, or when
+    /// start records are off or were exported at start.
+    pending_start: Option<Vec<KeyValue>>,
+}
+
+/// What the open-stage thread exports for one stage on one tick.
+struct Due {
+    stage: OpenStage,
+    start_record: Option<Vec<KeyValue>>,
+    heartbeat: bool,
 }
 
 /// Shards of the registry: threads starting and ending stages at once mostly lock different
@@ -31,14 +47,11 @@ const SHARDS: usize = 16;
 #[derive(Debug)]
 pub(crate) struct OpenStages {
     shards: [Mutex<HashMap<SpanId, OpenStage>>; SHARDS],
-}
-
-impl Default for OpenStages {
-    fn default() -> Self {
-        Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
-        }
-    }
+    /// Heartbeat interval; `None`: no heartbeats.
+    heartbeat_interval: Option<Duration>,
+    /// How long a stage stays open before its start record is exported; `None`: the start
+    /// record is not the registry's job (start records off, or exported at start).
+    start_record_after: Option<Duration>,
 }
 
 fn lock(shard: &Mutex<HashMap<SpanId, OpenStage>>) -> MutexGuard<'_, HashMap<SpanId, OpenStage>> {
@@ -46,28 +59,68 @@ fn lock(shard: &Mutex<HashMap<SpanId, OpenStage>>) -> MutexGuard<'_, HashMap<Spa
 }
 
 impl OpenStages {
+    /// A registry for these settings; `start_record_threshold` as
+    /// [`PipelineConfig::start_record_threshold`](crate::PipelineConfig::start_record_threshold)
+    /// resolves it (zero: exported at start by the caller, not here).
+    pub(crate) fn new(
+        heartbeat_interval: Option<Duration>,
+        start_record_threshold: Option<Duration>,
+    ) -> Self {
+        Self {
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            heartbeat_interval,
+            start_record_after: start_record_threshold.filter(|t| !t.is_zero()),
+        }
+    }
+
+    /// Whether stages are registered at all: only when there is a heartbeat or a delayed
+    /// start record to export for them.
+    pub(crate) fn tracks(&self) -> bool {
+        self.heartbeat_interval.is_some() || self.start_record_after.is_some()
+    }
+
+    /// How often the open-stage thread looks at the registry: a quarter of the shortest
+    /// period it serves, so a record is at most a quarter period late; `None` when it has
+    /// nothing to do.
+    pub(crate) fn tick(&self) -> Option<Duration> {
+        let shortest = match (self.heartbeat_interval, self.start_record_after) {
+            (Some(h), Some(s)) => h.min(s),
+            (Some(h), None) => h,
+            (None, Some(s)) => s,
+            (None, None) => return None,
+        };
+        Some((shortest / 4).max(Duration::from_millis(5)))
+    }
+
     fn shard(&self, span_id: SpanId) -> &Mutex<HashMap<SpanId, OpenStage>> {
         let low = span_id.to_bytes()[7] as usize;
         &self.shards[low % SHARDS]
     }
 
+    /// Registers a stage that has just started at `started_at`; `status_change` goes on its
+    /// start record if the stage stays open past the threshold.
     pub(crate) fn opened(
         &self,
-        context: SpanContext,
+        context: &SpanContext,
         event: OrderEvent,
         order_id: &Arc<str>,
         user_id: Option<&Arc<str>>,
+        started_at: SystemTime,
+        status_change: Vec<KeyValue>,
     ) {
         let now = Instant::now();
+        let span_id = context.span_id();
         let stage = OpenStage {
             context: context.clone(),
             event,
             order_id: Arc::clone(order_id),
             user_id: user_id.cloned(),
             started: now,
+            started_at,
             last_beat: now,
+            pending_start: self.start_record_after.map(|_| status_change),
         };
-        lock(self.shard(context.span_id())).insert(context.span_id(), stage);
+        lock(self.shard(span_id)).insert(span_id, stage);
     }
 
     pub(crate) fn closed(&self, span_id: SpanId) {
@@ -79,48 +132,106 @@ impl OpenStages {
         self.shards.iter().map(|s| lock(s).len()).sum()
     }
 
-    /// Writes a heartbeat for every stage whose last one is at least `interval` old.
-    fn beat(&self, tracer: &SdkTracer, interval: Duration) {
+    /// Exports the start record of every stage open for at least the threshold whose record
+    /// is still pending, and a heartbeat for every stage whose last one is at least an
+    /// interval old.
+    fn beat(&self, tracer: &SdkTracer) {
         let now = Instant::now();
-        let mut due: Vec<OpenStage> = Vec::new();
+        let mut due: Vec<Due> = Vec::new();
         for shard in &self.shards {
             // One shard locked at a time, briefly: stages keep starting and ending meanwhile.
-            due.extend(
-                lock(shard)
-                    .values_mut()
-                    .filter(|s| now.duration_since(s.last_beat) >= interval)
-                    .map(|s| {
-                        s.last_beat = now;
-                        s.clone()
-                    }),
-            );
+            for s in lock(shard).values_mut() {
+                let start_record = match self.start_record_after {
+                    Some(after) if now.duration_since(s.started) >= after => s.pending_start.take(),
+                    _ => None,
+                };
+                let heartbeat = self
+                    .heartbeat_interval
+                    .is_some_and(|interval| now.duration_since(s.last_beat) >= interval);
+                if heartbeat {
+                    s.last_beat = now;
+                }
+                if start_record.is_some() || heartbeat {
+                    due.push(Due {
+                        stage: s.clone(),
+                        start_record,
+                        heartbeat,
+                    });
+                }
+            }
         }
         // Spans are built outside the lock so stages can start and end meanwhile.
-        for stage in due {
+        for Due {
+            stage,
+            start_record,
+            heartbeat,
+        } in due
+        {
             let OpenStage {
                 context,
                 event,
                 order_id,
                 user_id,
                 started,
+                started_at,
                 ..
             } = stage;
-            let open_for = now.duration_since(started);
-            let at = SystemTime::now();
-            let mut attributes = record_attributes(
-                event,
-                &order_id,
-                user_id.as_ref(),
-                &context,
-                RECORD_HEARTBEAT,
-            );
-            attributes.push(KeyValue::new(
-                attr::OPEN_FOR_MS,
-                open_for.as_millis() as i64,
-            ));
-            emit_record(tracer, &context, event.heartbeat_name(), attributes, at);
+            if let Some(status_change) = start_record {
+                emit_start_record(
+                    tracer,
+                    &context,
+                    event,
+                    &order_id,
+                    user_id.as_ref(),
+                    status_change,
+                    started_at,
+                );
+            }
+            if heartbeat {
+                let open_for = now.duration_since(started);
+                let mut attributes = record_attributes(
+                    event,
+                    &order_id,
+                    user_id.as_ref(),
+                    &context,
+                    RECORD_HEARTBEAT,
+                );
+                attributes.push(KeyValue::new(
+                    attr::OPEN_FOR_MS,
+                    open_for.as_millis() as i64,
+                ));
+                emit_record(
+                    tracer,
+                    &context,
+                    event.heartbeat_name(),
+                    attributes,
+                    SystemTime::now(),
+                );
+            }
         }
     }
+}
+
+/// Exports the `<event>.started` record of the stage `stage`, stamped `started_at` (the
+/// stage's start), with its status change attributes.
+pub(crate) fn emit_start_record(
+    tracer: &SdkTracer,
+    stage: &SpanContext,
+    event: OrderEvent,
+    order_id: &Arc<str>,
+    user_id: Option<&Arc<str>>,
+    status_change: Vec<KeyValue>,
+    started_at: SystemTime,
+) {
+    let mut attributes = record_attributes(event, order_id, user_id, stage, RECORD_STAGE_START);
+    attributes.extend(status_change);
+    emit_record(
+        tracer,
+        stage,
+        event.start_record_name(),
+        attributes,
+        started_at,
+    );
 }
 
 /// Attributes shared by start records and heartbeats.
@@ -166,7 +277,8 @@ pub(crate) fn emit_record(
     span.end_with_timestamp(at);
 }
 
-/// The heartbeat thread of one tracer; stops when dropped.
+/// The open-stage thread of one tracer (delayed start records and heartbeats); stops when
+/// dropped.
 #[derive(Debug)]
 pub(crate) struct Heartbeats {
     stop: Arc<(Mutex<bool>, Condvar)>,
@@ -174,15 +286,14 @@ pub(crate) struct Heartbeats {
 }
 
 impl Heartbeats {
+    /// Starts the thread, ticking every `tick` (see [`OpenStages::tick`]).
     pub(crate) fn start(
         tracer: SdkTracer,
         open: Arc<OpenStages>,
-        interval: Duration,
+        tick: Duration,
     ) -> std::io::Result<Self> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let thread_stop = Arc::clone(&stop);
-        // Check often enough that a beat is at most a quarter interval late.
-        let tick = (interval / 4).max(Duration::from_millis(5));
         let handle = std::thread::Builder::new()
             .name("ordertrace-heartbeat".into())
             .spawn(move || {
@@ -197,7 +308,7 @@ impl Heartbeats {
                         break;
                     }
                     drop(stopped);
-                    open.beat(&tracer, interval);
+                    open.beat(&tracer);
                     stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
                 }
             })?;
@@ -240,10 +351,17 @@ mod tests {
 
     #[test]
     fn stages_spread_over_shards_are_counted_and_removed() {
-        let open = OpenStages::default();
+        let open = OpenStages::new(Some(Duration::from_secs(30)), None);
         let order: Arc<str> = Arc::from("ORD-1");
         for span in 1..=100u64 {
-            open.opened(context(span), OrderEvent::OrderConfirmed, &order, None);
+            open.opened(
+                &context(span),
+                OrderEvent::OrderConfirmed,
+                &order,
+                None,
+                SystemTime::now(),
+                Vec::new(),
+            );
         }
         assert_eq!(open.len(), 100);
         let used = open.shards.iter().filter(|s| !lock(s).is_empty()).count();
@@ -252,5 +370,29 @@ mod tests {
             open.closed(SpanId::from(span));
         }
         assert_eq!(open.len(), 0);
+    }
+
+    #[test]
+    fn registry_tracks_stages_only_when_it_has_records_to_export() {
+        let second = Some(Duration::from_secs(1));
+        assert!(OpenStages::new(second, None).tracks());
+        assert!(OpenStages::new(None, second).tracks());
+        assert!(!OpenStages::new(None, None).tracks());
+        assert!(
+            !OpenStages::new(None, Some(Duration::ZERO)).tracks(),
+            "a zero threshold exports the start record at start, nothing is left to do"
+        );
+    }
+
+    #[test]
+    fn tick_is_a_quarter_of_the_shortest_period_and_at_least_5_ms() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            OpenStages::new(Some(ms(1000)), Some(ms(400))).tick(),
+            Some(ms(100))
+        );
+        assert_eq!(OpenStages::new(Some(ms(400)), None).tick(), Some(ms(100)));
+        assert_eq!(OpenStages::new(None, Some(ms(8))).tick(), Some(ms(5)));
+        assert_eq!(OpenStages::new(None, None).tick(), None);
     }
 }

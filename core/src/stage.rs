@@ -1,8 +1,10 @@
 //! Stage spans: one span per order event, named after the event, with the order's attributes.
 //!
 //! A [`Stage`] ends on [`Stage::end`], [`Stage::end_with_error`], or when dropped (a drop
-//! during a panic records the panic as the error). Its start is exported at once as a
-//! zero-length `<event>.started` record, so a stage that never ends is still visible.
+//! during a panic records the panic as the error). A stage still open after the start-record
+//! threshold (default: the heartbeat interval) is exported as a zero-length `<event>.started`
+//! record, stamped with its start, so a stage that never ends is still visible; one that ends
+//! sooner costs its span alone.
 //!
 //! ```
 //! use ordertrace::{OrderTracer, ErrorInfo, schema::OrderEvent};

@@ -4,15 +4,15 @@
 use crate::attribute::{AttributeValue, checked_attribute};
 use crate::error::{OrderTraceError, Result};
 use crate::identity;
-use crate::open_stages::{emit_record, record_attributes};
+use crate::open_stages::emit_start_record;
 use crate::propagation::{TraceHeaders, TraceStateList};
-use crate::schema::{self, OrderEvent, RECORD_STAGE_START, attr};
+use crate::schema::{self, OrderEvent, attr};
 use crate::stage::{Inherited, Stage};
 use crate::tracer::OrderTracer;
 use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind};
 use opentelemetry::{KeyValue, StringValue};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// A user id in its lowercase form, copied once.
 pub(crate) fn lowercase_arc(user_id: &str) -> Arc<str> {
@@ -102,7 +102,8 @@ impl<'t> StageBuilder<'t> {
         self
     }
 
-    /// Validates everything, starts the stage span and exports its start record.
+    /// Validates everything and starts the stage span; its start record follows only if the
+    /// stage is still open after the threshold (see [`crate::PipelineConfig::start_record_threshold`]).
     pub fn start(self) -> Result<Stage> {
         if let Some(e) = self.first_error {
             return Err(e);
@@ -144,14 +145,20 @@ impl<'t> StageBuilder<'t> {
         attributes.extend(self.attributes);
         // The start record carries a status change, so the CRM's new status is visible
         // while its stage is still open (what `ordertrace watch` compares with the MES).
-        let status_change: Vec<KeyValue> = attributes
-            .iter()
-            .filter(|kv| {
-                kv.key.as_str() == attr::ORDER_STATUS_FROM
-                    || kv.key.as_str() == attr::ORDER_STATUS_TO
-            })
-            .cloned()
-            .collect();
+        // Without a start record the watch reads it from the stage span.
+        let start_record = inner.config.start_record_threshold();
+        let status_change: Vec<KeyValue> = if start_record.is_some() {
+            attributes
+                .iter()
+                .filter(|kv| {
+                    kv.key.as_str() == attr::ORDER_STATUS_FROM
+                        || kv.key.as_str() == attr::ORDER_STATUS_TO
+                })
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut builder = SpanBuilder::from_name(self.event.name()).with_kind(self.kind);
         builder.start_time = Some(started_at);
         builder.attributes = Some(attributes);
@@ -165,29 +172,30 @@ impl<'t> StageBuilder<'t> {
         );
         let context = span.span_context().clone();
 
-        if inner.config.start_records {
-            let mut attributes = record_attributes(
-                self.event,
-                &self.order_id,
-                user_id.as_ref(),
-                &context,
-                RECORD_STAGE_START,
-            );
-            attributes.extend(status_change);
-            emit_record(
+        let status_change = if start_record == Some(Duration::ZERO) {
+            // Threshold zero: the start record goes out now; otherwise the open-stage
+            // thread exports it only if the stage is still open after the threshold.
+            emit_start_record(
                 &inner.tracer,
                 &context,
-                self.event.start_record_name(),
-                attributes,
-                started_at,
-            );
-        }
-        if inner.config.heartbeat_interval.is_some() {
-            inner.open.opened(
-                context.clone(),
                 self.event,
                 &self.order_id,
                 user_id.as_ref(),
+                status_change,
+                started_at,
+            );
+            Vec::new()
+        } else {
+            status_change
+        };
+        if inner.open.tracks() {
+            inner.open.opened(
+                &context,
+                self.event,
+                &self.order_id,
+                user_id.as_ref(),
+                started_at,
+                status_change,
             );
         }
         // The order and user ids join the baggage only when headers are asked for: most

@@ -11,7 +11,8 @@
 //!     .build()?;
 //! tracer.stage(OrderEvent::OrderSubmitted, "ORD-1").start()?.end();
 //! tracer.flush(Duration::from_secs(5))?;
-//! assert_eq!(tracer.counters().spans_exported, 2); // the stage and its start record
+//! // A stage that ends before the start-record threshold (the heartbeat interval) is one span.
+//! assert_eq!(tracer.counters().spans_exported, 1);
 //! tracer.shutdown(Duration::from_secs(5))?;
 //! # std::fs::remove_dir_all(dir).ok();
 //! # Ok::<(), ordertrace::OrderTraceError>(())
@@ -107,9 +108,17 @@ impl OrderTracerBuilder {
         self.set(move |c| c.heartbeat_interval = interval)
     }
 
-    /// Whether a start record is exported when a stage starts (default yes).
+    /// Whether a start record is exported for a stage still open after
+    /// [`start_record_after`](Self::start_record_after) (default yes).
     pub fn start_records(self, enabled: bool) -> Self {
         self.set(move |c| c.start_records = enabled)
+    }
+
+    /// How long a stage may stay open before its start record is exported (default: the
+    /// heartbeat interval). A stage that ends sooner is exported as its span alone;
+    /// `Duration::ZERO` exports the start record the moment the stage starts.
+    pub fn start_record_after(self, threshold: Duration) -> Self {
+        self.set(move |c| c.start_record_after = Some(threshold))
     }
 
     /// Time between batch exports.
@@ -281,11 +290,14 @@ impl OrderTracer {
                 .with_version(env!("CARGO_PKG_VERSION"))
                 .build(),
         );
-        let open = Arc::new(OpenStages::default());
-        let heartbeats = match config.heartbeat_interval {
-            Some(interval) => Some(
-                Heartbeats::start(tracer.clone(), Arc::clone(&open), interval).map_err(|e| {
-                    OrderTraceError::PipelineStart(format!("heartbeat thread: {e}"))
+        let open = Arc::new(OpenStages::new(
+            config.heartbeat_interval,
+            config.start_record_threshold(),
+        ));
+        let heartbeats = match open.tick() {
+            Some(tick) => Some(
+                Heartbeats::start(tracer.clone(), Arc::clone(&open), tick).map_err(|e| {
+                    OrderTraceError::PipelineStart(format!("open-stage (heartbeat) thread: {e}"))
                 })?,
             ),
             None => None,
@@ -316,7 +328,7 @@ impl OrderTracer {
     }
 
     pub(crate) fn stage_closed(&self, span_id: SpanId) {
-        if self.inner.config.heartbeat_interval.is_some() {
+        if self.inner.open.tracks() {
             self.inner.open.closed(span_id);
         }
     }

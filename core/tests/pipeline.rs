@@ -62,10 +62,24 @@ fn counters_count_started_and_exported_spans() {
 #[test]
 fn start_records_count_as_spans_too() {
     let file = TempFile::new("records");
-    let tracer = builder("crm-api", &file).build().unwrap();
+    let tracer = builder("crm-api", &file)
+        .start_record_after(Duration::ZERO)
+        .build()
+        .unwrap();
     stages(&tracer, 3);
     tracer.flush(SECOND).unwrap();
     assert_eq!(tracer.counters().spans_exported, 6);
+}
+
+#[test]
+fn quick_stages_with_default_start_records_cost_one_span_each() {
+    let file = TempFile::new("quick-records");
+    let tracer = builder("crm-api", &file).build().unwrap();
+    assert!(tracer.config().start_records);
+    stages(&tracer, 3);
+    tracer.flush(SECOND).unwrap();
+    assert_eq!(tracer.counters().spans_started, 3);
+    assert_eq!(tracer.counters().spans_exported, 3);
 }
 
 #[test]

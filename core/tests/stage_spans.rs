@@ -36,16 +36,31 @@ fn stage_span_carries_event_name_order_user_and_extra_attributes() {
     assert!(!s.is_error());
 }
 
+/// Waits (up to 5 s) until the file holds a span named `name`, flushing as it goes.
+fn wait_for_span(tracer: &ordertrace::OrderTracer, file: &TempFile, name: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while named(&file.spans(), name).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        tracer.flush(SECOND).unwrap();
+    }
+}
+
 #[test]
-fn start_record_is_exported_while_the_stage_is_still_open() {
+fn hung_stage_shows_its_start_record_after_the_threshold_while_still_open() {
     let file = TempFile::new("start-record");
-    let tracer = builder("mes-api", &file).build().unwrap();
+    let threshold = Duration::from_millis(60);
+    let tracer = builder("mes-api", &file)
+        .start_record_after(threshold)
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
     let stage = tracer
         .stage(OrderEvent::PriceCalculated, "ORD-1")
         .user_id(USER)
         .start()
         .unwrap();
-    tracer.flush(SECOND).unwrap();
+    wait_for_span(&tracer, &file, "price_calculated.started");
+    let waited = started.elapsed();
 
     let spans = file.spans();
     assert!(
@@ -53,6 +68,10 @@ fn start_record_is_exported_while_the_stage_is_still_open() {
         "stage exported before it ended"
     );
     let record = one(&spans, "price_calculated.started");
+    assert!(
+        waited >= threshold,
+        "start record after {waited:?}, before the threshold {threshold:?}"
+    );
     assert_eq!(
         record.parent_span_id.as_deref(),
         Some(stage.span_id().as_str())
@@ -69,8 +88,85 @@ fn start_record_is_exported_while_the_stage_is_still_open() {
 
     stage.end();
     tracer.flush(SECOND).unwrap();
-    let s = one(&file.spans(), "price_calculated").clone();
-    assert_eq!(s.start_unix_nanos, record.start_unix_nanos);
+    let spans = file.spans();
+    let s = one(&spans, "price_calculated");
+    assert_eq!(
+        s.start_unix_nanos, record.start_unix_nanos,
+        "the start record carries the stage's start time, not the time it was written"
+    );
+    assert_eq!(named(&spans, "price_calculated.started").len(), 1);
+}
+
+#[test]
+fn stage_ending_before_the_threshold_is_exported_as_its_span_alone() {
+    let file = TempFile::new("quick-stage");
+    let tracer = builder("mes-api", &file)
+        .start_record_after(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-1")
+        .start()
+        .unwrap()
+        .end();
+    assert_eq!(tracer.open_stages(), 0);
+    // Past the threshold and several ticks: the ended stage must not get a late record.
+    std::thread::sleep(Duration::from_millis(250));
+    tracer.flush(SECOND).unwrap();
+    let spans = file.spans();
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["price_calculated"]);
+}
+
+#[test]
+fn default_threshold_is_the_heartbeat_interval() {
+    let file = TempFile::new("default-threshold");
+    let tracer = builder("mes-api", &file)
+        .heartbeat_interval(Some(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    assert_eq!(
+        tracer.config().start_record_threshold(),
+        Some(Duration::from_millis(300))
+    );
+    let stage = tracer
+        .stage(OrderEvent::ManufacturingStarted, "ORD-1")
+        .start()
+        .unwrap();
+    tracer.flush(SECOND).unwrap();
+    assert!(
+        named(&file.spans(), "manufacturing_started.started").is_empty(),
+        "start record exported before the heartbeat interval passed"
+    );
+    wait_for_span(&tracer, &file, "manufacturing_started.started");
+    assert_eq!(
+        named(&file.spans(), "manufacturing_started.started").len(),
+        1
+    );
+    stage.end();
+}
+
+#[test]
+fn zero_threshold_exports_the_start_record_at_once() {
+    let file = TempFile::new("zero-threshold");
+    let tracer = builder("mes-api", &file)
+        .start_record_after(Duration::ZERO)
+        .build()
+        .unwrap();
+    let stage = tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-1")
+        .start()
+        .unwrap();
+    tracer.flush(SECOND).unwrap();
+    let spans = file.spans();
+    let record = one(&spans, "price_calculated.started");
+    assert_eq!(
+        record.parent_span_id.as_deref(),
+        Some(stage.span_id().as_str())
+    );
+    stage.end();
+    tracer.flush(SECOND).unwrap();
+    assert_eq!(file.spans().len(), 2);
 }
 
 #[test]
@@ -253,13 +349,16 @@ fn status_change_attributes_are_recorded() {
 #[test]
 fn start_record_of_a_status_change_carries_the_new_status() {
     let file = TempFile::new("status-start");
-    let tracer = builder("crm-api", &file).build().unwrap();
+    let tracer = builder("crm-api", &file)
+        .start_record_after(Duration::from_millis(30))
+        .build()
+        .unwrap();
     let stage = tracer
         .stage(OrderEvent::OrderStatusChanged, "ORD-9")
         .status_change("confirmed", "in_production")
         .start()
         .unwrap();
-    tracer.flush(SECOND).unwrap();
+    wait_for_span(&tracer, &file, "order_status_changed.started");
     let spans = file.spans();
     let record = one(&spans, "order_status_changed.started");
     assert_eq!(record.attribute(attr::ORDER_STATUS_FROM), Some("confirmed"));

@@ -9,6 +9,8 @@ the Jaeger UI's own HTTP API:
 - one trace per order with spans of shop-api, crm-api and mes-api;
 - parent/child links across the client HTTP hop, the RabbitMQ hop and the CRM -> MES HTTP hop;
 - order.id and user.id on every span (stage spans, start records and heartbeats);
+- start records only for stages still open after the threshold (ORDERTRACE_START_RECORD_AFTER_MS,
+  default the heartbeat interval): a quick stage is its span alone, the slow MES call has one;
 - the MES failure as an error span with exception.type, exception.message, exception.stacktrace;
 - a Jaeger search by tag order.id=ORD-... finds the trace;
 - a hop that dropped the headers lands in the same trace (order-derived identity);
@@ -118,6 +120,16 @@ check({svc for svc, _ in spans} == SERVICES, f"{ok_order}: spans from shop-api, 
 check(all(s["traceId"] == ok_trace for _, s in spans), f"{ok_order}: every span carries trace id {ok_trace}")
 missing = [s["name"] for _, s in spans if attrs(s).get("order.id") != ok_order or attrs(s).get("user.id") != USER]
 check(not missing, f"{ok_order}: order.id and user.id on all {len(spans)} spans, start records included (missing on {missing})")
+START_RECORD_AFTER_MS = int(os.environ.get("ORDERTRACE_START_RECORD_AFTER_MS") or os.environ.get("ORDERTRACE_HEARTBEAT_MS") or 30000)
+
+
+def duration_ms(span):
+    return (int(span["endTimeUnixNano"]) - int(span["startTimeUnixNano"])) / 1e6
+
+
+early = [(r["name"], round(duration_ms(st))) for _, r in spans if r["name"].endswith(".started")
+         for st in [stage(spans, r["name"][:-len(".started")])[1]] if st is not None and duration_ms(st) < START_RECORD_AFTER_MS - 10]
+check(not early, f"{ok_order}: start records only for stages open {START_RECORD_AFTER_MS} ms or longer (early: {early})")
 status, body = http("GET", f"{JAEGER}/api/v3/services")
 services = set(body.get("services", [])) if status == 200 else set()
 check(SERVICES <= services, f"GET /api/v3/services lists shop-api, crm-api and mes-api ({sorted(services)})")
@@ -220,7 +232,11 @@ check(code == 0 and state.get("kind") == "inside_stage" and state.get("event") =
       f"timeline {slow_order} --json: inside_stage price_calculated (mes-api), next manufacturing_started ({state})")
 check(state.get("heartbeats", 0) >= 5 and state.get("open_for_ms", 0) >= 4000, f"timeline --json: open for {state.get('open_for_ms')} ms with {state.get('heartbeats')} heartbeats")
 check("price_calculated" not in [f["event"] for f in (tl or {}).get("finished", [])], "timeline --json: price_calculated not finished (the MES call is still running)")
-check(not any(s["name"] == "price_calculated" for _, s in trace_spans(slow_trace)), f"{slow_order}: no price_calculated stage span in Jaeger yet: only its start record and heartbeats")
+slow_spans = trace_spans(slow_trace)
+check(not any(s["name"] == "price_calculated" for _, s in slow_spans), f"{slow_order}: no price_calculated stage span in Jaeger yet: only its start record and heartbeats")
+slow_records = [(svc, s) for svc, s in slow_spans if s["name"] == "price_calculated.started"]
+check(len(slow_records) == 1 and slow_records[0][0] == "mes-api" and attrs(slow_records[0][1]).get("ordertrace.record") == "stage_start",
+      f"{slow_order}: one price_calculated.started record from mes-api for the stage open past the threshold ({len(slow_records)})")
 code, out, err = timeline(slow_order, "--jaeger", JAEGER)
 last = out.rstrip().splitlines()[-1] if out.strip() else ""
 check(code == 0 and last.startswith("state: inside price_calculated (mes-api) for ") and "heartbeats" in last

@@ -779,6 +779,21 @@ mod tests {
     }
 
     #[test]
+    fn crm_status_comes_from_the_stage_span_when_no_start_record_was_exported() {
+        // A status change that ends before the start-record threshold is exported as its
+        // stage span alone: the status must be read from it.
+        let mut t = Tracker::new();
+        let mut s = span(Some("ORD-1"), Some("order_status_changed"), SPAN, NOW_MS);
+        s.attributes
+            .insert(attr::ORDER_STATUS_FROM.into(), "CONFIRMED".into());
+        s.attributes
+            .insert(attr::ORDER_STATUS_TO.into(), "IN_PRODUCTION".into());
+        ingest(&mut t, &s);
+        assert_eq!(t.ingested, 1);
+        assert_eq!(t.crm_status("ORD-1"), Some("IN_PRODUCTION"));
+    }
+
+    #[test]
     fn the_same_heartbeat_twice_is_a_duplicate() {
         let mut t = Tracker::new();
         let mut hb = span(Some("ORD-1"), Some("price_calculated"), SPAN, NOW_MS);

@@ -33,7 +33,8 @@ namespace OrderTrace
         public string OtlpEndpoint { get; set; }
         /// <summary>OTLP protocol.</summary>
         public OtlpProtocol OtlpProtocol { get; set; }
-        /// <summary>Export a start record when a stage starts (null: default, on).</summary>
+        /// <summary>Export a start record for a stage still open after the threshold
+        /// (ORDERTRACE_START_RECORD_AFTER_MS, default the heartbeat interval) (null: default, on).</summary>
         public bool? StartRecords { get; set; }
         /// <summary>Heartbeats of open stages (null: default 30 s; zero: off).</summary>
         public TimeSpan? HeartbeatInterval { get; set; }

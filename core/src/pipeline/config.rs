@@ -17,7 +17,8 @@
 //! | `ORDERTRACE_FILE` | the embedded file exporter's OTLP/JSON-lines path | `ordertrace-spans.jsonl` |
 //! | `ORDERTRACE_IDENTITY` | `order_derived` or `propagated` (see [`crate::identity`]) | `order_derived` |
 //! | `ORDERTRACE_HEARTBEAT_MS` | heartbeat interval for open stages, 0 disables | 30000 |
-//! | `ORDERTRACE_START_RECORDS` | export a start record when a stage starts | `true` |
+//! | `ORDERTRACE_START_RECORDS` | export a start record for a stage still open after the threshold | `true` |
+//! | `ORDERTRACE_START_RECORD_AFTER_MS` | that threshold: a stage ending sooner costs one span; 0 exports the start record at once | the heartbeat interval (30000 when heartbeats are off) |
 //! | `ORDERTRACE_SPOOL_DIR` | root of the disk spool (each service spools in `<dir>/<service.name>`); unset: no spool | unset |
 //! | `ORDERTRACE_SPOOL_MAX_BYTES` | bound of one service's spool on disk, bytes (oldest dropped first) | 268435456 (256 MiB) |
 //! | `ORDERTRACE_SPOOL_MAX_AGE_SECS` | spooled spans older than this are dropped, not sent | 86400 (24 h) |
@@ -107,6 +108,9 @@ impl Default for BatchSettings {
     }
 }
 
+/// Default heartbeat interval of open stages (`ORDERTRACE_HEARTBEAT_MS`).
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Default bound of one service's spool on disk.
 pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 256 << 20;
 /// Default age after which spooled spans are dropped.
@@ -158,8 +162,13 @@ pub struct PipelineConfig {
     pub identity: IdentityMode,
     /// Heartbeat interval of open stages; `None` disables heartbeats.
     pub heartbeat_interval: Option<Duration>,
-    /// Export a start record the moment a stage starts.
+    /// Export a start record (`<event>.started`) for a stage still open after
+    /// [`start_record_threshold`](Self::start_record_threshold).
     pub start_records: bool,
+    /// How long a stage may stay open before its start record is exported; `None` means the
+    /// heartbeat interval (or [`DEFAULT_HEARTBEAT_INTERVAL`] when heartbeats are off).
+    /// `Some(Duration::ZERO)` exports the start record the moment the stage starts.
+    pub start_record_after: Option<Duration>,
     /// The disk spool; `None` (the default) keeps everything in memory.
     pub spool: Option<SpoolSettings>,
 }
@@ -175,8 +184,9 @@ impl Default for PipelineConfig {
             export_timeout: Duration::from_secs(10),
             batch: BatchSettings::default(),
             identity: IdentityMode::default(),
-            heartbeat_interval: Some(Duration::from_secs(30)),
+            heartbeat_interval: Some(DEFAULT_HEARTBEAT_INTERVAL),
             start_records: true,
+            start_record_after: None,
             spool: None,
         }
     }
@@ -334,6 +344,10 @@ impl PipelineConfig {
         if let Some(v) = get("ORDERTRACE_START_RECORDS") {
             cfg.start_records = parse_bool("ORDERTRACE_START_RECORDS", &v)?;
         }
+        if let Some(v) = get("ORDERTRACE_START_RECORD_AFTER_MS") {
+            let ms: u64 = parse_number("ORDERTRACE_START_RECORD_AFTER_MS", &v)?;
+            cfg.start_record_after = Some(Duration::from_millis(ms));
+        }
         let max_bytes = get("ORDERTRACE_SPOOL_MAX_BYTES")
             .map(|v| parse_number::<u64>("ORDERTRACE_SPOOL_MAX_BYTES", &v))
             .transpose()?;
@@ -366,6 +380,20 @@ impl PipelineConfig {
             (None, DEFAULT_SPOOL_QUEUE_SIZE) => *q = DEFAULT_MAX_QUEUE_SIZE,
             _ => {}
         }
+    }
+
+    /// How long a stage stays open before its start record is exported, or `None` when start
+    /// records are off. A stage that ends sooner is exported as its span alone; a hung stage
+    /// shows within this time (plus a quarter of it, the open-stage thread's tick).
+    pub fn start_record_threshold(&self) -> Option<Duration> {
+        if !self.start_records {
+            return None;
+        }
+        Some(
+            self.start_record_after
+                .or(self.heartbeat_interval)
+                .unwrap_or(DEFAULT_HEARTBEAT_INTERVAL),
+        )
     }
 
     /// Checks the combination of settings, whatever their source.
@@ -669,6 +697,49 @@ mod tests {
         ])
         .unwrap();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn start_record_threshold_defaults_to_the_heartbeat_interval() {
+        let c = cfg(&[("ORDERTRACE_HEARTBEAT_MS", "1500")]).unwrap();
+        assert_eq!(c.start_record_after, None);
+        assert_eq!(
+            c.start_record_threshold(),
+            Some(Duration::from_millis(1500))
+        );
+    }
+
+    #[test]
+    fn start_record_threshold_without_heartbeats_is_the_default_interval() {
+        let c = cfg(&[("ORDERTRACE_HEARTBEAT_MS", "0")]).unwrap();
+        assert_eq!(c.start_record_threshold(), Some(DEFAULT_HEARTBEAT_INTERVAL));
+    }
+
+    #[test]
+    fn start_record_threshold_is_read_and_zero_means_at_once() {
+        let c = cfg(&[("ORDERTRACE_START_RECORD_AFTER_MS", "250")]).unwrap();
+        assert_eq!(c.start_record_threshold(), Some(Duration::from_millis(250)));
+        let c = cfg(&[("ORDERTRACE_START_RECORD_AFTER_MS", "0")]).unwrap();
+        assert_eq!(c.start_record_threshold(), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn start_record_threshold_is_none_when_start_records_are_off() {
+        let c = cfg(&[
+            ("ORDERTRACE_START_RECORDS", "false"),
+            ("ORDERTRACE_START_RECORD_AFTER_MS", "250"),
+        ])
+        .unwrap();
+        assert_eq!(c.start_record_threshold(), None);
+    }
+
+    #[test]
+    fn rejects_a_start_record_threshold_that_is_not_a_number() {
+        let e = cfg(&[("ORDERTRACE_START_RECORD_AFTER_MS", "soon")]).unwrap_err();
+        assert!(
+            e.to_string().contains("ORDERTRACE_START_RECORD_AFTER_MS"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -338,9 +338,15 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
             // their capacity, so callers neither wait for a copy nor fault in fresh pages.
             std::mem::swap(&mut state.spans, &mut taken);
         }
-        while !taken.is_empty() {
-            let n = taken.len().min(batch_size);
-            let batch: Vec<SpanData> = taken.drain(..n).collect();
+        // Batches are taken off the front through one drain: `drain(..n)` per batch would
+        // shift everything behind it each time, quadratic in a long queue.
+        let mut spans = taken.drain(..);
+        loop {
+            let batch: Vec<SpanData> = spans.by_ref().take(batch_size).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let n = batch.len();
             let outcome = export_guarded(sink, runtime, batch);
             let mut state = shared.lock();
             match outcome {
@@ -444,9 +450,14 @@ fn run_writer(shared: &Shared, spool: &Spool) {
             }
         }
         write_step(shared, spool, &mut to_disk);
-        while !taken.is_empty() {
-            let n = taken.len().min(batch_size);
-            let batch: Vec<SpanData> = taken.drain(..n).collect();
+        // One drain for all batches (see run_worker).
+        let mut spans = taken.drain(..);
+        loop {
+            let batch: Vec<SpanData> = spans.by_ref().take(batch_size).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let n = batch.len();
             let mut state = shared.lock();
             let seq = state.next_seq;
             state.next_seq += 1;

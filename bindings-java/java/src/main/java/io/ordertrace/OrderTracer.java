@@ -152,7 +152,8 @@ public final class OrderTracer implements AutoCloseable {
             return this;
         }
 
-        /** Whether a start record is exported when a stage starts (default true). */
+        /** Whether a start record is exported for a stage still open after the threshold
+         *  (ORDERTRACE_START_RECORD_AFTER_MS, default the heartbeat interval; default true). */
         public Builder startRecords(boolean enabled) {
             this.startRecords = enabled ? 1 : 0;
             return this;

@@ -24,7 +24,8 @@ public class OrderTraceProperties {
     private Identity identity;
     /** Heartbeat interval of open stages; 0 turns heartbeats off. */
     private Duration heartbeat;
-    /** Whether a start record is exported when a stage starts. */
+    /** Whether a start record is exported for a stage still open after the threshold
+     *  (ORDERTRACE_START_RECORD_AFTER_MS, default the heartbeat interval). */
     private Boolean startRecords;
 
     /** OTLP protocols. */
