@@ -72,6 +72,23 @@ fn len_or_zero<T: jni::objects::TypeArray>(
     Ok(array.len(env)?)
 }
 
+/// A new `String[]` holding `items` in order.
+fn string_array<'local>(env: &mut Env<'local>, items: &[&str]) -> Result<JObjectArray<'local>> {
+    let n = i32::try_from(items.len())
+        .map_err(|_| BridgeError::invalid("more strings than a Java array holds"))?;
+    let array = env.new_object_array(
+        n,
+        jni::jni_str!("java/lang/String"),
+        jni::objects::JObject::null(),
+    )?;
+    for (i, item) in items.iter().enumerate() {
+        let s = env.new_string(item)?;
+        array.set_element(env, i, &s)?;
+        env.delete_local_ref(s);
+    }
+    Ok(array)
+}
+
 fn tracer_ref<'a>(handle: jlong) -> Result<&'a OrderTracer> {
     // SAFETY: a non-zero handle is a Box<OrderTracer> from tracerNew/tracerFromEnv that the
     // Java tracer keeps alive (read lock) for the duration of the call.
@@ -344,14 +361,8 @@ native!(Java_io_ordertrace_NativeBridge_stageInject(stage: jlong) -> JObjectArra
         s.inject(&mut list);
         Ok(list)
     })?;
-    let array = env.new_object_array(list.len() as i32 * 2, jni::jni_str!("java/lang/String"), jni::objects::JObject::null())?;
-    for (i, (k, v)) in list.iter().enumerate() {
-        let k = env.new_string(k)?;
-        array.set_element(env, 2 * i, &k)?;
-        let v = env.new_string(v)?;
-        array.set_element(env, 2 * i + 1, &v)?;
-    }
-    Ok(array)
+    let items: Vec<&str> = list.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+    string_array(env, &items)
 });
 
 native!(Java_io_ordertrace_NativeBridge_stageIds(stage: jlong) -> JString<'caller>, |env| {
@@ -369,6 +380,31 @@ native!(Java_io_ordertrace_NativeBridge_headersCheck(headers: JObjectArray<'call
     let pairs = header_pairs(strings(env, &headers, "header")?);
     propagation::extract_strict(&pairs).map_err(BridgeError::from)?;
     Ok(())
+});
+
+// [number of forward pairs, forward name, value, ..., read key, value, ...]: the headers to send
+// on unchanged, then what was read (ordertrace_bridge::incoming), in one array.
+native!(Java_io_ordertrace_NativeBridge_headersExtract(headers: JObjectArray<'caller>) -> JObjectArray<'caller>, |env| {
+    let pairs = header_pairs(strings(env, &headers, "header")?);
+    let incoming = ordertrace_bridge::incoming(&pairs);
+    let count = incoming.forward.len().to_string();
+    let items: Vec<&str> = std::iter::once(count.as_str())
+        .chain(incoming.forward.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]))
+        .chain(incoming.read.iter().flat_map(|(k, v)| [*k, v.as_str()]))
+        .collect();
+    string_array(env, &items)
+});
+
+native!(Java_io_ordertrace_NativeBridge_orderIdCheck(order_id: JString<'caller>) -> (), |env| {
+    let id = string(env, &order_id, "order id")?;
+    ordertrace::schema::validate_order_id(&id).map_err(BridgeError::from)?;
+    Ok(())
+});
+
+native!(Java_io_ordertrace_NativeBridge_userIdNormalize(user_id: JString<'caller>) -> JString<'caller>, |env| {
+    let id = string(env, &user_id, "user id")?;
+    let normalized = ordertrace::schema::normalize_user_id(&id).map_err(BridgeError::from)?;
+    Ok(env.new_string(normalized)?)
 });
 
 native!(Java_io_ordertrace_NativeBridge_schemaJson() -> JString<'caller>, |env| {

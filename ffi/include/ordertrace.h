@@ -463,6 +463,24 @@ struct OtStr ot_status_name(int32_t status);
 OtStatus ot_headers_check(const struct OtHeader *headers, size_t count);
 
 /**
+ * Extracts incoming headers leniently, as starting a stage does, and hands out two lists:
+ * `*out_forward` the `traceparent`, `tracestate` and `baggage` to send on unchanged (for a
+ * hop that forwards without a stage of its own; a header that was ignored is absent), and
+ * `*out_read` what was read, as key/value pairs: `trace_id`, `parent_id`, `order_id`,
+ * `user_id` (each absent when not there; ids only when a stage would accept them) and one
+ * `problem` per thing that was wrong or left out, in the order found. Unrelated headers are
+ * never read, so they may hold any bytes. Free both lists with [`ot_headers_free`].
+ *
+ * # Safety
+ * `headers` must be NULL (with `count` 0) or point to `count` readable [`OtHeader`]s;
+ * `out_forward` and `out_read` writable.
+ */
+OtStatus ot_headers_extract(const struct OtHeader *headers,
+                            size_t count,
+                            struct OtHeaders **out_forward,
+                            struct OtHeaders **out_read);
+
+/**
  * Number of headers in the list.
  *
  * # Safety
@@ -488,6 +506,26 @@ OtStatus ot_headers_get(const struct OtHeaders *headers,
  * `headers` must be NULL or a list from this library not yet freed.
  */
 void ot_headers_free(struct OtHeaders *headers);
+
+/**
+ * Checks an order id by the core's rules: `Status::Ok`, or `Status::InvalidInput` with the
+ * rule it breaks in the last error message (empty, over 128 bytes, whitespace or control
+ * characters, bidirectional formatting characters). Not UTF-8: `Status::InvalidUtf8`.
+ *
+ * # Safety
+ * `order_id` must be readable.
+ */
+OtStatus ot_order_id_check(struct OtStr order_id);
+
+/**
+ * Checks a user id (a UUID, 8-4-4-4-12 hex digits in either case) and writes it as the core
+ * keeps it (lowercase) into a new buffer (read with `ot_buffer_str`, free with
+ * `ot_buffer_free`). Anything else: `Status::InvalidInput` and no buffer.
+ *
+ * # Safety
+ * `user_id` must be readable; `out` writable.
+ */
+OtStatus ot_user_id_normalize(struct OtStr user_id, struct OtBuffer **out);
 
 /**
  * The canonical order-event schema as JSON (events in lifecycle order, attribute keys,

@@ -16,6 +16,7 @@
 
 mod error;
 mod headers;
+mod ids;
 mod schema;
 mod stage;
 mod strings;
@@ -23,6 +24,7 @@ mod tracer;
 
 pub use error::*;
 pub use headers::*;
+pub use ids::*;
 pub use schema::*;
 pub use stage::*;
 pub use strings::*;

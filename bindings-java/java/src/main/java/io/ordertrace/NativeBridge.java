@@ -42,6 +42,10 @@ final class NativeBridge {
     static native void stageFree(long stage);
 
     static native void headersCheck(String[] headers);
+    /** Lenient extraction: [number of forward pairs, name, value, ..., read key, value, ...] (see {@link IncomingContext}). */
+    static native String[] headersExtract(String[] headers);
+    static native void orderIdCheck(String orderId);
+    static native String userIdNormalize(String userId);
     static native String schemaJson();
     static native String readSpansJson(String path);
 
