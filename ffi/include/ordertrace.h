@@ -10,7 +10,22 @@
  *  - OtTracer, OtStage and OtHeaders are opaque handles, released with their _free function
  *    exactly once; a stage that has ended stays a valid handle until freed, and further
  *    calls on it return OT_STATUS_CLOSED;
- *  - no function lets a Rust panic cross the boundary: it returns OT_STATUS_PANIC. */
+ *  - no function lets a Rust panic cross the boundary: it returns OT_STATUS_PANIC.
+ *
+ * What is defended, and what is the caller's part of the contract (fuzzed by the c-abi
+ * target of ordertrace-fuzz, see BENCHMARKS.md):
+ *  - defended, an error status and a message, never a crash: a NULL handle, a NULL out
+ *    pointer, an OtStr {NULL, n > 0} (OT_STATUS_NULL_POINTER); a NULL header or attribute
+ *    list with a count; invalid UTF-8 in an argument (OT_STATUS_INVALID_UTF8; in headers
+ *    other than traceparent/tracestate/baggage it is never looked at); strings of any size
+ *    (refused by length where there is a limit; messages quote a bounded prefix); unknown
+ *    enum values (OT_STATUS_INVALID_INPUT / OT_STATUS_INVALID_CONFIG); calls on an ended
+ *    stage, ending a stage twice (OT_STATUS_CLOSED); a list index past the end; a tracer
+ *    used after ot_tracer_shutdown; _free of NULL (ignored);
+ *  - the caller's part (undefined behaviour, as for any C library: it cannot be detected):
+ *    a pointer to fewer bytes than the length passed with it; a handle, list or buffer used
+ *    after its _free or freed twice; a pointer this library did not hand out passed as a
+ *    handle; strings read from an OtHeaders/OtBuffer after it was freed. */
 
 #ifndef ORDERTRACE_H
 #define ORDERTRACE_H

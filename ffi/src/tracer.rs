@@ -284,6 +284,18 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_service_name_with_a_nul_character_makes_a_tracer_not_a_panic() {
+        // Found by the c-abi fuzz target: the export thread's name held the NUL and
+        // std::thread::Builder panicked (PANIC status).
+        let mut config = file_config("/dev/null");
+        config.service_name = ot("mes\0api");
+        let mut tracer = std::ptr::null_mut();
+        assert_eq!(unsafe { ot_tracer_new(&config, &mut tracer) }, Status::Ok);
+        assert_eq!(unsafe { ot_tracer_shutdown(tracer, 1000) }, Status::Ok);
+        unsafe { ot_tracer_free(tracer) };
+    }
+
+    #[test]
     fn builds_flushes_counts_and_frees() {
         let dir = std::env::temp_dir().join(format!("ot-ffi-tracer-{}", std::process::id()));
         let file = dir.join("s.jsonl");

@@ -221,7 +221,7 @@ impl BatchProcessor {
         let worker_shared = Arc::clone(&shared);
         let worker_config = config.clone();
         std::thread::Builder::new()
-            .name(format!("ordertrace-export-{}", config.service_name))
+            .name(thread_name("export", &config.service_name))
             .spawn(move || {
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
@@ -258,7 +258,7 @@ impl BatchProcessor {
             if let Some(spool) = shared.spool.clone() {
                 let writer_shared = Arc::clone(&shared);
                 let spawned = std::thread::Builder::new()
-                    .name(format!("ordertrace-spool-{}", config.service_name))
+                    .name(thread_name("spool", &config.service_name))
                     .spawn(move || run_writer(&writer_shared, &spool));
                 if let Err(e) = spawned {
                     let _ = shared.shutdown(Duration::from_secs(1));
@@ -281,6 +281,13 @@ impl BatchProcessor {
             )),
         }
     }
+}
+
+/// The name of one of the pipeline's threads: `ordertrace-<job>-<service.name>`, without the
+/// NUL characters a thread name cannot hold (a service name from a C caller may have them;
+/// `std::thread::Builder` panics on them).
+fn thread_name(job: &str, service_name: &str) -> String {
+    format!("ordertrace-{job}-{}", service_name.replace('\0', "?"))
 }
 
 fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSink) {
