@@ -52,13 +52,21 @@ fn strings(env: &mut Env<'_>, array: &JObjectArray<'_>, what: &str) -> Result<Ve
 }
 
 /// `[name, value, name, value, ...]` as pairs (Java sends them flat: one array, no objects).
-fn header_pairs(flat: Vec<String>) -> Vec<(String, String)> {
+/// An odd count is refused rather than the last name dropped unseen.
+fn header_pairs(flat: Vec<String>) -> Result<Vec<(String, String)>> {
+    if !flat.len().is_multiple_of(2) {
+        return Err(BridgeError::invalid(format!(
+            "headers come as name, value pairs; got {} strings",
+            flat.len()
+        ))
+        .into());
+    }
     let mut pairs = Vec::with_capacity(flat.len() / 2);
     let mut it = flat.into_iter();
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
         pairs.push((k, v));
     }
-    pairs
+    Ok(pairs)
 }
 
 /// Length of a primitive array, 0 for a Java null.
@@ -293,7 +301,7 @@ native!(Java_io_ordertrace_NativeBridge_stageStart(
         }
     }
     if !parent_headers.is_null() {
-        let pairs = header_pairs(strings(env, &parent_headers, "header")?);
+        let pairs = header_pairs(strings(env, &parent_headers, "header")?)?;
         if !pairs.is_empty() {
             b = b.parent(&propagation::extract(&pairs));
         }
@@ -377,7 +385,7 @@ native!(Java_io_ordertrace_NativeBridge_stageFree(stage: jlong) -> (), |env| {
 });
 
 native!(Java_io_ordertrace_NativeBridge_headersCheck(headers: JObjectArray<'caller>) -> (), |env| {
-    let pairs = header_pairs(strings(env, &headers, "header")?);
+    let pairs = header_pairs(strings(env, &headers, "header")?)?;
     propagation::extract_strict(&pairs).map_err(BridgeError::from)?;
     Ok(())
 });
@@ -385,7 +393,7 @@ native!(Java_io_ordertrace_NativeBridge_headersCheck(headers: JObjectArray<'call
 // [number of forward pairs, forward name, value, ..., read key, value, ...]: the headers to send
 // on unchanged, then what was read (ordertrace_bridge::incoming), in one array.
 native!(Java_io_ordertrace_NativeBridge_headersExtract(headers: JObjectArray<'caller>) -> JObjectArray<'caller>, |env| {
-    let pairs = header_pairs(strings(env, &headers, "header")?);
+    let pairs = header_pairs(strings(env, &headers, "header")?)?;
     let incoming = ordertrace_bridge::incoming(&pairs);
     let count = incoming.forward.len().to_string();
     let items: Vec<&str> = std::iter::once(count.as_str())
@@ -438,6 +446,24 @@ mod tests {
                 other => panic!("{bad}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn an_odd_number_of_header_strings_is_invalid_input() {
+        let flat = vec![
+            "traceparent".to_string(),
+            "x".to_string(),
+            "baggage".to_string(),
+        ];
+        match header_pairs(flat) {
+            Err(NativeError::Bridge(e)) => {
+                assert_eq!(e.status, ordertrace::Status::InvalidInput);
+                assert!(e.message.contains("got 3 strings"), "{}", e.message);
+            }
+            other => panic!("{other:?}"),
+        }
+        let pairs = header_pairs(vec!["a".into(), "b".into()]).ok();
+        assert_eq!(pairs, Some(vec![("a".to_string(), "b".to_string())]));
     }
 
     #[test]

@@ -92,7 +92,10 @@ unsafe fn attribute_value(a: &OtAttribute) -> Result<(&str, AttributeValue), Bri
         other => {
             return Err(BridgeError {
                 status: Status::InvalidInput,
-                message: format!("attribute {key:?}: kind {other} is not one of OT_ATTR_*"),
+                message: format!(
+                    "attribute {}: kind {other} is not one of OT_ATTR_*",
+                    ordertrace::error::quoted_text(key)
+                ),
             });
         }
     };
@@ -459,6 +462,22 @@ mod tests {
             unsafe { ot_tracer_free(self.tracer) };
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+
+    #[test]
+    fn an_unknown_attribute_kind_names_a_bounded_prefix_of_a_huge_key() {
+        let key = "k".repeat(1 << 20);
+        let a = OtAttribute {
+            key: ot(&key),
+            kind: 9,
+            string_value: ot(""),
+            int_value: 0,
+            double_value: 0.0,
+        };
+        let e = unsafe { attribute_value(&a) }.unwrap_err();
+        assert_eq!(e.status, Status::InvalidInput);
+        assert!(e.message.len() < 200, "{} bytes", e.message.len());
+        assert!(e.message.contains("kind 9"), "{}", e.message);
     }
 
     #[test]

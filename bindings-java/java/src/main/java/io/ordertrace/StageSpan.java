@@ -51,7 +51,7 @@ public final class StageSpan implements AutoCloseable {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "attribute key is null");
         }
         if (value == null) {
-            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "attribute " + key + " has a null value");
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "attribute " + OrderTraceException.quoted(key) + " has a null value");
         }
         if (value instanceof Boolean b) {
             return new Attribute(key, 3, null, b ? 1 : 0, 0);
