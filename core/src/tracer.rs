@@ -112,6 +112,12 @@ impl OrderTracerBuilder {
         self.set(move |c| c.start_records = enabled)
     }
 
+    /// `true`: a stage whose order id or user id breaks a rule fails to start
+    /// (`ORDERTRACE_STRICT_IDS`). The default, `false`, starts it and records the problem.
+    pub fn strict_ids(self, strict: bool) -> Self {
+        self.set(move |c| c.strict_ids = strict)
+    }
+
     /// Time between batch exports.
     pub fn scheduled_delay(self, delay: Duration) -> Self {
         self.set(move |c| c.batch.scheduled_delay = delay)
@@ -306,6 +312,10 @@ impl OrderTracer {
             return Err(OrderTraceError::ShutDown);
         }
         Ok(&self.inner)
+    }
+
+    pub(crate) fn count_ids_rejected(&self, n: usize) {
+        self.inner.pipeline.count_ids_rejected(n);
     }
 
     pub(crate) fn stage_closed(&self, span_id: SpanId) {
