@@ -9,7 +9,7 @@ use crate::open_stages::{emit_record, record_attributes};
 use crate::propagation::{TraceHeaders, TraceStateList};
 use crate::schema::{self, OrderEvent, RECORD_STAGE_START, attr};
 use crate::stage::{Inherited, Stage};
-use crate::stage_ids::{StageIds, lowercase_arc};
+use crate::stage_ids::{StageIds, id_text, lowercase_arc};
 use crate::tracer::OrderTracer;
 use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind};
 use opentelemetry::{KeyValue, StringValue};
@@ -21,8 +21,10 @@ use std::time::SystemTime;
 pub struct StageBuilder<'t> {
     tracer: &'t OrderTracer,
     event: OrderEvent,
-    order_id: Arc<str>,
-    user_id: Option<Arc<str>>,
+    /// As given; checked at `start()` (an `Err`: bytes that are not UTF-8).
+    order_id: Result<Arc<str>>,
+    /// As given; checked at `start()`.
+    user_id: Option<Result<Arc<str>>>,
     attributes: Vec<KeyValue>,
     incoming: Option<TraceHeaders>,
     kind: SpanKind,
@@ -30,11 +32,15 @@ pub struct StageBuilder<'t> {
 }
 
 impl<'t> StageBuilder<'t> {
-    pub(crate) fn new(tracer: &'t OrderTracer, event: OrderEvent, order_id: &str) -> Self {
+    pub(crate) fn new(
+        tracer: &'t OrderTracer,
+        event: OrderEvent,
+        order_id: Result<Arc<str>>,
+    ) -> Self {
         Self {
             tracer,
             event,
-            order_id: Arc::from(order_id),
+            order_id,
             user_id: None,
             attributes: Vec::new(),
             incoming: None,
@@ -51,7 +57,14 @@ impl<'t> StageBuilder<'t> {
 
     /// The ordering user's id (a UUID; checked at `start()` with the order id).
     pub fn user_id(mut self, user_id: &str) -> Self {
-        self.user_id = Some(Arc::from(user_id));
+        self.user_id = Some(Ok(Arc::from(user_id)));
+        self
+    }
+
+    /// The user id as bytes, for bridges handing over foreign strings: bytes that are not
+    /// UTF-8 are a user id that breaks the rules (lenient mode: the stage starts without it).
+    pub fn user_id_bytes(mut self, user_id: &[u8]) -> Self {
+        self.user_id = Some(id_text("user id", user_id));
         self
     }
 
@@ -104,7 +117,7 @@ impl<'t> StageBuilder<'t> {
         }
         let inner = self.tracer.inner()?;
         // --- ids: the rule and its lenient/strict outcome live in stage_ids ---
-        let ids = StageIds::check(self.order_id, self.user_id.as_deref());
+        let ids = StageIds::check(self.order_id, self.user_id);
         self.tracer.count_ids_rejected(ids.rejected_count());
         let ids = if inner.config.strict_ids {
             ids.into_strict()?

@@ -15,7 +15,7 @@
 //! - **strict**: the start fails with the first rule broken (order id first, then user id); the
 //!   rejected ids are still counted.
 
-use crate::error::{OrderTraceError, Result};
+use crate::error::{OrderTraceError, Result, quoted};
 use crate::schema::{self, attr};
 use opentelemetry::KeyValue;
 use std::sync::Arc;
@@ -27,6 +27,21 @@ pub(crate) fn lowercase_arc(user_id: &str) -> Arc<str> {
     } else {
         Arc::from(user_id)
     }
+}
+
+/// An id handed over as bytes (C ABI, JNI), as text, or the error of an id that is not UTF-8:
+/// such an id breaks the rules like any other, so lenient mode still starts the stage.
+pub(crate) fn id_text(field: &'static str, bytes: &[u8]) -> Result<Arc<str>> {
+    std::str::from_utf8(bytes).map(Arc::from).map_err(|e| {
+        OrderTraceError::invalid(
+            field,
+            format!(
+                "{} is not UTF-8 (invalid byte at offset {})",
+                quoted(bytes),
+                e.valid_up_to()
+            ),
+        )
+    })
 }
 
 /// The ids a stage starts with, after the rules.
@@ -41,20 +56,21 @@ pub(crate) struct StageIds {
 }
 
 impl StageIds {
-    /// Applies the rules to the ids a caller gave; what is rejected is kept with its error.
-    pub(crate) fn check(order_id: Arc<str>, user_id: Option<&str>) -> Self {
+    /// Applies the rules to the ids a caller gave (an `Err` is an id that could not even be
+    /// read as text, see [`id_text`]); what is rejected is kept with its error.
+    pub(crate) fn check(order_id: Result<Arc<str>>, user_id: Option<Result<Arc<str>>>) -> Self {
         let mut rejected = Vec::new();
-        let order_id = match schema::validate_order_id(&order_id) {
-            Ok(()) => Some(order_id),
+        let order_id = match order_id.and_then(|o| schema::validate_order_id(&o).map(|()| o)) {
+            Ok(o) => Some(o),
             Err(e) => {
                 rejected.push((attr::ORDER_ID, e));
                 None
             }
         };
-        let user_id = match user_id.map(|u| (u, schema::check_uuid(u))) {
+        let user_id = match user_id.map(|u| u.and_then(|u| schema::check_uuid(&u).map(|()| u))) {
             None => None,
-            Some((u, Ok(()))) => Some(lowercase_arc(u)),
-            Some((_, Err(e))) => {
+            Some(Ok(u)) => Some(lowercase_arc(&u)),
+            Some(Err(e)) => {
                 rejected.push((attr::USER_ID, e));
                 None
             }
@@ -101,7 +117,7 @@ mod tests {
 
     #[test]
     fn good_ids_pass_unchanged_and_the_user_id_is_lowercased() {
-        let ids = StageIds::check(Arc::from("ORD-1"), Some(UUID));
+        let ids = StageIds::check(Ok(Arc::from("ORD-1")), Some(Ok(Arc::from(UUID))));
         assert_eq!(ids.order_id.as_deref(), Some("ORD-1"));
         assert_eq!(
             ids.user_id.as_deref(),
@@ -113,7 +129,7 @@ mod tests {
 
     #[test]
     fn lenient_check_drops_a_non_uuid_user_id_and_names_it() {
-        let ids = StageIds::check(Arc::from("ORD-1"), Some("42"));
+        let ids = StageIds::check(Ok(Arc::from("ORD-1")), Some(Ok(Arc::from("42"))));
         assert_eq!(ids.order_id.as_deref(), Some("ORD-1"));
         assert_eq!(ids.user_id, None);
         let attrs = ids.problem_attributes();
@@ -127,7 +143,10 @@ mod tests {
 
     #[test]
     fn lenient_check_drops_a_bad_order_id_and_counts_both_ids() {
-        let ids = StageIds::check(Arc::from("ORD-1\r\nX-Evil: 1"), Some("x"));
+        let ids = StageIds::check(
+            Ok(Arc::from("ORD-1\r\nX-Evil: 1")),
+            Some(Ok(Arc::from("x"))),
+        );
         assert_eq!(ids.order_id, None);
         assert_eq!(ids.rejected_count(), 2);
         let attrs = ids.problem_attributes();
@@ -143,19 +162,35 @@ mod tests {
 
     #[test]
     fn strict_check_fails_with_the_order_id_error_first() {
-        let e = StageIds::check(Arc::from(""), Some("42"))
+        let e = StageIds::check(Ok(Arc::from("")), Some(Ok(Arc::from("42"))))
             .into_strict()
             .unwrap_err();
         assert_eq!(e.to_string(), "invalid order id: it is empty");
-        let e = StageIds::check(Arc::from("ORD-1"), Some("42"))
+        let e = StageIds::check(Ok(Arc::from("ORD-1")), Some(Ok(Arc::from("42"))))
             .into_strict()
             .unwrap_err();
         assert!(e.to_string().starts_with("invalid user id: \"42\""), "{e}");
     }
 
     #[test]
+    fn an_id_that_is_not_utf8_is_rejected_with_its_bytes_quoted() {
+        let ids = StageIds::check(
+            id_text("order id", &[b'O', 0xc3, 0x28]),
+            Some(id_text("user id", &[0xff])),
+        );
+        assert_eq!(ids.order_id, None);
+        let attrs = ids.problem_attributes();
+        assert_eq!(
+            attrs[0].value.as_str(),
+            "invalid order id: \"O\\xc3(\" is not UTF-8 (invalid byte at offset 1); \
+             invalid user id: \"\\xff\" is not UTF-8 (invalid byte at offset 0)"
+        );
+        assert_eq!(attrs[1].value.as_str(), "order.id,user.id");
+    }
+
+    #[test]
     fn strict_check_passes_good_ids() {
-        let ids = StageIds::check(Arc::from("ORD-1"), None)
+        let ids = StageIds::check(Ok(Arc::from("ORD-1")), None)
             .into_strict()
             .unwrap();
         assert_eq!(ids.order_id.as_deref(), Some("ORD-1"));

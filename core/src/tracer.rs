@@ -304,7 +304,14 @@ impl OrderTracer {
 
     /// Begins a stage for `event` of `order_id`; finish it with [`StageBuilder::start`].
     pub fn stage(&self, event: OrderEvent, order_id: &str) -> StageBuilder<'_> {
-        StageBuilder::new(self, event, order_id)
+        StageBuilder::new(self, event, Ok(Arc::from(order_id)))
+    }
+
+    /// Like [`stage`](Self::stage) with the order id as bytes, for bridges handing over
+    /// foreign strings: bytes that are not UTF-8 are an order id that breaks the rules
+    /// (lenient mode: the stage starts without it, see [`crate::stage_ids`]).
+    pub fn stage_bytes(&self, event: OrderEvent, order_id: &[u8]) -> StageBuilder<'_> {
+        StageBuilder::new(self, event, crate::stage_ids::id_text("order id", order_id))
     }
 
     pub(crate) fn inner(&self) -> Result<&TracerInner> {
