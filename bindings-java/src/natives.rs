@@ -176,7 +176,8 @@ macro_rules! native {
 
 native!(Java_io_ordertrace_NativeBridge_tracerNew(
     service_name: JString<'caller>, file: JString<'caller>, otlp_endpoint: JString<'caller>, protocol: jint,
-    start_records: jint, heartbeat_ms: jlong, identity: jint, read_env: jboolean, spool_dir: JString<'caller>
+    start_records: jint, heartbeat_ms: jlong, identity: jint, read_env: jboolean, spool_dir: JString<'caller>,
+    strict_ids: jint
 ) -> jlong, |env| {
     let mut b = OrderTracer::builder();
     if !read_env {
@@ -214,6 +215,11 @@ native!(Java_io_ordertrace_NativeBridge_tracerNew(
         1 => b = b.identity(IdentityMode::Propagated),
         _ => {}
     }
+    match strict_ids {
+        0 => b = b.strict_ids(false),
+        1 => b = b.strict_ids(true),
+        _ => {}
+    }
     Ok(hand_out(b.build().map_err(BridgeError::from)?))
 });
 
@@ -237,7 +243,7 @@ native!(Java_io_ordertrace_NativeBridge_tracerCounters(tracer: jlong) -> JLongAr
         c.spans_dropped_queue_full, c.spans_dropped_shutdown, c.spans_spooled, c.spans_replayed,
         c.spans_dropped_spool_full, c.spans_dropped_spool_expired, c.spans_dropped_spool_corrupt,
         c.spans_dropped_spool_write_failed, c.spool_corrupt_records, c.spool_write_errors,
-        c.spool_bytes, c.spool_spans, c.spool_oldest_age_ms,
+        c.spool_bytes, c.spool_spans, c.spool_oldest_age_ms, c.ids_rejected,
     ]
     .map(|n| n as i64);
     let array = env.new_long_array(values.len())?;
@@ -259,7 +265,8 @@ native!(Java_io_ordertrace_NativeBridge_stageStart(
     parent_headers: JObjectArray<'caller>
 ) -> jlong, |env| {
     let tracer = tracer_ref(tracer)?;
-    let order_id = string(env, &order_id, "order id")?;
+    // A null order id is a missing one: the core's id rules decide (lenient: the stage starts).
+    let order_id = opt_string(env, &order_id)?.unwrap_or_default();
     let mut b = tracer.stage(event(event_index)?, &order_id).kind(span_kind(kind)?);
     if let Some(user) = opt_string(env, &user_id)?.filter(|s| !s.is_empty()) {
         b = b.user_id(&user);

@@ -273,7 +273,7 @@ fn start_record_of_a_status_change_carries_the_new_status() {
 #[test]
 fn start_rejects_bad_input_with_readable_errors() {
     let file = TempFile::new("bad-input");
-    let tracer = builder("crm-api", &file).build().unwrap();
+    let tracer = builder("crm-api", &file).strict_ids(true).build().unwrap();
     let e = tracer
         .stage(OrderEvent::OrderConfirmed, "")
         .start()

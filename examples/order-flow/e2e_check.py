@@ -73,18 +73,18 @@ def http(method, url, body=None, headers=None, timeout=10):
         return 0, str(e)
 
 
-def place_order(order_id, drop_headers=False):
+def place_order(order_id, drop_headers=False, user=USER):
     """Submits the order, then uploads its model with the headers the shop handed back (as a web
     client would); the upload publishes the order to RabbitMQ. Returns the order's trace id."""
-    status, body = http("POST", SHOP + "/orders", {"order_id": order_id, "user_id": USER},
+    status, body = http("POST", SHOP + "/orders", {"order_id": order_id, "user_id": user},
                         headers={"content-type": "application/json"})
     if status != 201:
         raise SystemExit(f"shop refused order {order_id}: {status} {body}")
     trace_id = body["trace_id"]
-    query = urllib.parse.urlencode({"user": USER, "format": "stl", "drop_headers": str(drop_headers).lower()})
+    query = urllib.parse.urlencode({"user": user, "format": "stl", "drop_headers": str(drop_headers).lower()})
     status, up = http("POST", f"{SHOP}/orders/{order_id}/model?{query}", b"solid ring\nendsolid ring\n",
                       headers={"content-type": "model/stl", "traceparent": body["traceparent"],
-                               "baggage": body["baggage"]})
+                               "baggage": body["baggage"] or ""})
     if status != 202:
         raise SystemExit(f"shop refused the model of {order_id}: {status} {up}")
     if up["trace_id"] != trace_id or up["headers_sent"] == drop_headers:
@@ -166,6 +166,9 @@ ok_trace = place_order(ok_order)
 fail_trace = place_order(fail_order)
 slow_trace = place_order(slow_order)
 nohdr_trace = place_order(nohdr_order, drop_headers=True)
+# X-User-Id 42: a user id that is not a UUID never breaks the business call in any service.
+baduser_order = f"ORD-E2E-BADUSER-{RUN}"
+baduser_trace = place_order(baduser_order, user="42")
 
 # 1. One trace per order, spans of the three services, order.id and user.id on every span.
 log(f"{ok_order}: waiting for its eight stages in Jaeger ({JAEGER}/api/v3/traces/{ok_trace})")
@@ -183,6 +186,21 @@ check(not missing, f"{ok_order}: order.id and user.id on all {len(spans)} spans,
 status, body = http("GET", f"{JAEGER}/api/v3/services")
 services = set(body.get("services", [])) if status == 200 else set()
 check(SERVICES <= services, f"GET /api/v3/services lists shop-api, crm-api and mes-api ({sorted(services)})")
+
+# 1b. The order with user id 42 went through the shop (Rust), the CRM (Java) and the MES (C#,
+# MesInstrumentation.CalculatePrice / StartManufacturing) like any other: every stage is in its
+# trace, without user.id, with the rejected id named on it.
+log(f"{baduser_order}: waiting for its eight stages in Jaeger (user id 42)")
+bad_spans = wait_for(baduser_trace, set(LIFECYCLE))
+bad_names = {s["name"] for _, s in bad_spans}
+check(set(LIFECYCLE) <= bad_names, f"{baduser_order}: user id 42, yet all eight stages in trace {baduser_trace} (got {sorted(bad_names)})")
+bad_stages = [s for _, s in bad_spans if s["name"] in LIFECYCLE]
+not_marked = [s["name"] for s in bad_stages
+              if attrs(s).get("ordertrace.id_rejected") != "user.id" or "user.id" in attrs(s)
+              or "is not a UUID" not in (attrs(s).get("ordertrace.problem") or "")]
+check(bad_stages and not not_marked,
+      f"{baduser_order}: every stage records the rejected user id and has no user.id (not on {not_marked})")
+check(not any(is_error(s) for s in bad_stages), f"{baduser_order}: no stage failed because of the user id")
 
 # 2. Parent/child links across the hops.
 by = {name: stage(spans, name) for name in LIFECYCLE}

@@ -282,11 +282,14 @@ typedef struct OtStageStart {
    */
   struct OtStr event;
   /**
-   * Order id (required).
+   * Order id. One that breaks the id rules (empty, too long, not UTF-8, ...) fails the
+   * start only with `strict_ids`; by default the stage starts without it and records the
+   * problem (`ordertrace.problem` on the span, `ids_rejected` in the counters).
    */
   struct OtStr order_id;
   /**
-   * User id (a UUID); empty when unknown (then taken from incoming baggage, if any).
+   * User id (a UUID); empty when unknown (then taken from incoming baggage, if any). One
+   * that is not a UUID is treated like a bad order id.
    */
   struct OtStr user_id;
   /**
@@ -361,6 +364,12 @@ typedef struct OtTracerConfig {
    * the environment's `ORDERTRACE_SPOOL_DIR` when `read_env` is 1, else no spool.
    */
   struct OtStr spool_dir;
+  /**
+   * 1: a stage whose order id or user id breaks a rule fails to start (`OT_STATUS_INVALID_INPUT`);
+   * 0: lenient, it starts and the problem is recorded on its span and counted in
+   * `ids_rejected`; [`OT_DEFAULT`]: the environment's `ORDERTRACE_STRICT_IDS`, else lenient.
+   */
+  int32_t strict_ids;
 } OtTracerConfig;
 
 /**
@@ -443,6 +452,10 @@ typedef struct OtCounters {
    * Age of the oldest span waiting in the spool, ms (0 when it is empty).
    */
   uint64_t spool_oldest_age_ms;
+  /**
+   * Order ids and user ids a stage start refused (lenient: the stage started without them).
+   */
+  uint64_t ids_rejected;
 } OtCounters;
 
 

@@ -42,6 +42,10 @@ pub struct OtTracerConfig {
     /// Root folder of the disk spool (the tracer spools in `<dir>/<service.name>`); empty:
     /// the environment's `ORDERTRACE_SPOOL_DIR` when `read_env` is 1, else no spool.
     pub spool_dir: OtStr,
+    /// 1: a stage whose order id or user id breaks a rule fails to start (`OT_STATUS_INVALID_INPUT`);
+    /// 0: lenient, it starts and the problem is recorded on its span and counted in
+    /// `ids_rejected`; [`OT_DEFAULT`]: the environment's `ORDERTRACE_STRICT_IDS`, else lenient.
+    pub strict_ids: i32,
 }
 
 /// A tracer. Thread-safe: one handle serves every thread of the process.
@@ -92,6 +96,8 @@ pub struct OtCounters {
     pub spool_spans: u64,
     /// Age of the oldest span waiting in the spool, ms (0 when it is empty).
     pub spool_oldest_age_ms: u64,
+    /// Order ids and user ids a stage start refused (lenient: the stage started without them).
+    pub ids_rejected: u64,
 }
 
 fn bad_config(what: &str, value: impl std::fmt::Display) -> BridgeError {
@@ -141,6 +147,12 @@ fn build(config: &OtTracerConfig) -> Result<OrderTracer, BridgeError> {
         OT_IDENTITY_ORDER_DERIVED => b = b.identity(IdentityMode::OrderDerived),
         OT_IDENTITY_PROPAGATED => b = b.identity(IdentityMode::Propagated),
         other => return Err(bad_config("identity", other)),
+    }
+    match config.strict_ids {
+        OT_DEFAULT => {}
+        0 => b = b.strict_ids(false),
+        1 => b = b.strict_ids(true),
+        other => return Err(bad_config("strict_ids", other)),
     }
     Ok(b.build()?)
 }
@@ -248,6 +260,7 @@ pub unsafe extern "C" fn ot_tracer_counters(
             spool_bytes: c.spool_bytes,
             spool_spans: c.spool_spans,
             spool_oldest_age_ms: c.spool_oldest_age_ms,
+            ids_rejected: c.ids_rejected,
         };
         Ok(())
     })
@@ -280,6 +293,7 @@ pub(crate) mod tests {
             identity: OT_DEFAULT,
             read_env: 0,
             spool_dir: ot(""),
+            strict_ids: OT_DEFAULT,
         }
     }
 

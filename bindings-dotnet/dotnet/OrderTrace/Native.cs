@@ -65,6 +65,7 @@ namespace OrderTrace
             public int Identity;
             public int ReadEnv;
             public OtStr SpoolDir;
+            public int StrictIds;
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -89,6 +90,7 @@ namespace OrderTrace
             public ulong SpoolBytes;
             public ulong SpoolSpans;
             public ulong SpoolOldestAgeMs;
+            public ulong IdsRejected;
         }
 
         [DllImport(Lib)] internal static extern UIntPtr ot_last_error_message(byte[] buf, UIntPtr bufLen);

@@ -46,6 +46,14 @@ namespace OrderTrace
         /// environment is read, else no spool.
         /// </summary>
         public string SpoolDir { get; set; }
+        /// <summary>
+        /// Strict ids: a stage whose order id or user id breaks a rule throws
+        /// <see cref="OrderTraceException"/> (InvalidInput) instead of starting. Null (default):
+        /// ORDERTRACE_STRICT_IDS when the environment is read, else false: the stage starts, the
+        /// problem is on its span (<c>ordertrace.problem</c>) and counted
+        /// (<see cref="PipelineCounters.IdsRejected"/>).
+        /// </summary>
+        public bool? StrictIds { get; set; }
     }
 
     /// <summary>Pipeline counters of a tracer.</summary>
@@ -89,6 +97,11 @@ namespace OrderTrace
         public ulong SpoolSpans;
         /// <summary>Age of the oldest span waiting in the spool, ms (0 when it is empty).</summary>
         public ulong SpoolOldestAgeMs;
+        /// <summary>
+        /// Order ids and user ids a stage start refused: by default the stage started without them
+        /// and with <c>ordertrace.problem</c> on its span; with strict ids the start threw.
+        /// </summary>
+        public ulong IdsRejected;
     }
 
     /// <summary>
@@ -123,6 +136,7 @@ namespace OrderTrace
                     Identity = options.Identity.HasValue ? (int)options.Identity.Value : Native.Default,
                     ReadEnv = options.ReadEnvironment ? 1 : 0,
                     SpoolDir = s.Str(options.SpoolDir),
+                    StrictIds = options.StrictIds.HasValue ? (options.StrictIds.Value ? 1 : 0) : Native.Default,
                 };
                 TracerHandle h;
                 var status = Native.ot_tracer_new(ref config, out h);
@@ -157,6 +171,9 @@ namespace OrderTrace
         /// Starts a stage. Dispose the returned scope to end it (successfully unless
         /// <see cref="StageScope.Fail"/> was called). <paramref name="incomingHeaders"/> are the
         /// headers of the request or message that caused it (traceparent, tracestate, baggage).
+        /// A bad or missing (null, empty) order id or user id throws only with
+        /// <see cref="OrderTracerOptions.StrictIds"/>: by default the stage starts without it and
+        /// records the problem, so the business code around it runs.
         /// </summary>
         public StageScope StartStage(OrderEvent orderEvent, string orderId, string userId = null,
             IDictionary<string, string> incomingHeaders = null, IDictionary<string, object> attributes = null,
@@ -179,7 +196,8 @@ namespace OrderTrace
             KeyValuePair<string, byte[]>[] incoming, IDictionary<string, object> attributes, StageKind kind,
             string statusFrom, string statusTo)
         {
-            if (orderId == null) throw new ArgumentNullException("orderId");
+            // A null order id is a missing one: the core's id rules decide (by default the stage
+            // starts without it and records the problem; with StrictIds it throws).
             using (var s = new NativeStrings())
             {
                 var attrs = StageScope.ToNative(s, attributes);
@@ -203,7 +221,7 @@ namespace OrderTrace
                 };
                 StageHandle h;
                 Native.Check(Native.ot_stage_start(Handle, ref start, out h));
-                return new StageScope(h, orderEvent, orderId);
+                return new StageScope(h, orderEvent, orderId ?? "");
             }
         }
 
@@ -235,6 +253,7 @@ namespace OrderTrace
                     SpoolBytes = c.SpoolBytes,
                     SpoolSpans = c.SpoolSpans,
                     SpoolOldestAgeMs = c.SpoolOldestAgeMs,
+                    IdsRejected = c.IdsRejected,
                 };
             }
         }

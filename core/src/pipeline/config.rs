@@ -18,6 +18,7 @@
 //! | `ORDERTRACE_IDENTITY` | `order_derived` or `propagated` (see [`crate::identity`]) | `order_derived` |
 //! | `ORDERTRACE_HEARTBEAT_MS` | heartbeat interval for open stages, 0 disables | 30000 |
 //! | `ORDERTRACE_START_RECORDS` | export a start record when a stage starts | `true` |
+//! | `ORDERTRACE_STRICT_IDS` | `true`: a stage with a bad order id or user id fails to start; `false` (lenient): it starts and records the problem | `false` |
 //! | `ORDERTRACE_SPOOL_DIR` | root of the disk spool (each service spools in `<dir>/<service.name>`); unset: no spool | unset |
 //! | `ORDERTRACE_SPOOL_MAX_BYTES` | bound of one service's spool on disk, bytes (oldest dropped first) | 268435456 (256 MiB) |
 //! | `ORDERTRACE_SPOOL_MAX_AGE_SECS` | spooled spans older than this are dropped, not sent | 86400 (24 h) |
@@ -152,6 +153,10 @@ pub struct PipelineConfig {
     pub start_records: bool,
     /// The disk spool; `None` (the default) keeps everything in memory.
     pub spool: Option<SpoolSettings>,
+    /// `true`: a stage whose order id or user id breaks a rule fails to start. `false` (the
+    /// default, lenient): it starts and the problem is recorded on its span and counted
+    /// (see [`crate::StageBuilder::start`]).
+    pub strict_ids: bool,
 }
 
 impl Default for PipelineConfig {
@@ -168,6 +173,7 @@ impl Default for PipelineConfig {
             heartbeat_interval: Some(Duration::from_secs(30)),
             start_records: true,
             spool: None,
+            strict_ids: false,
         }
     }
 }
@@ -324,6 +330,9 @@ impl PipelineConfig {
         if let Some(v) = get("ORDERTRACE_START_RECORDS") {
             cfg.start_records = parse_bool("ORDERTRACE_START_RECORDS", &v)?;
         }
+        if let Some(v) = get("ORDERTRACE_STRICT_IDS") {
+            cfg.strict_ids = parse_bool("ORDERTRACE_STRICT_IDS", &v)?;
+        }
         let max_bytes = get("ORDERTRACE_SPOOL_MAX_BYTES")
             .map(|v| parse_number::<u64>("ORDERTRACE_SPOOL_MAX_BYTES", &v))
             .transpose()?;
@@ -444,6 +453,22 @@ mod tests {
         assert_eq!(c.batch, BatchSettings::default());
         assert_eq!(c.identity, IdentityMode::OrderDerived);
         assert!(c.start_records);
+        assert!(!c.strict_ids);
+    }
+
+    #[test]
+    fn strict_ids_is_read_from_the_environment_and_rejects_non_booleans() {
+        assert!(
+            cfg(&[("ORDERTRACE_STRICT_IDS", "true")])
+                .unwrap()
+                .strict_ids
+        );
+        assert!(!cfg(&[("ORDERTRACE_STRICT_IDS", "0")]).unwrap().strict_ids);
+        let e = cfg(&[("ORDERTRACE_STRICT_IDS", "sometimes")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration ORDERTRACE_STRICT_IDS: \"sometimes\" is not true or false"
+        );
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct PipelineCounters {
     pub spool_spans: u64,
     /// Age of the oldest span waiting in the spool, ms (0 when it is empty).
     pub spool_oldest_age_ms: u64,
+    /// Order ids and user ids a stage start refused (each id once): in lenient mode the stage
+    /// started anyway with the problem on its span; in strict mode the start failed.
+    pub ids_rejected: u64,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +72,7 @@ pub(crate) struct Counters {
     pub(crate) spool_spans: AtomicU64,
     /// Unix ms the oldest spooled record was written; 0 when the spool is empty.
     pub(crate) spool_oldest_written_ms: AtomicU64,
+    pub(crate) ids_rejected: AtomicU64,
 }
 
 impl Counters {
@@ -96,6 +100,7 @@ impl Counters {
                 0 => 0,
                 written => now_ms.saturating_sub(written),
             },
+            ids_rejected: self.ids_rejected.load(Relaxed),
         };
         c.spans_dropped = c.spans_dropped_queue_full
             + c.spans_dropped_shutdown

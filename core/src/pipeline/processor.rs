@@ -116,6 +116,11 @@ impl Shared {
         self.counters.snapshot(depth, spool::unix_ms_now())
     }
 
+    /// Counts order ids and user ids a stage start refused.
+    pub(crate) fn count_ids_rejected(&self, n: usize) {
+        Counters::add(&self.counters.ids_rejected, n);
+    }
+
     /// The spool folder in use, if any.
     pub(crate) fn spool_dir(&self) -> Option<&std::path::Path> {
         self.spool.as_deref().map(Spool::dir)

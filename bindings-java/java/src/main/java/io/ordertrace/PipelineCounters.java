@@ -24,9 +24,11 @@ package io.ordertrace;
  * @param spoolBytes bytes of spool segments on disk now
  * @param spoolSpans spans waiting in the spool now
  * @param spoolOldestAgeMillis age of the oldest span waiting in the spool, ms (0 when it is empty)
+ * @param idsRejected order ids and user ids a stage start refused (by default the stage started
+ *     without them, with {@code ordertrace.problem} on its span; with strict ids the start threw)
  */
 public record PipelineCounters(long spansStarted, long spansExported, long spansDropped, long spansFailed,
         long failedExports, long queueDepth, long spansDroppedQueueFull, long spansDroppedShutdown,
         long spansSpooled, long spansReplayed, long spansDroppedSpoolFull, long spansDroppedSpoolExpired,
         long spansDroppedSpoolCorrupt, long spansDroppedSpoolWriteFailed, long spoolCorruptRecords,
-        long spoolWriteErrors, long spoolBytes, long spoolSpans, long spoolOldestAgeMillis) {}
+        long spoolWriteErrors, long spoolBytes, long spoolSpans, long spoolOldestAgeMillis, long idsRejected) {}

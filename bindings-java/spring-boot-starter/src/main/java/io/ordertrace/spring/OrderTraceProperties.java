@@ -26,6 +26,12 @@ public class OrderTraceProperties {
     private Duration heartbeat;
     /** Whether a start record is exported when a stage starts. */
     private Boolean startRecords;
+    /**
+     * Strict ids: a stage whose order id or user id breaks a rule throws instead of starting, so
+     * the business method does not run. Default: ORDERTRACE_STRICT_IDS, else false (the stage
+     * starts and records the problem).
+     */
+    private Boolean strictIds;
 
     /** OTLP protocols. */
     public enum Protocol {
@@ -121,5 +127,15 @@ public class OrderTraceProperties {
     /** @param startRecords whether start records are exported */
     public void setStartRecords(Boolean startRecords) {
         this.startRecords = startRecords;
+    }
+
+    /** @return whether ids are strict, or null (the environment, else lenient) */
+    public Boolean getStrictIds() {
+        return strictIds;
+    }
+
+    /** @param strictIds whether a bad order id or user id throws instead of starting the stage */
+    public void setStrictIds(Boolean strictIds) {
+        this.strictIds = strictIds;
     }
 }
