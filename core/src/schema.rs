@@ -378,7 +378,10 @@ pub fn validate_attribute_key(key: &str) -> Result<()> {
     {
         return Err(OrderTraceError::invalid(
             FIELD,
-            format!("{key:?} may only hold letters, digits, '.', '_' and '-'"),
+            format!(
+                "{} may only hold letters, digits, '.', '_' and '-'",
+                quoted_text(key)
+            ),
         ));
     }
     if RESERVED_KEYS.contains(&key) {

@@ -124,7 +124,10 @@ impl Stage {
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(OrderTraceError::invalid(
                 "price currency",
-                format!("{currency:?} is not an ISO 4217 code like EUR"),
+                format!(
+                    "{} is not an ISO 4217 code like EUR",
+                    crate::error::quoted_text(currency)
+                ),
             ));
         }
         self.span

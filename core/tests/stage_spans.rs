@@ -311,6 +311,23 @@ fn start_rejects_bad_input_with_readable_errors() {
 }
 
 #[test]
+fn a_huge_currency_is_refused_with_a_bounded_message() {
+    // Found by the java suite's JniFuzzTest: the message quoted the whole 1 MiB input.
+    let file = TempFile::new("currency");
+    let tracer = builder("mes-api", &file).build().unwrap();
+    let mut stage = tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-1")
+        .start()
+        .unwrap();
+    let message = stage
+        .record_price(1.0, &"k".repeat(1 << 20))
+        .unwrap_err()
+        .to_string();
+    assert!(message.len() < 200, "{} bytes", message.len());
+    assert!(message.contains("ISO 4217"), "{message}");
+}
+
+#[test]
 fn stage_setters_reject_bad_values() {
     let file = TempFile::new("setters");
     let tracer = builder("mes-api", &file).build().unwrap();

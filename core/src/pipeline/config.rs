@@ -420,13 +420,16 @@ fn validate_endpoint(endpoint: &str) -> Result<()> {
         .ok_or_else(|| {
             OrderTraceError::config(
                 "OTLP endpoint",
-                format!("{endpoint:?} must start with http:// or https://"),
+                format!(
+                    "{} must start with http:// or https://",
+                    crate::error::quoted_text(endpoint)
+                ),
             )
         })?;
     if rest.is_empty() || rest.starts_with('/') {
         return Err(OrderTraceError::config(
             "OTLP endpoint",
-            format!("{endpoint:?} has no host"),
+            format!("{} has no host", crate::error::quoted_text(endpoint)),
         ));
     }
     Ok(())
