@@ -11,7 +11,8 @@ namespace OrderTrace.Tests
     /// id rules), run through the C# API and the C ABI with the same expectations as the Rust runner
     /// (core/tests/conformance.rs) and the Java one (ConformanceTest.java): one line per specification statement
     /// with its level and section, every failing case named. Kind extract: Propagation.Extract and
-    /// Propagation.Check; kinds order_id / user_id: OrderIds, and the baggage of a stage started with the order id.
+    /// Propagation.Check; kinds order_id / user_id: OrderIds, and the baggage of a stage started with the order id;
+    /// kind stage_start: a stage on a lenient tracer (span attributes, Counters.IdsRejected) and on a strict one.
     /// Header names are strings in .NET: a case's name_hex is decoded as UTF-8 (invalid bytes become U+FFFD);
     /// value_hex values go in as byte[], the way RabbitMQ delivers them.
     /// </summary>
@@ -91,6 +92,7 @@ namespace OrderTrace.Tests
                 case "extract": RunExtract(c, failures); break;
                 case "order_id":
                 case "user_id": RunId(c, failures); break;
+                case "stage_start": RunStageStart(c, failures); break;
                 default: throw new AssertionFailed("unknown kind " + c["kind"]);
             }
         }
@@ -206,6 +208,80 @@ namespace OrderTrace.Tests
                 }
                 var want = Expected(kv.Value);
                 if (got != want) failures.Add(c["name"] + ": " + kv.Key + ": got " + Show(got) + ", expected " + Show(want));
+            }
+        }
+
+        private int stageCases;
+
+        private void RunStageStart(Dictionary<string, object> c, List<string> failures)
+        {
+            var input = (Dictionary<string, object>)c["input"];
+            var orderId = Text(input["order_id"]);
+            var userId = Expected(input["user_id"]);
+            var n = ++stageCases;
+            var lenientFile = Path.Combine(Path.GetDirectoryName(File), "lenient-" + n + ".jsonl");
+            Dictionary<string, object> span = null;
+            ulong idsRejected;
+            using (var lenient = new OrderTracer(Options(lenientFile)))
+            {
+                try
+                {
+                    using (lenient.StartStage(OrderEvent.OrderConfirmed, orderId, userId)) { }
+                }
+                catch (OrderTraceException e)
+                {
+                    failures.Add(c["name"] + ": the lenient start failed: " + e.Message);
+                }
+                lenient.Flush(TimeSpan.FromSeconds(5));
+                idsRejected = lenient.Counters.IdsRejected;
+                var spans = (List<object>)MiniJson.Parse(OrderTracer.ReadSpansJson(lenientFile));
+                if (spans.Count > 0) span = (Dictionary<string, object>)spans[spans.Count - 1];
+            }
+            string strictError = null;
+            var strictOptions = Options(Path.Combine(Path.GetDirectoryName(File), "strict-" + n + ".jsonl"));
+            strictOptions.StrictIds = true;
+            using (var strict = new OrderTracer(strictOptions))
+            {
+                try
+                {
+                    using (strict.StartStage(OrderEvent.OrderConfirmed, orderId, userId)) { }
+                }
+                catch (OrderTraceException e)
+                {
+                    strictError = e.Message;
+                }
+            }
+            foreach (var kv in (Dictionary<string, object>)c["expect"])
+            {
+                var want = kv.Value is double ? null : Expected(kv.Value);
+                switch (kv.Key)
+                {
+                    case "id_rejected":
+                    case "order_id":
+                    case "user_id":
+                    {
+                        var attribute = kv.Key == "id_rejected" ? "ordertrace.id_rejected" : kv.Key == "order_id" ? "order.id" : "user.id";
+                        var got = span == null ? null : Attr(span, attribute);
+                        if (got != want) failures.Add(c["name"] + ": " + kv.Key + ": got " + Show(got) + ", expected " + Show(want));
+                        break;
+                    }
+                    case "problem_contains":
+                    {
+                        var problem = span == null ? null : Attr(span, "ordertrace.problem");
+                        if (problem == null || !problem.Contains(want))
+                            failures.Add(c["name"] + ": problem " + Show(problem) + " does not contain " + want);
+                        break;
+                    }
+                    case "ids_rejected":
+                        if (idsRejected != (ulong)(double)kv.Value)
+                            failures.Add(c["name"] + ": ids_rejected " + idsRejected + ", expected " + kv.Value);
+                        break;
+                    case "strict_error_contains":
+                        if (want == null ? strictError != null : strictError == null || !strictError.Contains(want))
+                            failures.Add(c["name"] + ": strict start: got " + Show(strictError) + ", expected an error containing " + Show(want));
+                        break;
+                    default: throw new AssertionFailed("unknown expectation " + kv.Key);
+                }
             }
         }
 

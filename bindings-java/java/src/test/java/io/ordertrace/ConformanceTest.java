@@ -34,7 +34,9 @@ import org.junit.jupiter.api.TestFactory;
  *
  * <p>Kind {@code extract}: {@link Propagation#extract} for what was read and the headers sent on,
  * {@link Propagation#check} for the strict error. Kinds {@code order_id} / {@code user_id}:
- * {@link OrderIds}, and the outgoing baggage of a stage started with the order id.
+ * {@link OrderIds}, and the outgoing baggage of a stage started with the order id. Kind
+ * {@code stage_start}: a stage started on a lenient tracer (the span's attributes, the
+ * {@code idsRejected} counter) and on one with {@code strictIds(true)} (its error).
  *
  * <p>Java header names are strings: a case's {@code name_hex} is decoded as UTF-8 (invalid bytes
  * become U+FFFD), as any Java carrier would; {@code value_hex} values go in as {@code byte[]}, the
@@ -76,12 +78,87 @@ class ConformanceTest extends Fixture {
         assertTrue(statements.size() >= 55, "statements: " + statements.size());
     }
 
-    void run(JsonNode c) {
+    void run(JsonNode c) throws Exception {
         switch (c.get("kind").asText()) {
             case "extract" -> runExtract(c);
             case "order_id", "user_id" -> runId(c);
+            case "stage_start" -> runStageStart(c);
             default -> fail("unknown kind " + c.get("kind") + " in case " + c.get("name"));
         }
+    }
+
+    /** A tracer writing to its own file in the test's directory, with lenient or strict ids. */
+    OrderTracer stageTracer(String file, boolean strict) {
+        return options().file(dir.resolve(file).toString()).strictIds(strict).build();
+    }
+
+    static int stageCases;
+
+    void runStageStart(JsonNode c) throws Exception {
+        JsonNode input = c.get("input");
+        String orderId = text(input.get("order_id"));
+        String userId = expected(input.get("user_id"));
+        String file = "lenient-" + (++stageCases) + ".jsonl";
+        List<String> failures = new ArrayList<>();
+        JsonNode span = null;
+        long idsRejected;
+        try (OrderTracer lenient = stageTracer(file, false)) {
+            try {
+                lenient.stage(OrderEvent.ORDER_CONFIRMED, orderId).userId(userId).start().close();
+            } catch (OrderTraceException e) {
+                failures.add("the lenient start failed: " + e.getMessage());
+            }
+            lenient.flush(java.time.Duration.ofSeconds(5));
+            idsRejected = lenient.counters().idsRejected();
+            JsonNode spans = new ObjectMapper().readTree(OrderTracer.readSpansJson(dir.resolve(file).toString()));
+            if (spans.size() > 0) {
+                span = spans.get(spans.size() - 1);
+            }
+        }
+        String strictError = null;
+        try (OrderTracer strict = stageTracer("strict-" + stageCases + ".jsonl", true)) {
+            strict.stage(OrderEvent.ORDER_CONFIRMED, orderId).userId(userId).start().close();
+        } catch (OrderTraceException e) {
+            strictError = e.getMessage();
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = c.get("expect").fields(); it.hasNext();) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode want = e.getValue();
+            String key = e.getKey();
+            switch (key) {
+                case "id_rejected", "order_id", "user_id" -> {
+                    String attribute = switch (key) {
+                        case "id_rejected" -> "ordertrace.id_rejected";
+                        case "order_id" -> "order.id";
+                        default -> "user.id";
+                    };
+                    String got = span == null ? null : attr(span, attribute);
+                    if (!Objects.equals(got, expected(want))) {
+                        failures.add(key + ": got " + got + ", expected " + expected(want));
+                    }
+                }
+                case "problem_contains" -> {
+                    String problem = span == null ? null : attr(span, "ordertrace.problem");
+                    if (problem == null || !problem.contains(text(want))) {
+                        failures.add("problem " + problem + " does not contain " + text(want));
+                    }
+                }
+                case "ids_rejected" -> {
+                    if (idsRejected != want.asLong()) {
+                        failures.add("ids_rejected " + idsRejected + ", expected " + want.asLong());
+                    }
+                }
+                case "strict_error_contains" -> {
+                    String w = expected(want);
+                    boolean ok = w == null ? strictError == null : strictError != null && strictError.contains(w);
+                    if (!ok) {
+                        failures.add("strict start: got " + strictError + ", expected an error containing " + w);
+                    }
+                }
+                default -> fail("unknown expectation " + key + " in case " + c.get("name"));
+            }
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
     }
 
     /** A value of the table: a string, or parts that are strings or [string, times]. */
