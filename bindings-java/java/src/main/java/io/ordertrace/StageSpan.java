@@ -38,7 +38,7 @@ public final class StageSpan implements AutoCloseable {
     private long handle() {
         long h = release.get();
         if (h == 0) {
-            throw new OrderTraceException(OrderTraceException.CLOSED, "the " + event.wireName() + " stage of " + orderId + " is closed");
+            throw new OrderTraceException(OrderTraceException.CLOSED, "the " + event.wireName() + " stage of " + (orderId == null ? "no order" : OrderTraceException.quoted(orderId)) + " is closed");
         }
         return h;
     }
