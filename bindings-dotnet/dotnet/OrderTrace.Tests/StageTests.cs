@@ -6,6 +6,16 @@ namespace OrderTrace.Tests
     internal sealed class StageTests : Fixture
     {
         [Test]
+        public void AnAttributeWithoutAValueNamesABoundedPrefixOfAHugeKey()
+        {
+            var attributes = new Dictionary<string, object> { { new string('k', 1 << 20), null } };
+            var e = Assert.Throws<ArgumentNullException>(
+                () => Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1", null, null, attributes), "null value");
+            Assert.True(e.Message.Length < 300, e.Message.Length + " chars");
+            Assert.True(e.Message.Contains("(1048576 chars)"), e.Message.Substring(0, Math.Min(200, e.Message.Length)));
+        }
+
+        [Test]
         public void StrictIdsRejectBadOrderAndUserIdsReadably()
         {
             var options = Options(File + ".strict");

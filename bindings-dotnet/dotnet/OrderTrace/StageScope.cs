@@ -94,7 +94,7 @@ namespace OrderTrace
             }
             else
             {
-                if (value == null) throw new ArgumentNullException("value", "attribute " + key + " has no value");
+                if (value == null) throw new ArgumentNullException("value", "attribute " + OrderTraceException.Quoted(key) + " has no value");
                 a.Kind = Native.AttrString;
                 a.StringValue = s.Str(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
             }
