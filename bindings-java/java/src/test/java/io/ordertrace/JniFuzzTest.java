@@ -318,9 +318,10 @@ class JniFuzzTest extends Fixture {
                     }
                 }
             }
-            if (i > 0 && i % 100_000 == 0) {
-                System.out.printf("[jni-fuzz] %d iterations, %d calls, RSS %d KiB%n", i, calls, Rss.kib());
+            if (iterations >= 10_000 && i > 0 && i % (iterations / 10) == 0) {
                 tracer.flush(java.time.Duration.ofSeconds(30));
+                System.out.printf("[jni-fuzz] %d iterations, %d calls, %.0f s, RSS %d KiB%n", i, calls,
+                        (System.nanoTime() - started) / 1e9, Rss.kib());
             }
         }
         double seconds = (System.nanoTime() - started) / 1e9;
