@@ -55,6 +55,7 @@ fn ffi(c: &mut Criterion) {
         identity: OT_DEFAULT,
         read_env: 1,
         spool_dir: s(""),
+        strict_ids: OT_DEFAULT,
     };
     let mut handle = std::ptr::null_mut();
     // SAFETY: valid config and out pointer.

@@ -52,13 +52,21 @@ fn strings(env: &mut Env<'_>, array: &JObjectArray<'_>, what: &str) -> Result<Ve
 }
 
 /// `[name, value, name, value, ...]` as pairs (Java sends them flat: one array, no objects).
-fn header_pairs(flat: Vec<String>) -> Vec<(String, String)> {
+/// An odd count is refused rather than the last name dropped unseen.
+fn header_pairs(flat: Vec<String>) -> Result<Vec<(String, String)>> {
+    if !flat.len().is_multiple_of(2) {
+        return Err(BridgeError::invalid(format!(
+            "headers come as name, value pairs; got {} strings",
+            flat.len()
+        ))
+        .into());
+    }
     let mut pairs = Vec::with_capacity(flat.len() / 2);
     let mut it = flat.into_iter();
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
         pairs.push((k, v));
     }
-    pairs
+    Ok(pairs)
 }
 
 /// Length of a primitive array, 0 for a Java null.
@@ -70,6 +78,23 @@ fn len_or_zero<T: jni::objects::TypeArray>(
         return Ok(0);
     }
     Ok(array.len(env)?)
+}
+
+/// A new `String[]` holding `items` in order.
+fn string_array<'local>(env: &mut Env<'local>, items: &[&str]) -> Result<JObjectArray<'local>> {
+    let n = i32::try_from(items.len())
+        .map_err(|_| BridgeError::invalid("more strings than a Java array holds"))?;
+    let array = env.new_object_array(
+        n,
+        jni::jni_str!("java/lang/String"),
+        jni::objects::JObject::null(),
+    )?;
+    for (i, item) in items.iter().enumerate() {
+        let s = env.new_string(item)?;
+        array.set_element(env, i, &s)?;
+        env.delete_local_ref(s);
+    }
+    Ok(array)
 }
 
 fn tracer_ref<'a>(handle: jlong) -> Result<&'a OrderTracer> {
@@ -151,7 +176,8 @@ macro_rules! native {
 
 native!(Java_io_ordertrace_NativeBridge_tracerNew(
     service_name: JString<'caller>, file: JString<'caller>, otlp_endpoint: JString<'caller>, protocol: jint,
-    start_records: jint, heartbeat_ms: jlong, identity: jint, read_env: jboolean, spool_dir: JString<'caller>
+    start_records: jint, heartbeat_ms: jlong, identity: jint, read_env: jboolean, spool_dir: JString<'caller>,
+    strict_ids: jint
 ) -> jlong, |env| {
     let mut b = OrderTracer::builder();
     if !read_env {
@@ -187,6 +213,11 @@ native!(Java_io_ordertrace_NativeBridge_tracerNew(
     match identity {
         0 => b = b.identity(IdentityMode::OrderDerived),
         1 => b = b.identity(IdentityMode::Propagated),
+        _ => {}
+    }
+    match strict_ids {
+        0 => b = b.strict_ids(false),
+        1 => b = b.strict_ids(true),
         _ => {}
     }
     Ok(hand_out(b.build().map_err(BridgeError::from)?))
@@ -227,7 +258,8 @@ native!(Java_io_ordertrace_NativeBridge_stageStart(
     parent_headers: JObjectArray<'caller>
 ) -> jlong, |env| {
     let tracer = tracer_ref(tracer)?;
-    let order_id = string(env, &order_id, "order id")?;
+    // A null order id is a missing one: the core's id rules decide (lenient: the stage starts).
+    let order_id = opt_string(env, &order_id)?.unwrap_or_default();
     let mut b = tracer.stage(event(event_index)?, &order_id).kind(span_kind(kind)?);
     if let Some(user) = opt_string(env, &user_id)?.filter(|s| !s.is_empty()) {
         b = b.user_id(&user);
@@ -269,7 +301,7 @@ native!(Java_io_ordertrace_NativeBridge_stageStart(
         }
     }
     if !parent_headers.is_null() {
-        let pairs = header_pairs(strings(env, &parent_headers, "header")?);
+        let pairs = header_pairs(strings(env, &parent_headers, "header")?)?;
         if !pairs.is_empty() {
             b = b.parent(&propagation::extract(&pairs));
         }
@@ -337,14 +369,8 @@ native!(Java_io_ordertrace_NativeBridge_stageInject(stage: jlong) -> JObjectArra
         s.inject(&mut list);
         Ok(list)
     })?;
-    let array = env.new_object_array(list.len() as i32 * 2, jni::jni_str!("java/lang/String"), jni::objects::JObject::null())?;
-    for (i, (k, v)) in list.iter().enumerate() {
-        let k = env.new_string(k)?;
-        array.set_element(env, 2 * i, &k)?;
-        let v = env.new_string(v)?;
-        array.set_element(env, 2 * i + 1, &v)?;
-    }
-    Ok(array)
+    let items: Vec<&str> = list.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+    string_array(env, &items)
 });
 
 native!(Java_io_ordertrace_NativeBridge_stageIds(stage: jlong) -> JString<'caller>, |env| {
@@ -359,9 +385,34 @@ native!(Java_io_ordertrace_NativeBridge_stageFree(stage: jlong) -> (), |env| {
 });
 
 native!(Java_io_ordertrace_NativeBridge_headersCheck(headers: JObjectArray<'caller>) -> (), |env| {
-    let pairs = header_pairs(strings(env, &headers, "header")?);
+    let pairs = header_pairs(strings(env, &headers, "header")?)?;
     propagation::extract_strict(&pairs).map_err(BridgeError::from)?;
     Ok(())
+});
+
+// [number of forward pairs, forward name, value, ..., read key, value, ...]: the headers to send
+// on unchanged, then what was read (ordertrace_bridge::incoming), in one array.
+native!(Java_io_ordertrace_NativeBridge_headersExtract(headers: JObjectArray<'caller>) -> JObjectArray<'caller>, |env| {
+    let pairs = header_pairs(strings(env, &headers, "header")?)?;
+    let incoming = ordertrace_bridge::incoming(&pairs);
+    let count = incoming.forward.len().to_string();
+    let items: Vec<&str> = std::iter::once(count.as_str())
+        .chain(incoming.forward.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]))
+        .chain(incoming.read.iter().flat_map(|(k, v)| [*k, v.as_str()]))
+        .collect();
+    string_array(env, &items)
+});
+
+native!(Java_io_ordertrace_NativeBridge_orderIdCheck(order_id: JString<'caller>) -> (), |env| {
+    let id = string(env, &order_id, "order id")?;
+    ordertrace::schema::validate_order_id(&id).map_err(BridgeError::from)?;
+    Ok(())
+});
+
+native!(Java_io_ordertrace_NativeBridge_userIdNormalize(user_id: JString<'caller>) -> JString<'caller>, |env| {
+    let id = string(env, &user_id, "user id")?;
+    let normalized = ordertrace::schema::normalize_user_id(&id).map_err(BridgeError::from)?;
+    Ok(env.new_string(normalized)?)
 });
 
 native!(Java_io_ordertrace_NativeBridge_schemaJson() -> JString<'caller>, |env| {
@@ -395,6 +446,24 @@ mod tests {
                 other => panic!("{bad}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn an_odd_number_of_header_strings_is_invalid_input() {
+        let flat = vec![
+            "traceparent".to_string(),
+            "x".to_string(),
+            "baggage".to_string(),
+        ];
+        match header_pairs(flat) {
+            Err(NativeError::Bridge(e)) => {
+                assert_eq!(e.status, ordertrace::Status::InvalidInput);
+                assert!(e.message.contains("got 3 strings"), "{}", e.message);
+            }
+            other => panic!("{other:?}"),
+        }
+        let pairs = header_pairs(vec!["a".into(), "b".into()]).ok();
+        assert_eq!(pairs, Some(vec![("a".to_string(), "b".to_string())]));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! What the C ABI (`ordertrace-ffi`) and the JNI bridge (`ordertrace-jni`) both need, written
 //! once: a failure on its way to another language ([`BridgeError`], with its entry in the
 //! core's [`Status`] table), the panic guard ([`catch`]), UTF-8 views of foreign bytes
-//! ([`utf8`]) and the stage a handle owns ([`StageSlot`]). Neither bridge calls the other; both
+//! ([`utf8`]), the stage a handle owns ([`StageSlot`]) and incoming headers laid out for a
+//! crossing ([`incoming`]). Neither bridge calls the other; both
 //! call the core's Rust API through this crate.
 //!
 //! ```
@@ -15,12 +16,16 @@
 //! ```
 
 mod error;
+mod incoming;
 mod span_kind;
 mod spans_json;
 mod stage_slot;
 mod text;
 
 pub use error::{BridgeError, catch};
+pub use incoming::{
+    Incoming, READ_ORDER_ID, READ_PARENT_ID, READ_PROBLEM, READ_TRACE_ID, READ_USER_ID, incoming,
+};
 pub use ordertrace::Status;
 pub use span_kind::span_kind;
 pub use spans_json::spans_json;

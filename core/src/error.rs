@@ -19,7 +19,7 @@ pub enum OrderTraceError {
         reason: String,
     },
     /// An event name that is not one of the eight canonical order events.
-    #[error("unknown order event {0:?}; expected one of: {list}", list = crate::schema::OrderEvent::names().join(", "))]
+    #[error("unknown order event {}; expected one of: {list}", quoted_text(.0), list = crate::schema::OrderEvent::names().join(", "))]
     UnknownEvent(String),
     /// A W3C `traceparent`, `tracestate` or `baggage` header that breaks its specification.
     #[error("malformed {header} header: {reason}")]
@@ -250,6 +250,14 @@ mod tests {
     fn quoted_text_bounds_escaped_control_characters() {
         let q = quoted_text(&"\u{1}".repeat(128));
         assert_eq!(q, format!("\"{}\"... (128 bytes)", "\\u{1}".repeat(9)));
+    }
+
+    #[test]
+    fn unknown_event_message_quotes_a_bounded_prefix_of_a_huge_name() {
+        // Found by the c-abi fuzz target: a 1 MiB event name came back whole.
+        let msg = OrderTraceError::UnknownEvent("x".repeat(1 << 20)).to_string();
+        assert!(msg.len() < 400, "{} bytes", msg.len());
+        assert!(msg.contains("(1048576 bytes)"), "{msg}");
     }
 
     #[test]

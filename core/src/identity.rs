@@ -222,6 +222,26 @@ pub(crate) fn start_span(
     (span, continues_parent)
 }
 
+/// Starts a stage whose order id was rejected (lenient mode, see [`crate::stage_ids`]): it
+/// continues the incoming context if one arrived, otherwise it is the root of a new trace with
+/// a random id. No trace is derived from an id that broke a rule (an empty id would put every
+/// such stage in one trace).
+///
+/// Returns the span and whether it continues the incoming context.
+pub(crate) fn start_span_without_order(
+    tracer: &SdkTracer,
+    incoming: Option<SpanContext>,
+    builder: SpanBuilder,
+) -> (opentelemetry_sdk::trace::Span, bool) {
+    match incoming {
+        Some(sc) => (
+            tracer.build_with_context(builder, &Context::new().with_remote_span_context(sc)),
+            true,
+        ),
+        None => (tracer.build_with_context(builder, &Context::new()), false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

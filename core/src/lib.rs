@@ -45,6 +45,7 @@ pub mod propagation;
 pub mod schema;
 mod stage;
 mod stage_builder;
+pub mod stage_ids;
 pub mod status;
 pub mod timeline;
 mod tracer;

@@ -61,6 +61,11 @@ pub mod attr {
     pub const OPEN_FOR_MS: &str = "ordertrace.open_for_ms";
     /// The span id of the stage a start record or heartbeat belongs to (hex).
     pub const STAGE_SPAN_ID: &str = "ordertrace.stage_span_id";
+    /// On a stage that started although an id broke a rule (lenient mode): what was wrong,
+    /// e.g. `invalid user id: "42" is not a UUID (expected 8-4-4-4-12 hex digits)`.
+    pub const PROBLEM: &str = "ordertrace.problem";
+    /// Which ids such a stage left out: `order.id`, `user.id` or `order.id,user.id`.
+    pub const ID_REJECTED: &str = "ordertrace.id_rejected";
 }
 
 /// Value of [`attr::RECORD`] on a stage's start record.
@@ -69,13 +74,15 @@ pub const RECORD_STAGE_START: &str = "stage_start";
 pub const RECORD_HEARTBEAT: &str = "heartbeat";
 
 /// Keys the core sets itself; callers may not set them as extra attributes.
-pub const RESERVED_KEYS: [&str; 6] = [
+pub const RESERVED_KEYS: [&str; 8] = [
     attr::ORDER_ID,
     attr::USER_ID,
     attr::ORDER_EVENT,
     attr::ORDER_STAGE,
     attr::RECORD,
     attr::STAGE_SPAN_ID,
+    attr::PROBLEM,
+    attr::ID_REJECTED,
 ];
 
 /// Upper bound of an order id, in bytes.
@@ -371,7 +378,10 @@ pub fn validate_attribute_key(key: &str) -> Result<()> {
     {
         return Err(OrderTraceError::invalid(
             FIELD,
-            format!("{key:?} may only hold letters, digits, '.', '_' and '-'"),
+            format!(
+                "{} may only hold letters, digits, '.', '_' and '-'",
+                quoted_text(key)
+            ),
         ));
     }
     if RESERVED_KEYS.contains(&key) {
@@ -437,6 +447,8 @@ pub fn schema_json() -> String {
             "record": attr::RECORD,
             "open_for_ms": attr::OPEN_FOR_MS,
             "stage_span_id": attr::STAGE_SPAN_ID,
+            "problem": attr::PROBLEM,
+            "id_rejected": attr::ID_REJECTED,
         },
         "reserved_attributes": RESERVED_KEYS,
         "records": [RECORD_STAGE_START, RECORD_HEARTBEAT],

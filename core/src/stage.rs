@@ -82,7 +82,7 @@ impl Stage {
         self.event
     }
 
-    /// The order id.
+    /// The order id; empty when it broke a rule and the stage started anyway (lenient mode).
     pub fn order_id(&self) -> &str {
         &self.order_id
     }
@@ -126,7 +126,10 @@ impl Stage {
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(OrderTraceError::invalid(
                 "price currency",
-                format!("{currency:?} is not an ISO 4217 code like EUR"),
+                format!(
+                    "{} is not an ISO 4217 code like EUR",
+                    crate::error::quoted_text(currency)
+                ),
             ));
         }
         self.span
@@ -157,7 +160,10 @@ impl Stage {
             tracestate,
             baggage: {
                 let mut baggage = self.inherited.baggage.clone();
-                baggage.set(attr::ORDER_ID, &self.order_id);
+                // Empty when the order id was rejected (lenient start): nothing to send.
+                if !self.order_id.is_empty() {
+                    baggage.set(attr::ORDER_ID, &self.order_id);
+                }
                 if let Some(u) = &self.user_id {
                     baggage.set(attr::USER_ID, u);
                 }

@@ -1,5 +1,6 @@
 //! [`StageBuilder`]: collects a stage's inputs, validates them all at [`StageBuilder::start`],
-//! and starts the stage span where [`crate::identity`] places it.
+//! and starts the stage span where [`crate::identity`] places it. What a bad order id or user
+//! id does (lenient by default, strict on request) is decided in [`crate::stage_ids`].
 
 use crate::attribute::{AttributeValue, checked_attribute};
 use crate::error::{OrderTraceError, Result};
@@ -8,28 +9,22 @@ use crate::open_stages::emit_start_record;
 use crate::propagation::{TraceHeaders, TraceStateList};
 use crate::schema::{self, OrderEvent, attr};
 use crate::stage::{Inherited, Stage};
+use crate::stage_ids::{StageIds, id_text, lowercase_arc};
 use crate::tracer::OrderTracer;
 use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind};
 use opentelemetry::{KeyValue, StringValue};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// A user id in its lowercase form, copied once.
-pub(crate) fn lowercase_arc(user_id: &str) -> Arc<str> {
-    if user_id.bytes().any(|b| b.is_ascii_uppercase()) {
-        Arc::from(user_id.to_ascii_lowercase())
-    } else {
-        Arc::from(user_id)
-    }
-}
-
 /// Collects a stage's inputs; [`StageBuilder::start`] validates them all and starts the span.
 #[must_use = "a stage starts only when start() is called"]
 pub struct StageBuilder<'t> {
     tracer: &'t OrderTracer,
     event: OrderEvent,
-    order_id: Arc<str>,
-    user_id: Option<Arc<str>>,
+    /// As given; checked at `start()` (an `Err`: bytes that are not UTF-8).
+    order_id: Result<Arc<str>>,
+    /// As given; checked at `start()`.
+    user_id: Option<Result<Arc<str>>>,
     attributes: Vec<KeyValue>,
     incoming: Option<TraceHeaders>,
     kind: SpanKind,
@@ -37,11 +32,15 @@ pub struct StageBuilder<'t> {
 }
 
 impl<'t> StageBuilder<'t> {
-    pub(crate) fn new(tracer: &'t OrderTracer, event: OrderEvent, order_id: &str) -> Self {
+    pub(crate) fn new(
+        tracer: &'t OrderTracer,
+        event: OrderEvent,
+        order_id: Result<Arc<str>>,
+    ) -> Self {
         Self {
             tracer,
             event,
-            order_id: Arc::from(order_id),
+            order_id,
             user_id: None,
             attributes: Vec::new(),
             incoming: None,
@@ -56,12 +55,16 @@ impl<'t> StageBuilder<'t> {
         }
     }
 
-    /// The ordering user's id (a UUID).
+    /// The ordering user's id (a UUID; checked at `start()` with the order id).
     pub fn user_id(mut self, user_id: &str) -> Self {
-        match schema::check_uuid(user_id) {
-            Ok(()) => self.user_id = Some(lowercase_arc(user_id)),
-            Err(e) => self.keep_first_error(Err(e)),
-        }
+        self.user_id = Some(Ok(Arc::from(user_id)));
+        self
+    }
+
+    /// The user id as bytes, for bridges handing over foreign strings: bytes that are not
+    /// UTF-8 are a user id that breaks the rules (lenient mode: the stage starts without it).
+    pub fn user_id_bytes(mut self, user_id: &[u8]) -> Self {
+        self.user_id = Some(id_text("user id", user_id));
         self
     }
 
@@ -104,13 +107,28 @@ impl<'t> StageBuilder<'t> {
 
     /// Validates everything and starts the stage span; its start record follows only if the
     /// stage is still open after the threshold (see [`crate::PipelineConfig::start_record_threshold`]).
+    ///
+    /// A bad order id or user id fails the start only with
+    /// [`strict_ids`](crate::OrderTracerBuilder::strict_ids); by default the stage starts and
+    /// the problem is on its span and counted (see [`crate::stage_ids`]). A refused extra
+    /// attribute or status, or a shut-down tracer, is an error either way.
     pub fn start(self) -> Result<Stage> {
         if let Some(e) = self.first_error {
             return Err(e);
         }
-        schema::validate_order_id(&self.order_id)?;
         let inner = self.tracer.inner()?;
-        let user_id = match self.user_id {
+        // --- ids: the rule and its lenient/strict outcome live in stage_ids ---
+        let ids = StageIds::check(self.order_id, self.user_id);
+        self.tracer.count_ids_rejected(ids.rejected_count());
+        let ids = if inner.config.strict_ids {
+            ids.into_strict()?
+        } else {
+            ids
+        };
+        let problem = ids.problem_attributes();
+        let order_id = ids.order_id;
+        // --- end of ids ---
+        let user_id = match ids.user_id {
             Some(u) => Some(u),
             // A hop that did not say who ordered still knows it from the baggage.
             None => self
@@ -127,15 +145,18 @@ impl<'t> StageBuilder<'t> {
             .and_then(TraceHeaders::remote_span_context);
         let started_at = SystemTime::now();
         // Sized once: growing it would cost a reallocation on every stage.
-        let mut attributes = Vec::with_capacity(4 + self.attributes.len());
-        attributes.extend([
-            KeyValue::new(
+        let mut attributes = Vec::with_capacity(4 + self.attributes.len() + problem.len());
+        if let Some(o) = &order_id {
+            attributes.push(KeyValue::new(
                 attr::ORDER_ID,
-                StringValue::from(Arc::clone(&self.order_id)),
-            ),
+                StringValue::from(Arc::clone(o)),
+            ));
+        }
+        attributes.extend([
             KeyValue::new(attr::ORDER_EVENT, self.event.name()),
             KeyValue::new(attr::ORDER_STAGE, i64::from(self.event.stage())),
         ]);
+        attributes.extend(problem);
         if let Some(u) = &user_id {
             attributes.push(KeyValue::new(
                 attr::USER_ID,
@@ -162,16 +183,31 @@ impl<'t> StageBuilder<'t> {
         let mut builder = SpanBuilder::from_name(self.event.name()).with_kind(self.kind);
         builder.start_time = Some(started_at);
         builder.attributes = Some(attributes);
-        let (span, continues_parent) = identity::start_span(
-            &inner.tracer,
-            inner.config.identity,
-            self.event,
-            &self.order_id,
-            incoming_sc,
-            builder,
-        );
+        let (span, continues_parent) = match &order_id {
+            Some(o) => identity::start_span(
+                &inner.tracer,
+                inner.config.identity,
+                self.event,
+                o,
+                incoming_sc,
+                builder,
+            ),
+            None => identity::start_span_without_order(&inner.tracer, incoming_sc, builder),
+        };
         let context = span.span_context().clone();
 
+        // Without an order id there is no order to follow: no start record, no heartbeats.
+        let Some(order_id) = order_id else {
+            return Ok(Stage::new(
+                span,
+                context,
+                self.event,
+                Arc::from(""),
+                user_id,
+                inherited(self.incoming, continues_parent),
+                self.tracer.clone(),
+            ));
+        };
         let status_change = if start_record == Some(Duration::ZERO) {
             // Threshold zero: the start record goes out now; otherwise the open-stage
             // thread exports it only if the stage is still open after the threshold.
@@ -179,7 +215,7 @@ impl<'t> StageBuilder<'t> {
                 &inner.tracer,
                 &context,
                 self.event,
-                &self.order_id,
+                &order_id,
                 user_id.as_ref(),
                 status_change,
                 started_at,
@@ -192,34 +228,39 @@ impl<'t> StageBuilder<'t> {
             inner.open.opened(
                 &context,
                 self.event,
-                &self.order_id,
+                &order_id,
                 user_id.as_ref(),
                 started_at,
                 status_change,
             );
         }
-        // The order and user ids join the baggage only when headers are asked for: most
-        // stages never send any, and building it costs allocations on every stage.
-        // The tracestate goes on only with the trace it belongs to, exactly as accepted.
-        let inherited = match self.incoming {
-            Some(h) => Inherited {
-                baggage: h.baggage,
-                tracestate: if continues_parent {
-                    h.tracestate
-                } else {
-                    TraceStateList::default()
-                },
-            },
-            None => Inherited::default(),
-        };
         Ok(Stage::new(
             span,
             context,
             self.event,
-            self.order_id,
+            order_id,
             user_id,
-            inherited,
+            inherited(self.incoming, continues_parent),
             self.tracer.clone(),
         ))
+    }
+}
+
+/// What a stage passes on from the hop it continues.
+///
+/// The order and user ids join the baggage only when headers are asked for: most stages never
+/// send any, and building it costs allocations on every stage. The tracestate goes on only
+/// with the trace it belongs to, exactly as accepted.
+fn inherited(incoming: Option<TraceHeaders>, continues_parent: bool) -> Inherited {
+    match incoming {
+        Some(h) => Inherited {
+            baggage: h.baggage,
+            tracestate: if continues_parent {
+                h.tracestate
+            } else {
+                TraceStateList::default()
+            },
+        },
+        None => Inherited::default(),
     }
 }

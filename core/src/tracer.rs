@@ -121,6 +121,12 @@ impl OrderTracerBuilder {
         self.set(move |c| c.start_record_after = Some(threshold))
     }
 
+    /// `true`: a stage whose order id or user id breaks a rule fails to start
+    /// (`ORDERTRACE_STRICT_IDS`). The default, `false`, starts it and records the problem.
+    pub fn strict_ids(self, strict: bool) -> Self {
+        self.set(move |c| c.strict_ids = strict)
+    }
+
     /// Time between batch exports.
     pub fn scheduled_delay(self, delay: Duration) -> Self {
         self.set(move |c| c.batch.scheduled_delay = delay)
@@ -317,7 +323,14 @@ impl OrderTracer {
 
     /// Begins a stage for `event` of `order_id`; finish it with [`StageBuilder::start`].
     pub fn stage(&self, event: OrderEvent, order_id: &str) -> StageBuilder<'_> {
-        StageBuilder::new(self, event, order_id)
+        StageBuilder::new(self, event, Ok(Arc::from(order_id)))
+    }
+
+    /// Like [`stage`](Self::stage) with the order id as bytes, for bridges handing over
+    /// foreign strings: bytes that are not UTF-8 are an order id that breaks the rules
+    /// (lenient mode: the stage starts without it, see [`crate::stage_ids`]).
+    pub fn stage_bytes(&self, event: OrderEvent, order_id: &[u8]) -> StageBuilder<'_> {
+        StageBuilder::new(self, event, crate::stage_ids::id_text("order id", order_id))
     }
 
     pub(crate) fn inner(&self) -> Result<&TracerInner> {
@@ -325,6 +338,10 @@ impl OrderTracer {
             return Err(OrderTraceError::ShutDown);
         }
         Ok(&self.inner)
+    }
+
+    pub(crate) fn count_ids_rejected(&self, n: usize) {
+        self.inner.pipeline.count_ids_rejected(n);
     }
 
     pub(crate) fn stage_closed(&self, span_id: SpanId) {

@@ -231,6 +231,104 @@ fn run_id(case: &Case, failures: &mut Vec<String>) {
     }
 }
 
+/// A tracer writing to its own file in `dir`, lenient or strict.
+fn stage_tracer(dir: &std::path::Path, strict: bool) -> ordertrace::OrderTracer {
+    ordertrace::OrderTracer::builder()
+        .without_env()
+        .service_name("conformance")
+        .file(dir.join(if strict {
+            "strict.jsonl"
+        } else {
+            "lenient.jsonl"
+        }))
+        .heartbeat_interval(None)
+        .start_records(false)
+        .strict_ids(strict)
+        .build()
+        .expect("a tracer")
+}
+
+fn run_stage_start(case: &Case, failures: &mut Vec<String>) {
+    use ordertrace::schema::{OrderEvent, attr};
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let input = case
+        .input
+        .as_ref()
+        .expect("a stage_start case has an input");
+    let order_id = text(&input["order_id"]);
+    let user_id = expected(&input["user_id"]);
+    let dir = std::env::temp_dir().join(format!(
+        "ordertrace-conformance-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let start = |tracer: &ordertrace::OrderTracer| {
+        let b = tracer.stage(OrderEvent::OrderConfirmed, &order_id);
+        match &user_id {
+            Some(u) => b.user_id(u).start(),
+            None => b.start(),
+        }
+    };
+    let lenient = stage_tracer(&dir, false);
+    let span = match start(&lenient) {
+        Ok(stage) => {
+            stage.end();
+            lenient
+                .flush(std::time::Duration::from_secs(5))
+                .expect("flush");
+            ordertrace::otlp_json::read_file(&dir.join("lenient.jsonl"))
+                .expect("spans")
+                .pop()
+        }
+        Err(e) => {
+            failures.push(format!("{}: the lenient start failed: {e}", case.name));
+            None
+        }
+    };
+    let strict = stage_tracer(&dir, true);
+    let strict_error = start(&strict).err().map(|e| e.to_string());
+    for (key, want) in &case.expect {
+        let attribute = |k: &str| {
+            span.as_ref()
+                .and_then(|s| s.attribute(k).map(str::to_string))
+        };
+        match key.as_str() {
+            "id_rejected" => check(failures, case, key, attribute(attr::ID_REJECTED), want),
+            "order_id" => check(failures, case, key, attribute(attr::ORDER_ID), want),
+            "user_id" => check(failures, case, key, attribute(attr::USER_ID), want),
+            "problem_contains" => {
+                let problem = attribute(attr::PROBLEM).unwrap_or_default();
+                if !problem.contains(&text(want)) {
+                    failures.push(format!(
+                        "{}: problem {problem:?} does not contain {want}",
+                        case.name
+                    ));
+                }
+            }
+            "ids_rejected" => {
+                let got = lenient.counters().ids_rejected;
+                if Some(got) != want.as_u64() {
+                    failures.push(format!(
+                        "{}: ids_rejected {got}, expected {want}",
+                        case.name
+                    ));
+                }
+            }
+            "strict_error_contains" => match (&strict_error, expected(want)) {
+                (None, None) => {}
+                (Some(e), Some(w)) if e.contains(&w) => {}
+                (got, w) => failures.push(format!(
+                    "{}: strict start: got {got:?}, expected an error containing {w:?}",
+                    case.name
+                )),
+            },
+            other => panic!("{}: unknown expectation {other:?}", case.name),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Runs every case of one statement; fails listing each case that did not hold.
 fn statement(id: &str) {
     let table = table();
@@ -246,6 +344,7 @@ fn statement(id: &str) {
         match case.kind.as_str() {
             "extract" => run_extract(case, &mut failures),
             "order_id" | "user_id" => run_id(case, &mut failures),
+            "stage_start" => run_stage_start(case, &mut failures),
             other => panic!("{}: unknown kind {other:?}", case.name),
         }
     }
@@ -270,6 +369,8 @@ fn every_statement_in_the_table_has_a_test() {
 }
 
 const TESTED: &[&str] = &[
+    "ot-lenient-start",
+    "ot-strict-ids",
     "tc-header-name-case-insensitive",
     "tc-header-name-sent-lowercase",
     "tc-version-two-lowercase-hex-digits",
@@ -735,6 +836,23 @@ fn ot_user_id_rules() {
 #[test]
 fn ot_baggage_ids_checked() {
     statement("ot-baggage-ids-checked");
+}
+
+/// ordertrace README: order id and user id rules (instrumentation never breaks the business call)
+/// MUST: By default, starting a stage with an order id or user id that breaks a rule, or without
+/// one, does not fail: the stage starts without the rejected id, names it in
+/// ordertrace.id_rejected and the error in ordertrace.problem, and ids_rejected counts it.
+#[test]
+fn ot_lenient_start() {
+    statement("ot-lenient-start");
+}
+
+/// ordertrace README: order id and user id rules (strict ids)
+/// MUST: With strict ids (ORDERTRACE_STRICT_IDS=true), starting a stage with an id that breaks a
+/// rule fails with that rule's error, the order id's first.
+#[test]
+fn ot_strict_ids() {
+    statement("ot-strict-ids");
 }
 
 /// ordertrace README: propagation

@@ -372,7 +372,7 @@ fn start_record_of_a_status_change_carries_the_new_status() {
 #[test]
 fn start_rejects_bad_input_with_readable_errors() {
     let file = TempFile::new("bad-input");
-    let tracer = builder("crm-api", &file).build().unwrap();
+    let tracer = builder("crm-api", &file).strict_ids(true).build().unwrap();
     let e = tracer
         .stage(OrderEvent::OrderConfirmed, "")
         .start()
@@ -407,6 +407,23 @@ fn start_rejects_bad_input_with_readable_errors() {
         file.spans().is_empty(),
         "a rejected stage must export nothing"
     );
+}
+
+#[test]
+fn a_huge_currency_is_refused_with_a_bounded_message() {
+    // Found by the java suite's JniFuzzTest: the message quoted the whole 1 MiB input.
+    let file = TempFile::new("currency");
+    let tracer = builder("mes-api", &file).build().unwrap();
+    let mut stage = tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-1")
+        .start()
+        .unwrap();
+    let message = stage
+        .record_price(1.0, &"k".repeat(1 << 20))
+        .unwrap_err()
+        .to_string();
+    assert!(message.len() < 200, "{} bytes", message.len());
+    assert!(message.contains("ISO 4217"), "{message}");
 }
 
 #[test]

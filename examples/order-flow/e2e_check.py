@@ -51,9 +51,9 @@ def log(message):
     print(f"[e2e] {message}", flush=True)
 
 
-def place_order(order_id, drop_headers=False):
+def place_order(order_id, drop_headers=False, user=USER):
     """Places the order at the shop (e2e.place_order) and returns its trace id."""
-    trace_id = e2e.place_order(SHOP, order_id, USER, drop_headers)
+    trace_id = e2e.place_order(SHOP, order_id, user, drop_headers)
     log(f"placed {order_id} (trace {trace_id}, message headers {'dropped' if drop_headers else 'sent'})")
     return trace_id
 
@@ -106,6 +106,9 @@ ok_trace = place_order(ok_order)
 fail_trace = place_order(fail_order)
 slow_trace = place_order(slow_order)
 nohdr_trace = place_order(nohdr_order, drop_headers=True)
+# X-User-Id 42: a user id that is not a UUID never breaks the business call in any service.
+baduser_order = f"ORD-E2E-BADUSER-{RUN}"
+baduser_trace = place_order(baduser_order, user="42")
 
 # 1. One trace per order, spans of the three services, order.id and user.id on every span.
 log(f"{ok_order}: waiting for its eight stages in Jaeger ({JAEGER}/api/v3/traces/{ok_trace})")
@@ -133,6 +136,21 @@ check(not early, f"{ok_order}: start records only for stages open {START_RECORD_
 status, body = http("GET", f"{JAEGER}/api/v3/services")
 services = set(body.get("services", [])) if status == 200 else set()
 check(SERVICES <= services, f"GET /api/v3/services lists shop-api, crm-api and mes-api ({sorted(services)})")
+
+# 1b. The order with user id 42 went through the shop (Rust), the CRM (Java) and the MES (C#,
+# MesInstrumentation.CalculatePrice / StartManufacturing) like any other: every stage is in its
+# trace, without user.id, with the rejected id named on it.
+log(f"{baduser_order}: waiting for its eight stages in Jaeger (user id 42)")
+bad_spans = wait_for(baduser_trace, set(LIFECYCLE))
+bad_names = {s["name"] for _, s in bad_spans}
+check(set(LIFECYCLE) <= bad_names, f"{baduser_order}: user id 42, yet all eight stages in trace {baduser_trace} (got {sorted(bad_names)})")
+bad_stages = [s for _, s in bad_spans if s["name"] in LIFECYCLE]
+not_marked = [s["name"] for s in bad_stages
+              if attrs(s).get("ordertrace.id_rejected") != "user.id" or "user.id" in attrs(s)
+              or "is not a UUID" not in (attrs(s).get("ordertrace.problem") or "")]
+check(bad_stages and not not_marked,
+      f"{baduser_order}: every stage records the rejected user id and has no user.id (not on {not_marked})")
+check(not any(is_error(s) for s in bad_stages), f"{baduser_order}: no stage failed because of the user id")
 
 # 2. Parent/child links across the hops.
 by = {name: stage(spans, name) for name in LIFECYCLE}

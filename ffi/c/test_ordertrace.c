@@ -95,6 +95,36 @@ static void check_spool_counters(const char *file) {
     ot_tracer_free(tracer);
 }
 
+/* strict_ids = 1: a bad id fails the start with OT_STATUS_INVALID_INPUT, and is counted. */
+static void check_strict_ids(const char *file) {
+    char strict_file[1024];
+    snprintf(strict_file, sizeof strict_file, "%s.strict", file);
+    OtTracerConfig config;
+    memset(&config, 0, sizeof config);
+    config.service_name = s("mes-api");
+    config.file = s(strict_file);
+    config.identity = OT_DEFAULT;
+    config.strict_ids = 1;
+    OtTracer *tracer = NULL;
+    CHECK(ot_tracer_new(&config, &tracer) == OT_STATUS_OK, "strict tracer: %s", last_error());
+    if (!tracer) return;
+    OtStage *none = NULL;
+    OtStageStart bad = stage_info("order_confirmed", "");
+    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_INVALID_INPUT, "strict: empty order id");
+    CHECK(strstr(last_error(), "invalid order id: it is empty") != NULL, "strict message: %s", last_error());
+    bad = stage_info("order_confirmed", "ORD-C2");
+    bad.user_id = s("bob");
+    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_INVALID_INPUT, "strict: malformed user id");
+    CHECK(none == NULL, "strict: no handle on failure");
+    OtCounters c;
+    CHECK(ot_tracer_counters(tracer, &c) == OT_STATUS_OK && c.ids_rejected == 2 && c.spans_started == 0,
+          "strict: %llu ids rejected, %llu spans", (unsigned long long)c.ids_rejected,
+          (unsigned long long)c.spans_started);
+    ot_tracer_shutdown(tracer, 5000);
+    ot_tracer_free(tracer);
+    remove(strict_file);
+}
+
 int main(int argc, char **argv) {
     const char *file = argc > 1 ? argv[1] : "c-test-spans.jsonl";
     remove(file);
@@ -172,17 +202,23 @@ int main(int argc, char **argv) {
     OtStage *none = NULL;
     OtStageStart bad = stage_info("order_lost", "ORD-C2");
     CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_UNKNOWN_EVENT, "unknown event");
-    bad = stage_info("order_confirmed", "");
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_INVALID_INPUT, "empty order id");
-    CHECK(strstr(last_error(), "order id") != NULL, "message names the order id: %s", last_error());
-    bad = stage_info("order_confirmed", "ORD-C2");
-    bad.user_id = s("bob");
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_INVALID_INPUT, "malformed user id");
+    /* Bad ids (lenient, the default): the stage starts, the problem is on it and counted. */
     const uint8_t invalid_utf8[] = {'O', 0xff};
-    bad = stage_info("order_confirmed", "x");
-    bad.order_id.ptr = invalid_utf8;
-    bad.order_id.len = 2;
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_INVALID_UTF8, "invalid UTF-8");
+    OtStageStart bad_ids[3];
+    bad_ids[0] = stage_info("order_confirmed", "");
+    bad_ids[1] = stage_info("order_confirmed", "ORD-C2");
+    bad_ids[1].user_id = s("bob");
+    bad_ids[2] = stage_info("order_confirmed", "x");
+    bad_ids[2].order_id.ptr = invalid_utf8;
+    bad_ids[2].order_id.len = 2;
+    for (int i = 0; i < 3; i++) {
+        OtStage *lenient = NULL;
+        CHECK(ot_stage_start(tracer, &bad_ids[i], &lenient) == OT_STATUS_OK && lenient != NULL,
+              "bad ids %d still start a stage: %s", i, last_error());
+        CHECK(ot_stage_end(lenient) == OT_STATUS_OK, "end of lenient stage %d", i);
+        ot_stage_free(lenient);
+    }
+    check_strict_ids(file);
     bad = stage_info("order_confirmed", "ORD-C2");
     bad.order_id.ptr = NULL;
     CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_NULL_POINTER, "NULL order id with a length");
@@ -203,8 +239,9 @@ int main(int argc, char **argv) {
     CHECK(ot_tracer_shutdown(tracer, 5000) == OT_STATUS_OK, "shutdown: %s", last_error());
     OtCounters counters;
     CHECK(ot_tracer_counters(tracer, &counters) == OT_STATUS_OK, "counters");
-    CHECK(counters.spans_started == 2 && counters.spans_exported == 2, "counters %llu started %llu exported",
+    CHECK(counters.spans_started == 5 && counters.spans_exported == 5, "counters %llu started %llu exported",
           (unsigned long long)counters.spans_started, (unsigned long long)counters.spans_exported);
+    CHECK(counters.ids_rejected == 3, "ids_rejected %llu, expected 3", (unsigned long long)counters.ids_rejected);
     CHECK(counters.spans_spooled == 0 && counters.spool_spans == 0 && counters.spool_bytes == 0 &&
               counters.spool_oldest_age_ms == 0,
           "no spool configured, yet %llu spooled, %llu in the spool, %llu bytes",

@@ -10,7 +10,22 @@
  *  - OtTracer, OtStage and OtHeaders are opaque handles, released with their _free function
  *    exactly once; a stage that has ended stays a valid handle until freed, and further
  *    calls on it return OT_STATUS_CLOSED;
- *  - no function lets a Rust panic cross the boundary: it returns OT_STATUS_PANIC. */
+ *  - no function lets a Rust panic cross the boundary: it returns OT_STATUS_PANIC.
+ *
+ * What is defended, and what is the caller's part of the contract (fuzzed by the c-abi
+ * target of ordertrace-fuzz, see BENCHMARKS.md):
+ *  - defended, an error status and a message, never a crash: a NULL handle, a NULL out
+ *    pointer, an OtStr {NULL, n > 0} (OT_STATUS_NULL_POINTER); a NULL header or attribute
+ *    list with a count; invalid UTF-8 in an argument (OT_STATUS_INVALID_UTF8; in headers
+ *    other than traceparent/tracestate/baggage it is never looked at); strings of any size
+ *    (refused by length where there is a limit; messages quote a bounded prefix); unknown
+ *    enum values (OT_STATUS_INVALID_INPUT / OT_STATUS_INVALID_CONFIG); calls on an ended
+ *    stage, ending a stage twice (OT_STATUS_CLOSED); a list index past the end; a tracer
+ *    used after ot_tracer_shutdown; _free of NULL (ignored);
+ *  - the caller's part (undefined behaviour, as for any C library: it cannot be detected):
+ *    a pointer to fewer bytes than the length passed with it; a handle, list or buffer used
+ *    after its _free or freed twice; a pointer this library did not hand out passed as a
+ *    handle; strings read from an OtHeaders/OtBuffer after it was freed. */
 
 #ifndef ORDERTRACE_H
 #define ORDERTRACE_H
@@ -267,11 +282,14 @@ typedef struct OtStageStart {
    */
   struct OtStr event;
   /**
-   * Order id (required).
+   * Order id. One that breaks the id rules (empty, too long, not UTF-8, ...) fails the
+   * start only with `strict_ids`; by default the stage starts without it and records the
+   * problem (`ordertrace.problem` on the span, `ids_rejected` in the counters).
    */
   struct OtStr order_id;
   /**
-   * User id (a UUID); empty when unknown (then taken from incoming baggage, if any).
+   * User id (a UUID); empty when unknown (then taken from incoming baggage, if any). One
+   * that is not a UUID is treated like a bad order id.
    */
   struct OtStr user_id;
   /**
@@ -346,6 +364,12 @@ typedef struct OtTracerConfig {
    * the environment's `ORDERTRACE_SPOOL_DIR` when `read_env` is 1, else no spool.
    */
   struct OtStr spool_dir;
+  /**
+   * 1: a stage whose order id or user id breaks a rule fails to start (`OT_STATUS_INVALID_INPUT`);
+   * 0: lenient, it starts and the problem is recorded on its span and counted in
+   * `ids_rejected`; [`OT_DEFAULT`]: the environment's `ORDERTRACE_STRICT_IDS`, else lenient.
+   */
+  int32_t strict_ids;
 } OtTracerConfig;
 
 /**
@@ -440,11 +464,17 @@ typedef struct OtCounters {
    * failed batch is counted in `spans_failed`).
    */
   uint64_t spans_dropped_rejected;
+  /**
+   * Order ids and user ids a stage start refused (each id once): in lenient mode the stage
+   * started anyway with the problem on its span; in strict mode the start failed. Not a span
+   * count: it is not part of `spans_dropped`.
+   */
+  uint64_t ids_rejected;
 } OtCounters;
 /**
  * How many counters there are.
  */
-#define OtCounters_LEN 20
+#define OtCounters_LEN 21
 
 
 
@@ -479,6 +509,24 @@ struct OtStr ot_status_name(int32_t status);
 OtStatus ot_headers_check(const struct OtHeader *headers, size_t count);
 
 /**
+ * Extracts incoming headers leniently, as starting a stage does, and hands out two lists:
+ * `*out_forward` the `traceparent`, `tracestate` and `baggage` to send on unchanged (for a
+ * hop that forwards without a stage of its own; a header that was ignored is absent), and
+ * `*out_read` what was read, as key/value pairs: `trace_id`, `parent_id`, `order_id`,
+ * `user_id` (each absent when not there; ids only when a stage would accept them) and one
+ * `problem` per thing that was wrong or left out, in the order found. Unrelated headers are
+ * never read, so they may hold any bytes. Free both lists with [`ot_headers_free`].
+ *
+ * # Safety
+ * `headers` must be NULL (with `count` 0) or point to `count` readable [`OtHeader`]s;
+ * `out_forward` and `out_read` writable.
+ */
+OtStatus ot_headers_extract(const struct OtHeader *headers,
+                            size_t count,
+                            struct OtHeaders **out_forward,
+                            struct OtHeaders **out_read);
+
+/**
  * Number of headers in the list.
  *
  * # Safety
@@ -504,6 +552,26 @@ OtStatus ot_headers_get(const struct OtHeaders *headers,
  * `headers` must be NULL or a list from this library not yet freed.
  */
 void ot_headers_free(struct OtHeaders *headers);
+
+/**
+ * Checks an order id by the core's rules: `Status::Ok`, or `Status::InvalidInput` with the
+ * rule it breaks in the last error message (empty, over 128 bytes, whitespace or control
+ * characters, bidirectional formatting characters). Not UTF-8: `Status::InvalidUtf8`.
+ *
+ * # Safety
+ * `order_id` must be readable.
+ */
+OtStatus ot_order_id_check(struct OtStr order_id);
+
+/**
+ * Checks a user id (a UUID, 8-4-4-4-12 hex digits in either case) and writes it as the core
+ * keeps it (lowercase) into a new buffer (read with `ot_buffer_str`, free with
+ * `ot_buffer_free`). Anything else: `Status::InvalidInput` and no buffer.
+ *
+ * # Safety
+ * `user_id` must be readable; `out` writable.
+ */
+OtStatus ot_user_id_normalize(struct OtStr user_id, struct OtBuffer **out);
 
 /**
  * The canonical order-event schema as JSON (events in lifecycle order, attribute keys,

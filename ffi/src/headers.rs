@@ -70,6 +70,45 @@ pub unsafe extern "C" fn ot_headers_check(headers: *const OtHeader, count: usize
     })
 }
 
+/// Extracts incoming headers leniently, as starting a stage does, and hands out two lists:
+/// `*out_forward` the `traceparent`, `tracestate` and `baggage` to send on unchanged (for a
+/// hop that forwards without a stage of its own; a header that was ignored is absent), and
+/// `*out_read` what was read, as key/value pairs: `trace_id`, `parent_id`, `order_id`,
+/// `user_id` (each absent when not there; ids only when a stage would accept them) and one
+/// `problem` per thing that was wrong or left out, in the order found. Unrelated headers are
+/// never read, so they may hold any bytes. Free both lists with [`ot_headers_free`].
+///
+/// # Safety
+/// `headers` must be NULL (with `count` 0) or point to `count` readable [`OtHeader`]s;
+/// `out_forward` and `out_read` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_headers_extract(
+    headers: *const OtHeader,
+    count: usize,
+    out_forward: *mut *mut OtHeaders,
+    out_read: *mut *mut OtHeaders,
+) -> Status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let forward_slot =
+            unsafe { out_forward.as_mut() }.ok_or_else(|| BridgeError::null("out_forward"))?;
+        let read_slot =
+            unsafe { out_read.as_mut() }.ok_or_else(|| BridgeError::null("out_read"))?;
+        let list = unsafe { read_headers(headers, count) }?;
+        let incoming = ordertrace_bridge::incoming(&list);
+        let read = incoming
+            .read
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        *forward_slot = Box::into_raw(Box::new(OtHeaders {
+            items: incoming.forward,
+        }));
+        *read_slot = Box::into_raw(Box::new(OtHeaders { items: read }));
+        Ok(())
+    })
+}
+
 unsafe fn headers_ref<'a>(headers: *const OtHeaders) -> Result<&'a OtHeaders, BridgeError> {
     // SAFETY: a non-NULL pointer is one we handed out and the caller has not freed.
     unsafe { headers.as_ref() }.ok_or_else(|| BridgeError::null("headers"))
@@ -200,6 +239,58 @@ mod tests {
             unsafe { ot_headers_check(list.as_ptr(), list.len()) },
             Status::MalformedHeader
         );
+    }
+
+    fn items(list: *mut OtHeaders) -> Vec<(String, String)> {
+        let items = unsafe { &*list }.items.clone();
+        unsafe { ot_headers_free(list) };
+        items
+    }
+
+    #[test]
+    fn extract_forwards_our_headers_and_reads_ids_beside_a_binary_header() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let list = [
+            OtHeader {
+                key: ot("x-bin"),
+                value: raw(&[0xff]),
+            },
+            OtHeader {
+                key: ot("traceparent"),
+                value: ot(tp),
+            },
+            OtHeader {
+                key: ot("baggage"),
+                value: ot("order.id=ORD-1,user.id=42"),
+            },
+        ];
+        let (mut forward, mut read) = (std::ptr::null_mut(), std::ptr::null_mut());
+        assert_eq!(
+            unsafe { ot_headers_extract(list.as_ptr(), list.len(), &mut forward, &mut read) },
+            Status::Ok
+        );
+        assert_eq!(
+            items(forward),
+            vec![
+                ("traceparent".to_string(), tp.to_string()),
+                ("baggage".to_string(), "order.id=ORD-1".to_string())
+            ]
+        );
+        let read = items(read);
+        let keys: Vec<&str> = read.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["trace_id", "parent_id", "order_id", "problem"]);
+        assert_eq!(read[2].1, "ORD-1");
+        assert!(read[3].1.contains("user.id"), "{}", read[3].1);
+    }
+
+    #[test]
+    fn extract_without_out_pointers_is_a_null_pointer_error() {
+        let mut read = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { ot_headers_extract(std::ptr::null(), 0, std::ptr::null_mut(), &mut read) },
+            Status::NullPointer
+        );
+        assert!(read.is_null());
     }
 
     #[test]

@@ -8,7 +8,11 @@
 //! - strings are [`OtStr`]: pointer and length, UTF-8;
 //! - [`OtTracer`], [`OtStage`] and [`OtHeaders`] are opaque handles, each released with its
 //!   `_free` function exactly once;
-//! - no Rust panic crosses the boundary: it becomes [`Status::Panic`].
+//! - no Rust panic crosses the boundary: it becomes [`Status::Panic`];
+//! - NULL pointers, `{NULL, n}` strings, invalid UTF-8, strings of any size, unknown enum
+//!   values and calls on an ended stage are errors; a pointer to fewer bytes than its length
+//!   and a handle used after its `_free` are undefined behaviour (the header lists both; the
+//!   `c-abi` target of `ordertrace-fuzz` checks the first list).
 //!
 //! The bridge only marshals: validation, schema, propagation and identity are the core's;
 //! error conversion, the panic guard and the stage behind a handle are `ordertrace-bridge`'s,
@@ -16,6 +20,7 @@
 
 mod error;
 mod headers;
+mod ids;
 mod schema;
 mod stage;
 mod strings;
@@ -23,6 +28,7 @@ mod tracer;
 
 pub use error::*;
 pub use headers::*;
+pub use ids::*;
 pub use schema::*;
 pub use stage::*;
 pub use strings::*;

@@ -11,7 +11,7 @@ pub struct OtBuffer {
     text: String,
 }
 
-fn hand_out(text: String, out: *mut *mut OtBuffer) -> Result<(), BridgeError> {
+pub(crate) fn hand_out(text: String, out: *mut *mut OtBuffer) -> Result<(), BridgeError> {
     // SAFETY: the caller promises `out` is NULL or writable.
     let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
     *slot = Box::into_raw(Box::new(OtBuffer { text }));

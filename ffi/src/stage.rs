@@ -50,9 +50,12 @@ pub struct OtAttribute {
 pub struct OtStageStart {
     /// Event name, e.g. `price_calculated`.
     pub event: OtStr,
-    /// Order id (required).
+    /// Order id. One that breaks the id rules (empty, too long, not UTF-8, ...) fails the
+    /// start only with `strict_ids`; by default the stage starts without it and records the
+    /// problem (`ordertrace.problem` on the span, `ids_rejected` in the counters).
     pub order_id: OtStr,
-    /// User id (a UUID); empty when unknown (then taken from incoming baggage, if any).
+    /// User id (a UUID); empty when unknown (then taken from incoming baggage, if any). One
+    /// that is not a UUID is treated like a bad order id.
     pub user_id: OtStr,
     /// Extra attributes, `attribute_count` of them (NULL when 0).
     pub attributes: *const OtAttribute,
@@ -92,7 +95,10 @@ unsafe fn attribute_value(a: &OtAttribute) -> Result<(&str, AttributeValue), Bri
         other => {
             return Err(BridgeError {
                 status: Status::InvalidInput,
-                message: format!("attribute {key:?}: kind {other} is not one of OT_ATTR_*"),
+                message: format!(
+                    "attribute {}: kind {other} is not one of OT_ATTR_*",
+                    ordertrace::error::quoted_text(key)
+                ),
             });
         }
     };
@@ -118,12 +124,15 @@ unsafe fn read_attributes<'a>(
 fn start(tracer: &ordertrace::OrderTracer, s: &OtStageStart) -> Result<Stage, BridgeError> {
     // SAFETY (all string reads): the caller promises readable strings and lists.
     let event: OrderEvent = unsafe { s.event.as_str("event") }?.parse()?;
-    let order_id = unsafe { s.order_id.as_str("order id") }?;
+    // The ids go to the core as bytes: one that is not UTF-8 breaks the id rules like any
+    // other bad id (lenient by default: the stage starts without it).
+    let order_id = unsafe { s.order_id.as_bytes("order id") }?;
     let mut b = tracer
-        .stage(event, order_id)
+        .stage_bytes(event, order_id)
         .kind(ordertrace_bridge::span_kind(s.kind)?);
-    if let Some(user) = unsafe { s.user_id.as_opt_str("user id") }? {
-        b = b.user_id(user);
+    let user = unsafe { s.user_id.as_bytes("user id") }?;
+    if !user.is_empty() {
+        b = b.user_id_bytes(user);
     }
     for a in unsafe { read_attributes(s.attributes, s.attribute_count) }? {
         let (key, value) = unsafe { attribute_value(a) }?;
@@ -462,6 +471,22 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_attribute_kind_names_a_bounded_prefix_of_a_huge_key() {
+        let key = "k".repeat(1 << 20);
+        let a = OtAttribute {
+            key: ot(&key),
+            kind: 9,
+            string_value: ot(""),
+            int_value: 0,
+            double_value: 0.0,
+        };
+        let e = unsafe { attribute_value(&a) }.unwrap_err();
+        assert_eq!(e.status, Status::InvalidInput);
+        assert!(e.message.len() < 200, "{} bytes", e.message.len());
+        assert!(e.message.contains("kind 9"), "{}", e.message);
+    }
+
+    #[test]
     fn a_stage_with_attributes_price_and_parent_is_exported() {
         let f = Fixture::new("full");
         let attrs = [
@@ -591,24 +616,12 @@ mod tests {
     }
 
     #[test]
-    fn bad_event_order_and_utf8_are_rejected_before_a_span_exists() {
+    fn bad_event_and_kind_are_rejected_before_a_span_exists() {
         let f = Fixture::new("bad");
         let mut s = std::ptr::null_mut();
         let status =
             unsafe { ot_stage_start(f.tracer, &start_info("order_lost", "ORD-4"), &mut s) };
         assert_eq!(status, Status::UnknownEvent);
-        let status = unsafe { ot_stage_start(f.tracer, &start_info("order_shipped", ""), &mut s) };
-        assert_eq!(status, Status::InvalidInput);
-        let bytes = [0xc3u8, 0x28];
-        let mut info = start_info("order_shipped", "x");
-        info.order_id = OtStr {
-            ptr: bytes.as_ptr(),
-            len: 2,
-        };
-        assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
-            Status::InvalidUtf8
-        );
         let mut info = start_info("order_shipped", "ORD-4");
         info.kind = 42;
         assert_eq!(
@@ -617,6 +630,101 @@ mod tests {
         );
         assert!(s.is_null());
         assert!(f.spans().is_empty());
+    }
+
+    fn counters(f: &Fixture) -> ordertrace::PipelineCounters {
+        let mut c = ordertrace::PipelineCounters::default();
+        assert_eq!(
+            unsafe { crate::tracer::ot_tracer_counters(f.tracer, &mut c) },
+            Status::Ok
+        );
+        c
+    }
+
+    #[test]
+    fn start_with_bad_ids_returns_a_stage_with_the_problem_and_counts_it() {
+        let f = Fixture::new("lenient");
+        let not_utf8 = [b'O', 0xc3, 0x28];
+        let mut info = start_info("price_calculated", "ORD-L1");
+        info.user_id = ot("42");
+        let mut bad_user = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { ot_stage_start(f.tracer, &info, &mut bad_user) },
+            Status::Ok
+        );
+        info.order_id = OtStr {
+            ptr: not_utf8.as_ptr(),
+            len: not_utf8.len(),
+        };
+        info.user_id = ot("");
+        let mut bad_order = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { ot_stage_start(f.tracer, &info, &mut bad_order) },
+            Status::Ok
+        );
+        assert!(!bad_user.is_null() && !bad_order.is_null());
+        assert_eq!(counters(&f).ids_rejected, 2);
+        unsafe {
+            ot_stage_free(bad_user);
+            ot_stage_free(bad_order);
+        }
+        let spans = f.spans();
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[0].attribute("order.id"), Some("ORD-L1"));
+        assert_eq!(spans[0].attribute("user.id"), None);
+        assert_eq!(
+            spans[0].attribute("ordertrace.id_rejected"),
+            Some("user.id")
+        );
+        assert_eq!(spans[1].attribute("order.id"), None);
+        assert_eq!(
+            spans[1].attribute("ordertrace.problem"),
+            Some("invalid order id: \"O\\xc3(\" is not UTF-8 (invalid byte at offset 1)")
+        );
+    }
+
+    #[test]
+    fn strict_ids_start_with_bad_ids_fails_and_counts() {
+        let dir = std::env::temp_dir().join(format!("ot-ffi-strict-{}", std::process::id()));
+        let file = dir.join("s.jsonl").to_str().unwrap().to_string();
+        let mut config = file_config(&file);
+        config.strict_ids = 1;
+        let mut tracer = std::ptr::null_mut();
+        assert_eq!(unsafe { ot_tracer_new(&config, &mut tracer) }, Status::Ok);
+        let f = Fixture { tracer, dir, file };
+        let mut s = std::ptr::null_mut();
+        let mut info = start_info("order_confirmed", "ORD-S1");
+        info.user_id = ot("12345");
+        assert_eq!(
+            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
+            Status::InvalidInput
+        );
+        let mut buf = [0u8; 256];
+        let n = unsafe { crate::error::ot_last_error_message(buf.as_mut_ptr(), buf.len()) };
+        assert_eq!(
+            std::str::from_utf8(&buf[..n]).unwrap(),
+            "invalid user id: \"12345\" is not a UUID (expected 8-4-4-4-12 hex digits)"
+        );
+        let empty = start_info("order_confirmed", "");
+        assert_eq!(
+            unsafe { ot_stage_start(f.tracer, &empty, &mut s) },
+            Status::InvalidInput
+        );
+        assert!(s.is_null());
+        assert_eq!(counters(&f).ids_rejected, 2);
+        assert!(f.spans().is_empty());
+    }
+
+    #[test]
+    fn strict_ids_other_than_0_1_or_default_is_refused() {
+        let mut config = file_config("unused.jsonl");
+        config.strict_ids = 7;
+        let mut tracer = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { ot_tracer_new(&config, &mut tracer) },
+            Status::InvalidConfig
+        );
+        assert!(tracer.is_null());
     }
 
     #[test]

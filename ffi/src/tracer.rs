@@ -42,6 +42,10 @@ pub struct OtTracerConfig {
     /// Root folder of the disk spool (the tracer spools in `<dir>/<service.name>`); empty:
     /// the environment's `ORDERTRACE_SPOOL_DIR` when `read_env` is 1, else no spool.
     pub spool_dir: OtStr,
+    /// 1: a stage whose order id or user id breaks a rule fails to start (`OT_STATUS_INVALID_INPUT`);
+    /// 0: lenient, it starts and the problem is recorded on its span and counted in
+    /// `ids_rejected`; [`OT_DEFAULT`]: the environment's `ORDERTRACE_STRICT_IDS`, else lenient.
+    pub strict_ids: i32,
 }
 
 /// A tracer. Thread-safe: one handle serves every thread of the process.
@@ -97,6 +101,12 @@ fn build(config: &OtTracerConfig) -> Result<OrderTracer, BridgeError> {
         OT_IDENTITY_ORDER_DERIVED => b = b.identity(IdentityMode::OrderDerived),
         OT_IDENTITY_PROPAGATED => b = b.identity(IdentityMode::Propagated),
         other => return Err(bad_config("identity", other)),
+    }
+    match config.strict_ids {
+        OT_DEFAULT => {}
+        0 => b = b.strict_ids(false),
+        1 => b = b.strict_ids(true),
+        other => return Err(bad_config("strict_ids", other)),
     }
     Ok(b.build()?)
 }
@@ -217,7 +227,20 @@ pub(crate) mod tests {
             identity: OT_DEFAULT,
             read_env: 0,
             spool_dir: ot(""),
+            strict_ids: OT_DEFAULT,
         }
+    }
+
+    #[test]
+    fn a_service_name_with_a_nul_character_makes_a_tracer_not_a_panic() {
+        // Found by the c-abi fuzz target: the export thread's name held the NUL and
+        // std::thread::Builder panicked (PANIC status).
+        let mut config = file_config("/dev/null");
+        config.service_name = ot("mes\0api");
+        let mut tracer = std::ptr::null_mut();
+        assert_eq!(unsafe { ot_tracer_new(&config, &mut tracer) }, Status::Ok);
+        assert_eq!(unsafe { ot_tracer_shutdown(tracer, 1000) }, Status::Ok);
+        unsafe { ot_tracer_free(tracer) };
     }
 
     #[test]

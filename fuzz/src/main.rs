@@ -13,6 +13,7 @@
 //! ```
 //! Exit status 1 when any input panicked or broke a property; each is printed with its input.
 
+mod c_abi;
 mod mutate;
 mod reference;
 mod rng;

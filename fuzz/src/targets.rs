@@ -62,6 +62,12 @@ pub fn all() -> Vec<Target> {
             seed_header: None,
         },
         Target {
+            name: "c-abi",
+            about: "programs of calls to the C ABI (ordertrace-ffi): NULLs, invalid UTF-8, 1 MiB strings, ended stages, bad configs",
+            run: crate::c_abi::c_abi,
+            seed_header: None,
+        },
+        Target {
             name: "ids",
             about: "validate_order_id and normalize_user_id of the input as text",
             run: ids,

@@ -23,7 +23,10 @@ namespace OrderTrace
     /// <summary>
     /// Wraps the MES's own calls without touching their code: each call runs inside its stage,
     /// timed; the result is recorded; an exception is recorded with its .NET type, message and
-    /// stack trace and rethrown unchanged (the same object, the same stack trace).
+    /// stack trace and rethrown unchanged (the same object, the same stack trace). The MES call
+    /// runs whatever the order id and user id are: a missing or malformed one (a user id
+    /// <c>42</c>) is left off the stage and recorded on it as a problem, unless the tracer was
+    /// built with <see cref="OrderTracerOptions.StrictIds"/>.
     /// </summary>
     /// <example><code>
     /// var mes = new MesInstrumentation(tracer);

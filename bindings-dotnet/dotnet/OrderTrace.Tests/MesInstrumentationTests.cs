@@ -119,7 +119,75 @@ namespace OrderTrace.Tests
             var mes = new MesInstrumentation(Tracer);
             Assert.Throws<ArgumentNullException>(() => mes.StartManufacturing("ORD-1", User, null), "action");
             Assert.Throws<ArgumentNullException>(() => mes.CalculatePrice("ORD-1", User, null, "EUR"), "func");
-            Assert.Throws<ArgumentNullException>(() => mes.CalculatePrice(null, User, () => 1m, "EUR"), "order id");
+        }
+
+        private static readonly string[][] Ids =
+        {
+            new[] { "ORD-8", User }, new[] { "ORD-8", null }, new[] { "ORD-8", "42" }, new[] { "ORD-8", "12345" },
+            new[] { "", User }, new string[] { null, null }, new[] { "ORD-8\r\nX-Evil: 1", "" },
+        };
+
+        [Test]
+        public void CalculatePriceRunsAndReturnsTheSameWithGoodBadAndMissingIds()
+        {
+            var mes = new MesInstrumentation(Tracer);
+            foreach (var id in Ids)
+            {
+                var ran = false;
+                var price = mes.CalculatePrice(id[0], id[1], () => { ran = true; return PriceOf("gold-750"); }, "EUR");
+                Assert.True(ran, "pricing ran for " + id[0] + " / " + id[1]);
+                Assert.Equal(249.90m, price, "price for " + id[0] + " / " + id[1]);
+            }
+            // 42, 12345, the empty and the null order id, and the one with CR LF; an empty user id is none.
+            Assert.Equal(5UL, Tracer.Counters.IdsRejected, "rejected ids counted");
+            var spans = Spans();
+            Assert.Equal(Ids.Length, spans.Count, "a stage for every call");
+            Assert.Equal("user.id", Attr(spans[2], "ordertrace.id_rejected"), "X-User-Id 42");
+            Assert.Equal("249.9", Attr(spans[2], "order.price.amount"), "price recorded on a stage with a problem");
+        }
+
+        [Test]
+        public void CalculatePriceThrowsTheSameBusinessExceptionWithGoodBadAndMissingIds()
+        {
+            var mes = new MesInstrumentation(Tracer);
+            foreach (var id in Ids)
+            {
+                var e = Assert.Throws<PriceCalculationException>(
+                    () => mes.CalculatePrice(id[0], id[1], () => PriceOf("unobtainium"), "EUR"), "for " + id[0] + " / " + id[1]);
+                Assert.Equal("no price rule for alloy 'unobtainium'", e.Message, "message");
+            }
+            foreach (var span in Spans())
+            {
+                Assert.Equal("error", (string)span["status"], "the stage failed with the business exception");
+            }
+        }
+
+        [Test]
+        public void StartManufacturingRunsWithBadAndMissingIds()
+        {
+            var mes = new MesInstrumentation(Tracer);
+            var runs = 0;
+            foreach (var id in Ids)
+            {
+                mes.StartManufacturing(id[0], id[1], () => runs++);
+            }
+            Assert.Equal(Ids.Length, runs, "manufacturing started every time");
+        }
+
+        [Test]
+        public void StrictIdsMakeCalculatePriceThrowBeforePricingRuns()
+        {
+            var options = Options(File + ".strict");
+            options.StrictIds = true;
+            using (var strict = new OrderTracer(options))
+            {
+                var mes = new MesInstrumentation(strict);
+                var ran = false;
+                var e = Assert.Throws<OrderTraceException>(
+                    () => mes.CalculatePrice("ORD-9", "42", () => { ran = true; return 1m; }, "EUR"), "strict");
+                Assert.Equal(OrderTraceErrorCode.InvalidInput, e.Code, "code");
+                Assert.True(!ran, "pricing did not run");
+            }
         }
     }
 }

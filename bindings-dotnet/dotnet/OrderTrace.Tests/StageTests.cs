@@ -6,15 +6,57 @@ namespace OrderTrace.Tests
     internal sealed class StageTests : Fixture
     {
         [Test]
-        public void BadOrderAndUserIdsAreRejectedReadably()
+        public void AnAttributeWithoutAValueNamesABoundedPrefixOfAHugeKey()
         {
-            Assert.Throws<ArgumentNullException>(() => Tracer.StartStage(OrderEvent.OrderConfirmed, null), "null order id");
-            var empty = Assert.Throws<OrderTraceException>(() => Tracer.StartStage(OrderEvent.OrderConfirmed, ""), "empty order id");
-            Assert.Equal(OrderTraceErrorCode.InvalidInput, empty.Code, "empty code");
-            Assert.True(empty.Message.Contains("order id"), "message: " + empty.Message);
-            var user = Assert.Throws<OrderTraceException>(() => Tracer.StartStage(OrderEvent.OrderConfirmed, "ORD-1", "bob"), "user id");
-            Assert.Equal(OrderTraceErrorCode.InvalidInput, user.Code, "user code");
-            Assert.True(user.Message.Contains("UUID"), "message: " + user.Message);
+            var attributes = new Dictionary<string, object> { { new string('k', 1 << 20), null } };
+            var e = Assert.Throws<ArgumentNullException>(
+                () => Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1", null, null, attributes), "null value");
+            Assert.True(e.Message.Length < 300, e.Message.Length + " chars");
+            Assert.True(e.Message.Contains("(1048576 chars)"), e.Message.Substring(0, Math.Min(200, e.Message.Length)));
+        }
+
+        [Test]
+        public void StrictIdsRejectBadOrderAndUserIdsReadably()
+        {
+            var options = Options(File + ".strict");
+            options.StrictIds = true;
+            using (var strict = new OrderTracer(options))
+            {
+                var missing = Assert.Throws<OrderTraceException>(() => strict.StartStage(OrderEvent.OrderConfirmed, null), "null order id");
+                Assert.Equal("invalid order id: it is empty", missing.Message, "null is a missing id");
+                var empty = Assert.Throws<OrderTraceException>(() => strict.StartStage(OrderEvent.OrderConfirmed, ""), "empty order id");
+                Assert.Equal(OrderTraceErrorCode.InvalidInput, empty.Code, "empty code");
+                var user = Assert.Throws<OrderTraceException>(() => strict.StartStage(OrderEvent.OrderConfirmed, "ORD-1", "bob"), "user id");
+                Assert.Equal(OrderTraceErrorCode.InvalidInput, user.Code, "user code");
+                Assert.True(user.Message.Contains("is not a UUID"), "message: " + user.Message);
+                Assert.Equal(3UL, strict.Counters.IdsRejected, "rejected ids counted");
+                Assert.Equal(0UL, strict.Counters.SpansStarted, "no stage started");
+            }
+        }
+
+        [Test]
+        public void BadOrMissingIdsStartTheStageWithTheProblemRecorded()
+        {
+            using (Tracer.StartStage(OrderEvent.OrderConfirmed, "ORD-1", "bob")) { }
+            using (var missing = Tracer.StartStage(OrderEvent.OrderConfirmed, null))
+            {
+                Assert.Equal(32, missing.TraceId.Length, "a stage exists without an order id");
+            }
+            Assert.Equal(2UL, Tracer.Counters.IdsRejected, "counted");
+            var spans = Spans();
+            Assert.Equal(2, spans.Count, "both stages exported");
+            Assert.Equal("ORD-1", Attr(spans[0], "order.id"), "good order id kept");
+            Assert.Equal(null, Attr(spans[0], "user.id"), "bad user id left out");
+            Assert.Equal("invalid user id: \"bob\" is not a UUID (expected 8-4-4-4-12 hex digits)",
+                Attr(spans[0], "ordertrace.problem"), "problem");
+            Assert.Equal("user.id", Attr(spans[0], "ordertrace.id_rejected"), "which id");
+            Assert.Equal(null, Attr(spans[1], "order.id"), "no order id");
+            Assert.Equal("order.id", Attr(spans[1], "ordertrace.id_rejected"), "missing order id");
+        }
+
+        [Test]
+        public void RefusedAttributesStillThrow()
+        {
             var reserved = Assert.Throws<OrderTraceException>(() => Tracer.StartStage(OrderEvent.OrderConfirmed, "ORD-1", null, null,
                 new Dictionary<string, object> { { "order.id", "ORD-2" } }), "reserved attribute");
             Assert.Equal(OrderTraceErrorCode.InvalidInput, reserved.Code, "reserved code");

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -64,6 +65,7 @@ namespace OrderTrace
             public int Identity;
             public int ReadEnv;
             public OtStr SpoolDir;
+            public int StrictIds;
         }
 
         [DllImport(Lib)] internal static extern UIntPtr ot_last_error_message(byte[] buf, UIntPtr bufLen);
@@ -89,6 +91,9 @@ namespace OrderTrace
         [DllImport(Lib)] internal static extern int ot_headers_len(IntPtr headers, out UIntPtr count);
         [DllImport(Lib)] internal static extern int ot_headers_get(IntPtr headers, UIntPtr index, out OtStr key, out OtStr value);
         [DllImport(Lib)] internal static extern void ot_headers_free(IntPtr headers);
+        [DllImport(Lib)] internal static extern int ot_headers_extract(OtHeader[] headers, UIntPtr count, out IntPtr forward, out IntPtr read);
+        [DllImport(Lib)] internal static extern int ot_order_id_check(OtStr orderId);
+        [DllImport(Lib)] internal static extern int ot_user_id_normalize(OtStr userId, out IntPtr buffer);
 
         [DllImport(Lib)] internal static extern int ot_schema_json(out IntPtr buffer);
         [DllImport(Lib)] internal static extern int ot_read_spans_json(OtStr path, out IntPtr buffer);
@@ -119,6 +124,28 @@ namespace OrderTrace
             var bytes = new byte[len];
             Marshal.Copy(s.Ptr, bytes, 0, len);
             return Encoding.UTF8.GetString(bytes);
+        }
+
+        /// <summary>Reads a native header list (name, value pairs in order) and frees it.</summary>
+        internal static List<KeyValuePair<string, string>> TakeHeaders(IntPtr list)
+        {
+            try
+            {
+                UIntPtr count;
+                Check(ot_headers_len(list, out count));
+                var items = new List<KeyValuePair<string, string>>((int)count);
+                for (ulong i = 0; i < (ulong)count; i++)
+                {
+                    OtStr k, v;
+                    Check(ot_headers_get(list, (UIntPtr)i, out k, out v));
+                    items.Add(new KeyValuePair<string, string>(Read(k), Read(v)));
+                }
+                return items;
+            }
+            finally
+            {
+                ot_headers_free(list);
+            }
         }
 
         /// <summary>Takes the text out of a native buffer and frees it.</summary>

@@ -52,5 +52,16 @@ namespace OrderTrace
 
         /// <summary>What kind of failure this is.</summary>
         public OrderTraceErrorCode Code { get; private set; }
+
+        /// <summary>
+        /// Caller input for a message: at most 48 characters, quoted, with its length when cut (as the core
+        /// quotes input, so a 1 MiB argument never becomes a 1 MiB message).
+        /// </summary>
+        internal static string Quoted(string input)
+        {
+            if (input == null) return "null";
+            if (input.Length <= 48) return "\"" + input + "\"";
+            return "\"" + input.Substring(0, 48) + "\"... (" + input.Length + " chars)";
+        }
     }
 }

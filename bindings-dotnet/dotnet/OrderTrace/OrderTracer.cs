@@ -48,6 +48,14 @@ namespace OrderTrace
         /// environment is read, else no spool.
         /// </summary>
         public string SpoolDir { get; set; }
+        /// <summary>
+        /// Strict ids: a stage whose order id or user id breaks a rule throws
+        /// <see cref="OrderTraceException"/> (InvalidInput) instead of starting. Null (default):
+        /// ORDERTRACE_STRICT_IDS when the environment is read, else false: the stage starts, the
+        /// problem is on its span (<c>ordertrace.problem</c>) and counted
+        /// (<see cref="PipelineCounters.IdsRejected"/>).
+        /// </summary>
+        public bool? StrictIds { get; set; }
     }
 
     /// <summary>
@@ -98,6 +106,11 @@ namespace OrderTrace
         public ulong SpoolOldestAgeMs;
         /// <summary>Dropped because the collector rejected their batch as invalid (HTTP 400, gRPC InvalidArgument): sending it again cannot succeed.</summary>
         public ulong SpansDroppedRejected;
+        /// <summary>
+        /// Order ids and user ids a stage start refused: by default the stage started without them
+        /// and with <c>ordertrace.problem</c> on its span; with strict ids the start threw.
+        /// </summary>
+        public ulong IdsRejected;
     }
 
     /// <summary>
@@ -132,6 +145,7 @@ namespace OrderTrace
                     Identity = options.Identity.HasValue ? (int)options.Identity.Value : Native.Default,
                     ReadEnv = options.ReadEnvironment ? 1 : 0,
                     SpoolDir = s.Str(options.SpoolDir),
+                    StrictIds = options.StrictIds.HasValue ? (options.StrictIds.Value ? 1 : 0) : Native.Default,
                 };
                 TracerHandle h;
                 var status = Native.ot_tracer_new(ref config, out h);
@@ -166,6 +180,9 @@ namespace OrderTrace
         /// Starts a stage. Dispose the returned scope to end it (successfully unless
         /// <see cref="StageScope.Fail"/> was called). <paramref name="incomingHeaders"/> are the
         /// headers of the request or message that caused it (traceparent, tracestate, baggage).
+        /// A bad or missing (null, empty) order id or user id throws only with
+        /// <see cref="OrderTracerOptions.StrictIds"/>: by default the stage starts without it and
+        /// records the problem, so the business code around it runs.
         /// </summary>
         public StageScope StartStage(OrderEvent orderEvent, string orderId, string userId = null,
             IDictionary<string, string> incomingHeaders = null, IDictionary<string, object> attributes = null,
@@ -188,7 +205,8 @@ namespace OrderTrace
             KeyValuePair<string, byte[]>[] incoming, IDictionary<string, object> attributes, StageKind kind,
             string statusFrom, string statusTo)
         {
-            if (orderId == null) throw new ArgumentNullException("orderId");
+            // A null order id is a missing one: the core's id rules decide (by default the stage
+            // starts without it and records the problem; with StrictIds it throws).
             using (var s = new NativeStrings())
             {
                 var attrs = StageScope.ToNative(s, attributes);
@@ -212,7 +230,7 @@ namespace OrderTrace
                 };
                 StageHandle h;
                 Native.Check(Native.ot_stage_start(Handle, ref start, out h));
-                return new StageScope(h, orderEvent, orderId);
+                return new StageScope(h, orderEvent, orderId ?? "");
             }
         }
 

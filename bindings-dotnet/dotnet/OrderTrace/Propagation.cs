@@ -52,7 +52,7 @@ namespace OrderTrace
         /// (<see cref="OrderTraceErrorCode.MalformedHeader"/>) naming what is wrong. Starting a stage does not
         /// need this: it leaves malformed headers out and still joins the order's trace.
         /// </summary>
-        public static void Check(IDictionary<string, string> headers)
+        public static void Check(IEnumerable<KeyValuePair<string, string>> headers)
         {
             var pairs = ToPairs(headers);
             using (var s = new NativeStrings())
@@ -66,24 +66,65 @@ namespace OrderTrace
         /// Checks a RabbitMQ message's propagation headers strictly, bytes as they arrived: invalid UTF-8 gives
         /// <see cref="OrderTraceErrorCode.InvalidUtf8"/>, a malformed value <see cref="OrderTraceErrorCode.MalformedHeader"/>.
         /// </summary>
-        public static void Check(IDictionary<string, object> messageHeaders)
+        public static void Check(IEnumerable<KeyValuePair<string, object>> messageHeaders)
         {
-            if (messageHeaders == null) return;
             using (var s = new NativeStrings())
             {
-                var list = messageHeaders
-                    .Where(kv => kv.Key != null && kv.Value != null && Names.Contains(kv.Key, StringComparer.OrdinalIgnoreCase))
-                    .Select(kv => new Native.OtHeader
-                    {
-                        Key = s.Str(kv.Key),
-                        Value = kv.Value is byte[] ? s.Bytes((byte[])kv.Value) : s.Str(kv.Value.ToString()),
-                    })
-                    .ToArray();
+                var list = MessageHeaders(s, messageHeaders);
                 Native.Check(Native.ot_headers_check(list, (UIntPtr)list.Length));
             }
         }
 
-        internal static KeyValuePair<string, byte[]>[] ToPairs(IDictionary<string, string> headers)
+        /// <summary>
+        /// Reads incoming headers exactly as starting a stage does: malformed parts are left out and listed in
+        /// <see cref="IncomingContext.Problems"/>; nothing throws for a bad header value. A name may appear more
+        /// than once (a header that arrived on several lines, in order). Only traceparent, tracestate and baggage
+        /// are looked at.
+        /// </summary>
+        public static IncomingContext Extract(IEnumerable<KeyValuePair<string, string>> headers)
+        {
+            var pairs = ToPairs(headers);
+            using (var s = new NativeStrings())
+            {
+                var list = pairs.Select(p => new Native.OtHeader { Key = s.Str(p.Key), Value = s.Bytes(p.Value) }).ToArray();
+                return ExtractNative(list);
+            }
+        }
+
+        /// <summary>
+        /// Like <see cref="Extract(IEnumerable{KeyValuePair{string, string}})"/> for RabbitMQ message headers:
+        /// byte[] values are read as the bytes that arrived (not decoded first), others with ToString().
+        /// </summary>
+        public static IncomingContext Extract(IEnumerable<KeyValuePair<string, object>> messageHeaders)
+        {
+            using (var s = new NativeStrings())
+            {
+                return ExtractNative(MessageHeaders(s, messageHeaders));
+            }
+        }
+
+        private static IncomingContext ExtractNative(Native.OtHeader[] list)
+        {
+            IntPtr forward, read;
+            Native.Check(Native.ot_headers_extract(list, (UIntPtr)list.Length, out forward, out read));
+            var forwardItems = Native.TakeHeaders(forward);
+            return new IncomingContext(forwardItems, Native.TakeHeaders(read));
+        }
+
+        private static Native.OtHeader[] MessageHeaders(NativeStrings s, IEnumerable<KeyValuePair<string, object>> headers)
+        {
+            if (headers == null) return new Native.OtHeader[0];
+            return headers
+                .Where(kv => kv.Key != null && kv.Value != null && Names.Contains(kv.Key, StringComparer.OrdinalIgnoreCase))
+                .Select(kv => new Native.OtHeader
+                {
+                    Key = s.Str(kv.Key),
+                    Value = kv.Value is byte[] ? s.Bytes((byte[])kv.Value) : s.Str(kv.Value.ToString()),
+                })
+                .ToArray();
+        }
+
+        internal static KeyValuePair<string, byte[]>[] ToPairs(IEnumerable<KeyValuePair<string, string>> headers)
         {
             if (headers == null) return new KeyValuePair<string, byte[]>[0];
             return headers

@@ -94,7 +94,7 @@ namespace OrderTrace
             }
             else
             {
-                if (value == null) throw new ArgumentNullException("value", "attribute " + key + " has no value");
+                if (value == null) throw new ArgumentNullException("value", "attribute " + OrderTraceException.Quoted(key) + " has no value");
                 a.Kind = Native.AttrString;
                 a.StringValue = s.Str(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
             }
@@ -154,23 +154,9 @@ namespace OrderTrace
         {
             IntPtr list;
             Native.Check(Native.ot_stage_inject(Handle, out list));
-            try
-            {
-                UIntPtr count;
-                Native.Check(Native.ot_headers_len(list, out count));
-                var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-                for (ulong i = 0; i < (ulong)count; i++)
-                {
-                    Native.OtStr k, v;
-                    Native.Check(Native.ot_headers_get(list, (UIntPtr)i, out k, out v));
-                    headers[Native.Read(k)] = Native.Read(v);
-                }
-                return headers;
-            }
-            finally
-            {
-                Native.ot_headers_free(list);
-            }
+            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var kv in Native.TakeHeaders(list)) headers[kv.Key] = kv.Value;
+            return headers;
         }
 
         private static string TypeOf(Exception e)

@@ -43,10 +43,14 @@ def trace_spans(trace_id):
     return e2e.trace_spans(JAEGER, trace_id, by="scope")
 
 
-def main():
+def parse_mode():
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=["agent", "plain"], required=True)
-    mode = parser.parse_args().mode
+    return parser.parse_args().mode
+
+
+def main():
+    mode = parse_mode()
     order = f"ORD-STARTER-{mode.upper()}-{int(time.time() * 1000)}"
     trace, root = derived("trace", order, 16), derived("root", order, 8)
     tag = f"[{mode}] {order}"
@@ -140,5 +144,43 @@ def main():
               f"{tag}: the price request's traceparent is order_status_changed's ({seen.get('price.traceparent')})")
 
 
+def bad_user_id(mode):
+    """A user id that is not a UUID (user=42, and user.id=42 in the caller's baggage): the business
+    call answers as usual, the flow goes through RabbitMQ and HTTP, and the order's stages record
+    the rejected user id instead of failing."""
+    order = f"ORD-STARTER-BADUSER-{mode.upper()}-{int(time.time() * 1000)}"
+    trace, root = derived("trace", order, 16), derived("root", order, 8)
+    tag = f"[{mode}] {order}"
+    status, body = http("POST", f"{APP}/orders/{order}/confirm?user=42",
+                        headers={"traceparent": f"00-{trace}-{root}-01", "baggage": f"order.id={order},user.id=42"})
+    if not check(status == 202, f"{tag}: with user id 42, POST /orders/{{id}}/confirm still answers 202 ({status} {body})"):
+        return
+    deadline = time.time() + 30
+    seen = {}
+    while time.time() < deadline and "price" not in seen:
+        time.sleep(0.3)
+        _, seen = http("GET", f"{APP}/seen/{order}")
+        seen = seen if isinstance(seen, dict) else {}
+    if not check("price" in seen, f"{tag}: with user id 42 the listener still consumed the message and priced it ({seen})"):
+        return
+    http("POST", f"{APP}/flush")
+    deadline = time.time() + 40
+    while True:
+        ours = [s for scope, s in trace_spans(trace) if scope == "ordertrace"]
+        confirmed = next((s for s in ours if s["name"] == "order_confirmed"), None)
+        if confirmed is not None or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    if not check(confirmed is not None, f"{tag}: order_confirmed is in the order's trace {trace}"):
+        return
+    a = attrs(confirmed)
+    check(a.get("ordertrace.id_rejected") == "user.id" and "is not a UUID" in (a.get("ordertrace.problem") or "")
+          and "user.id" not in a and a.get("order.id") == order,
+          f"{tag}: order_confirmed records the rejected user id ({a})")
+    check("user.id=42" not in seen.get("message.baggage", ""),
+          f"{tag}: the rejected user id is not sent onward ({seen.get('message.baggage')!r})")
+
+
 main()
+bad_user_id(parse_mode())
 finish()

@@ -19,6 +19,7 @@
 //! | `ORDERTRACE_HEARTBEAT_MS` | heartbeat interval for open stages, 0 disables | 30000 |
 //! | `ORDERTRACE_START_RECORDS` | export a start record for a stage still open after the threshold | `true` |
 //! | `ORDERTRACE_START_RECORD_AFTER_MS` | that threshold: a stage ending sooner costs one span; 0 exports the start record at once | the heartbeat interval (30000 when heartbeats are off) |
+//! | `ORDERTRACE_STRICT_IDS` | `true`: a stage with a bad order id or user id fails to start; `false` (lenient): it starts and records the problem | `false` |
 //! | `ORDERTRACE_SPOOL_DIR` | root of the disk spool (each service spools in `<dir>/<service.name>`); unset: no spool | unset |
 //! | `ORDERTRACE_SPOOL_MAX_BYTES` | bound of one service's spool on disk, bytes (oldest dropped first) | 268435456 (256 MiB) |
 //! | `ORDERTRACE_SPOOL_MAX_AGE_SECS` | spooled spans older than this are dropped, not sent | 86400 (24 h) |
@@ -171,6 +172,10 @@ pub struct PipelineConfig {
     pub start_record_after: Option<Duration>,
     /// The disk spool; `None` (the default) keeps everything in memory.
     pub spool: Option<SpoolSettings>,
+    /// `true`: a stage whose order id or user id breaks a rule fails to start. `false` (the
+    /// default, lenient): it starts and the problem is recorded on its span and counted
+    /// (see [`crate::StageBuilder::start`]).
+    pub strict_ids: bool,
 }
 
 impl Default for PipelineConfig {
@@ -188,6 +193,7 @@ impl Default for PipelineConfig {
             start_records: true,
             start_record_after: None,
             spool: None,
+            strict_ids: false,
         }
     }
 }
@@ -348,6 +354,9 @@ impl PipelineConfig {
             let ms: u64 = parse_number("ORDERTRACE_START_RECORD_AFTER_MS", &v)?;
             cfg.start_record_after = Some(Duration::from_millis(ms));
         }
+        if let Some(v) = get("ORDERTRACE_STRICT_IDS") {
+            cfg.strict_ids = parse_bool("ORDERTRACE_STRICT_IDS", &v)?;
+        }
         let max_bytes = get("ORDERTRACE_SPOOL_MAX_BYTES")
             .map(|v| parse_number::<u64>("ORDERTRACE_SPOOL_MAX_BYTES", &v))
             .transpose()?;
@@ -464,13 +473,16 @@ fn validate_endpoint(endpoint: &str) -> Result<()> {
         .ok_or_else(|| {
             OrderTraceError::config(
                 "OTLP endpoint",
-                format!("{endpoint:?} must start with http:// or https://"),
+                format!(
+                    "{} must start with http:// or https://",
+                    crate::error::quoted_text(endpoint)
+                ),
             )
         })?;
     if rest.is_empty() || rest.starts_with('/') {
         return Err(OrderTraceError::config(
             "OTLP endpoint",
-            format!("{endpoint:?} has no host"),
+            format!("{} has no host", crate::error::quoted_text(endpoint)),
         ));
     }
     Ok(())
@@ -497,6 +509,22 @@ mod tests {
         assert_eq!(c.batch, BatchSettings::default());
         assert_eq!(c.identity, IdentityMode::OrderDerived);
         assert!(c.start_records);
+        assert!(!c.strict_ids);
+    }
+
+    #[test]
+    fn strict_ids_is_read_from_the_environment_and_rejects_non_booleans() {
+        assert!(
+            cfg(&[("ORDERTRACE_STRICT_IDS", "true")])
+                .unwrap()
+                .strict_ids
+        );
+        assert!(!cfg(&[("ORDERTRACE_STRICT_IDS", "0")]).unwrap().strict_ids);
+        let e = cfg(&[("ORDERTRACE_STRICT_IDS", "sometimes")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration ORDERTRACE_STRICT_IDS: \"sometimes\" is not true or false"
+        );
     }
 
     #[test]

@@ -55,11 +55,15 @@ pub struct PipelineCounters {
     /// `InvalidArgument`): sending it again cannot succeed. Only with a spool (without one a
     /// failed batch is counted in `spans_failed`).
     pub spans_dropped_rejected: u64,
+    /// Order ids and user ids a stage start refused (each id once): in lenient mode the stage
+    /// started anyway with the problem on its span; in strict mode the start failed. Not a span
+    /// count: it is not part of `spans_dropped`.
+    pub ids_rejected: u64,
 }
 
 impl PipelineCounters {
     /// How many counters there are.
-    pub const LEN: usize = 20;
+    pub const LEN: usize = 21;
 
     /// The counters' names in field order: the order every binding reads them in (the C and C#
     /// struct layout, the JNI `long[]`), exported with the schema (`pipeline_counters`) so each
@@ -85,6 +89,7 @@ impl PipelineCounters {
         "spool_spans",
         "spool_oldest_age_ms",
         "spans_dropped_rejected",
+        "ids_rejected",
     ];
 
     /// The counters' values in the order of [`Self::NAMES`].
@@ -117,6 +122,7 @@ impl PipelineCounters {
             spool_spans,
             spool_oldest_age_ms,
             spans_dropped_rejected,
+            ids_rejected,
         } = *self;
         [
             spans_started,
@@ -139,6 +145,7 @@ impl PipelineCounters {
             spool_spans,
             spool_oldest_age_ms,
             spans_dropped_rejected,
+            ids_rejected,
         ]
     }
 }
@@ -164,6 +171,7 @@ pub(crate) struct Counters {
     /// Unix ms the oldest spooled record was written; 0 when the spool is empty.
     pub(crate) spool_oldest_written_ms: AtomicU64,
     pub(crate) dropped_rejected: AtomicU64,
+    pub(crate) ids_rejected: AtomicU64,
 }
 
 impl Counters {
@@ -192,6 +200,7 @@ impl Counters {
                 written => now_ms.saturating_sub(written),
             },
             spans_dropped_rejected: self.dropped_rejected.load(Relaxed),
+            ids_rejected: self.ids_rejected.load(Relaxed),
         };
         c.spans_dropped = c.spans_dropped_queue_full
             + c.spans_dropped_shutdown

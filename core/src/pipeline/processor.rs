@@ -137,6 +137,11 @@ impl Shared {
         self.counters.snapshot(depth, spool::unix_ms_now())
     }
 
+    /// Counts order ids and user ids a stage start refused.
+    pub(crate) fn count_ids_rejected(&self, n: usize) {
+        Counters::add(&self.counters.ids_rejected, n);
+    }
+
     /// The spool folder in use, if any.
     pub(crate) fn spool_dir(&self) -> Option<&std::path::Path> {
         self.spool.as_deref().map(Spool::dir)
@@ -242,7 +247,7 @@ impl BatchProcessor {
         let worker_shared = Arc::clone(&shared);
         let worker_config = config.clone();
         std::thread::Builder::new()
-            .name(format!("ordertrace-export-{}", config.service_name))
+            .name(thread_name("export", &config.service_name))
             .spawn(move || {
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
@@ -279,7 +284,7 @@ impl BatchProcessor {
             if let Some(spool) = shared.spool.clone() {
                 let writer_shared = Arc::clone(&shared);
                 let spawned = std::thread::Builder::new()
-                    .name(format!("ordertrace-spool-{}", config.service_name))
+                    .name(thread_name("spool", &config.service_name))
                     .spawn(move || run_writer(&writer_shared, &spool));
                 if let Err(e) = spawned {
                     let _ = shared.shutdown(Duration::from_secs(1));
@@ -302,6 +307,13 @@ impl BatchProcessor {
             )),
         }
     }
+}
+
+/// The name of one of the pipeline's threads: `ordertrace-<job>-<service.name>`, without the
+/// NUL characters a thread name cannot hold (a service name from a C caller may have them;
+/// `std::thread::Builder` panics on them).
+fn thread_name(job: &str, service_name: &str) -> String {
+    format!("ordertrace-{job}-{}", service_name.replace('\0', "?"))
 }
 
 fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSink) {

@@ -14,7 +14,7 @@ final class NativeBridge {
     private NativeBridge() {}
 
     static native long tracerNew(String serviceName, String file, String otlpEndpoint, int protocol, int startRecords,
-            long heartbeatMillis, int identity, boolean readEnvironment, String spoolDir);
+            long heartbeatMillis, int identity, boolean readEnvironment, String spoolDir, int strictIds);
     static native long tracerFromEnv();
     static native void tracerFlush(long tracer, long timeoutMs);
     static native void tracerShutdown(long tracer, long timeoutMs);
@@ -42,6 +42,10 @@ final class NativeBridge {
     static native void stageFree(long stage);
 
     static native void headersCheck(String[] headers);
+    /** Lenient extraction: [number of forward pairs, name, value, ..., read key, value, ...] (see {@link IncomingContext}). */
+    static native String[] headersExtract(String[] headers);
+    static native void orderIdCheck(String orderId);
+    static native String userIdNormalize(String userId);
     static native String schemaJson();
     static native String readSpansJson(String path);
 

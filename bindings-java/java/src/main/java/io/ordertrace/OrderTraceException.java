@@ -48,6 +48,17 @@ public class OrderTraceException extends RuntimeException {
         this.code = code;
     }
 
+    /**
+     * Caller input for a message: at most 48 characters, quoted, with its length when cut (as the
+     * core quotes input, so a 1 MiB argument never becomes a 1 MiB message).
+     */
+    static String quoted(String input) {
+        if (input.length() <= 48) {
+            return '"' + input + '"';
+        }
+        return '"' + input.substring(0, 48) + "\"... (" + input.length() + " chars)";
+    }
+
     /** What kind of failure this is (one of the constants of this class). */
     public int code() {
         return code;

@@ -80,7 +80,7 @@ public final class OrderTracer implements AutoCloseable {
         return withHandle(h -> {
             long[] c = NativeBridge.tracerCounters(h);
             return new PipelineCounters(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11],
-                    c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19]);
+                    c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19], c[20]);
         });
     }
 
@@ -123,6 +123,7 @@ public final class OrderTracer implements AutoCloseable {
         private int identity = -1;
         private boolean readEnvironment = true;
         private String spoolDir = "";
+        private int strictIds = -1;
 
         private Builder() {}
 
@@ -184,6 +185,17 @@ public final class OrderTracer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Strict ids: a stage whose order id or user id breaks a rule fails to start with
+         * {@link OrderTraceException} (INVALID_INPUT). Default (false, or ORDERTRACE_STRICT_IDS when
+         * the environment is read): the stage starts, the problem is recorded on its span
+         * ({@code ordertrace.problem}) and counted ({@link PipelineCounters#idsRejected()}).
+         */
+        public Builder strictIds(boolean strict) {
+            this.strictIds = strict ? 1 : 0;
+            return this;
+        }
+
         /** Whether to read OTEL_* / ORDERTRACE_* first (default true). */
         public Builder readEnvironment(boolean read) {
             this.readEnvironment = read;
@@ -193,7 +205,7 @@ public final class OrderTracer implements AutoCloseable {
         /** Starts the tracer; throws {@link OrderTraceException} (INVALID_CONFIG, FILE, PIPELINE_START) on bad settings. */
         public OrderTracer build() {
             return new OrderTracer(NativeBridge.tracerNew(serviceName, file, otlpEndpoint, protocol, startRecords,
-                    heartbeatMillis, identity, readEnvironment, spoolDir));
+                    heartbeatMillis, identity, readEnvironment, spoolDir, strictIds));
         }
     }
 }

@@ -54,7 +54,7 @@ public final class Propagation {
                 continue;
             }
             Object v = h.getValue();
-            out.put(h.getKey(), v instanceof byte[] bytes ? new String(bytes, StandardCharsets.UTF_8) : v.toString());
+            out.put(h.getKey(), text(v));
         }
         return out;
     }
@@ -62,14 +62,54 @@ public final class Propagation {
     /**
      * Checks incoming headers strictly by the W3C rules; throws {@link OrderTraceException} (MALFORMED_HEADER)
      * naming what is wrong. Starting a stage does not need it: malformed headers are left out and
-     * the stage still joins the order's trace.
+     * the stage still joins the order's trace. Values are read as for {@link #extract}.
      */
-    public static void check(Map<String, String> headers) {
-        if (headers == null) {
-            return;
+    public static void check(Map<String, ?> headers) {
+        NativeBridge.headersCheck(lines(headers));
+    }
+
+    /**
+     * Reads incoming headers exactly as starting a stage does (malformed parts are left out and
+     * listed in {@link IncomingContext#problems()}; nothing throws for bad header values). Values may
+     * be {@code String}, {@code byte[]} (UTF-8, as RabbitMQ delivers them) or any other object (read
+     * with toString()); a {@code Collection} value is a header that arrived on several lines (as
+     * Spring's {@code HttpHeaders} holds them), read line by line in order. Only
+     * {@code traceparent}, {@code tracestate} and {@code baggage} are looked at.
+     */
+    public static IncomingContext extract(Map<String, ?> headers) {
+        return IncomingContext.fromNative(NativeBridge.headersExtract(lines(headers)));
+    }
+
+    /**
+     * The propagation header lines of {@code headers} as name, value, name, value, ... (a
+     * {@code Collection} value gives one pair per line, in order).
+     */
+    static String[] lines(Map<String, ?> headers) {
+        java.util.List<String> flat = new java.util.ArrayList<>(6);
+        if (headers != null) {
+            for (Map.Entry<String, ?> h : headers.entrySet()) {
+                if (h.getKey() == null || h.getValue() == null || !isPropagationHeader(h.getKey())) {
+                    continue;
+                }
+                if (h.getValue() instanceof java.util.Collection<?> values) {
+                    for (Object line : values) {
+                        if (line != null) {
+                            flat.add(h.getKey());
+                            flat.add(text(line));
+                        }
+                    }
+                } else {
+                    flat.add(h.getKey());
+                    flat.add(text(h.getValue()));
+                }
+            }
         }
-        String[] flat = flatten(headers);
-        NativeBridge.headersCheck(flat == null ? new String[0] : flat);
+        return flat.toArray(new String[0]);
+    }
+
+    /** A header value as text: byte[] as UTF-8 (invalid bytes become U+FFFD), anything else by toString(). */
+    static String text(Object value) {
+        return value instanceof byte[] bytes ? new String(bytes, StandardCharsets.UTF_8) : value.toString();
     }
 
     /** The propagation headers of {@code headers} as name, value, name, value, ...; null when there are none. */

@@ -23,7 +23,10 @@ public final class StageBuilder {
         this.orderId = orderId;
     }
 
-    /** The ordering user's id (a UUID). */
+    /**
+     * The ordering user's id (a UUID). One that is not a UUID does not fail {@link #start()} unless
+     * the tracer has strict ids: the stage starts without it and records the problem.
+     */
     public StageBuilder userId(String userId) {
         this.userId = userId == null ? "" : userId;
         return this;
@@ -72,13 +75,16 @@ public final class StageBuilder {
         return this;
     }
 
-    /** Starts the stage; throws {@link OrderTraceException} for bad input or a closed tracer. */
+    /**
+     * Starts the stage; throws {@link OrderTraceException} for a null event, a refused attribute or
+     * status, or a closed tracer. A bad or missing (null, empty) order id or user id throws only
+     * with {@link OrderTracer.Builder#strictIds(boolean)}: by default the stage starts, the problem
+     * is on its span ({@code ordertrace.problem}, {@code ordertrace.id_rejected}) and counted
+     * ({@link PipelineCounters#idsRejected()}), so the business code around it runs.
+     */
     public StageSpan start() {
         if (event == null) {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "event is null");
-        }
-        if (orderId == null) {
-            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "invalid order id: it is null");
         }
         // The common stage has no attributes and no parent headers: then only primitives and
         // strings cross, in one call. Attributes go as parallel arrays, numbers as numbers.
@@ -99,6 +105,6 @@ public final class StageBuilder {
         String[] headers = Propagation.flatten(parentHeaders);
         long stage = tracer.withHandle(t -> NativeBridge.stageStart(t, event.ordinal(), orderId, userId, kind, statusFrom,
                 statusTo, keys, kinds, texts, numbers, reals, headers));
-        return new StageSpan(stage, event, orderId);
+        return new StageSpan(stage, event, orderId == null ? "" : orderId);
     }
 }

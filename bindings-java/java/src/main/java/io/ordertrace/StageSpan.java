@@ -38,7 +38,7 @@ public final class StageSpan implements AutoCloseable {
     private long handle() {
         long h = release.get();
         if (h == 0) {
-            throw new OrderTraceException(OrderTraceException.CLOSED, "the " + event.wireName() + " stage of " + orderId + " is closed");
+            throw new OrderTraceException(OrderTraceException.CLOSED, "the " + event.wireName() + " stage of " + (orderId == null ? "no order" : OrderTraceException.quoted(orderId)) + " is closed");
         }
         return h;
     }
@@ -51,7 +51,7 @@ public final class StageSpan implements AutoCloseable {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "attribute key is null");
         }
         if (value == null) {
-            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "attribute " + key + " has a null value");
+            throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "attribute " + OrderTraceException.quoted(key) + " has a null value");
         }
         if (value instanceof Boolean b) {
             return new Attribute(key, 3, null, b ? 1 : 0, 0);

@@ -27,10 +27,18 @@ class BoundaryTest extends Fixture {
 
     @Test
     void aNullStringReachingANativeMethodIsAnOrderTraceException() {
-        OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
-                t -> NativeBridge.stageStart(t, 0, null, null, 0, null, null, null, null, null, null, null, null)));
+        OrderTraceException e = assertThrows(OrderTraceException.class, () -> NativeBridge.readSpansJson(null));
         assertEquals(OrderTraceException.NULL_POINTER, e.code());
-        assertTrue(e.getMessage().contains("order id"), e.getMessage());
+        assertTrue(e.getMessage().contains("path"), e.getMessage());
+    }
+
+    @Test
+    void aNullOrderIdReachingStageStartIsAMissingIdNotAnError() throws Exception {
+        long stage = tracer().withHandle(
+                t -> NativeBridge.stageStart(t, 0, null, null, 0, null, null, null, null, null, null, null, null));
+        NativeBridge.stageEnd(stage);
+        NativeBridge.stageFree(stage);
+        assertEquals("invalid order id: it is empty", attr(one(spans(), "order_submitted"), "ordertrace.problem"));
     }
 
     @Test

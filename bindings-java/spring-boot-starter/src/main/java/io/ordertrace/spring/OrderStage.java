@@ -28,7 +28,10 @@ public @interface OrderStage {
 
     /**
      * SpEL over the method's arguments giving the order id, e.g. {@code "#order.id"},
-     * {@code "#orderId"} or {@code "#p0"}. It must give a non-empty value.
+     * {@code "#orderId"} or {@code "#p0"}. A value that is null, empty or breaks the order id
+     * rules, or an expression that fails on a call, does not stop the method: the stage starts
+     * without the id and records the problem ({@code ordertrace.problem}), unless
+     * {@code ordertrace.strict-ids=true}.
      */
     String orderId();
 

@@ -3,9 +3,12 @@ package io.ordertrace.spring;
 import io.ordertrace.StageBuilder;
 import java.lang.reflect.Method;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.springframework.aop.support.AopUtils;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.expression.MethodBasedEvaluationContext;
@@ -26,6 +29,8 @@ public class OrderStageInterceptor implements MethodInterceptor {
     private final SpelExpressionParser parser = new SpelExpressionParser();
     private final ParameterNameDiscoverer names = new DefaultParameterNameDiscoverer();
     private final Map<String, Expression> expressions = new ConcurrentHashMap<>();
+    private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    private static final Log LOG = LogFactory.getLog(OrderStageInterceptor.class);
 
     /** Stages from {@code stages}, looked up at the first call (advisors are built before other beans). */
     public OrderStageInterceptor(ObjectProvider<OrderStages> stages) {
@@ -42,11 +47,9 @@ public class OrderStageInterceptor implements MethodInterceptor {
             return invocation.proceed();
         }
         OrderStages orderStages = stages.getObject();
+        // A null or empty id is a missing id: the core's rules decide (by default the stage
+        // starts and records the problem; with ordertrace.strict-ids it throws).
         String orderId = evaluate(annotation.orderId(), "orderId", method, invocation.getArguments());
-        if (orderId == null || orderId.isEmpty()) {
-            throw new IllegalArgumentException(describe(method) + ": orderId = \"" + annotation.orderId()
-                    + "\" gave " + (orderId == null ? "null" : "an empty id") + " for this call");
-        }
         StageBuilder stage = orderStages.stage(annotation.event(), orderId);
         if (!annotation.userId().isEmpty()) {
             stage.userId(evaluate(annotation.userId(), "userId", method, invocation.getArguments()));
@@ -61,20 +64,22 @@ public class OrderStageInterceptor implements MethodInterceptor {
         return orderStages.inStage(stage, started -> invocation.proceed());
     }
 
+    /**
+     * The id the expression gives for this call; null when it cannot be parsed or evaluated (a
+     * null argument under {@code #order.id}): then the id is missing, the stage still starts and
+     * the business method still runs. Each failing expression is logged once per method.
+     */
     private String evaluate(String source, String element, Method method, Object[] arguments) {
-        Expression expression;
         try {
-            expression = expressions.computeIfAbsent(source, parser::parseExpression);
-        } catch (ExpressionException e) {
-            throw new IllegalArgumentException(describe(method) + ": " + element + " = \"" + source
-                    + "\" is not a valid SpEL expression: " + e.getMessage(), e);
-        }
-        try {
+            Expression expression = expressions.computeIfAbsent(source, parser::parseExpression);
             Object value = expression.getValue(new MethodBasedEvaluationContext(null, method, arguments, names));
             return value == null ? null : value.toString();
         } catch (ExpressionException e) {
-            throw new IllegalArgumentException(describe(method) + ": " + element + " = \"" + source
-                    + "\" cannot be evaluated on this call's arguments: " + e.getMessage(), e);
+            if (warned.add(describe(method) + element)) {
+                LOG.warn(describe(method) + ": " + element + " = \"" + source
+                        + "\" gave no id for a call (the stage records a missing id): " + e.getMessage());
+            }
+            return null;
         }
     }
 

@@ -27,6 +27,12 @@ public class OrderTraceProperties {
     /** Whether a start record is exported for a stage still open after the threshold
      *  (ORDERTRACE_START_RECORD_AFTER_MS, default the heartbeat interval). */
     private Boolean startRecords;
+    /**
+     * Strict ids: a stage whose order id or user id breaks a rule throws instead of starting, so
+     * the business method does not run. Default: ORDERTRACE_STRICT_IDS, else false (the stage
+     * starts and records the problem).
+     */
+    private Boolean strictIds;
 
     /** OTLP protocols. */
     public enum Protocol {
@@ -122,5 +128,15 @@ public class OrderTraceProperties {
     /** @param startRecords whether start records are exported */
     public void setStartRecords(Boolean startRecords) {
         this.startRecords = startRecords;
+    }
+
+    /** @return whether ids are strict, or null (the environment, else lenient) */
+    public Boolean getStrictIds() {
+        return strictIds;
+    }
+
+    /** @param strictIds whether a bad order id or user id throws instead of starting the stage */
+    public void setStrictIds(Boolean strictIds) {
+        this.strictIds = strictIds;
     }
 }

@@ -35,6 +35,9 @@ final class OrderTracerFactory {
         if (properties.getStartRecords() != null) {
             builder.startRecords(properties.getStartRecords());
         }
+        if (properties.getStrictIds() != null) {
+            builder.strictIds(properties.getStrictIds());
+        }
         return builder.build();
     }
 

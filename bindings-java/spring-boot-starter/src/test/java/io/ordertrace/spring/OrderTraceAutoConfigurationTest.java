@@ -149,23 +149,59 @@ class OrderTraceAutoConfigurationTest {
     }
 
     @Test
-    void orderStageWhoseOrderIdIsNullNamesTheMethodAndExpression() {
+    void orderStageMethodRunsAndReturnsTheSameWithABadUserId() {
         runner().run(context -> {
-            IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class,
-                    () -> context.getBean(Orders.class).shipWithoutId(new Orders.Order(null, USER)));
-            assertEquals("@OrderStage on Orders.shipWithoutId: orderId = \"#order.id\" gave null for this call",
-                    thrown.getMessage());
+            Orders orders = context.getBean(Orders.class);
+            assertEquals("confirmed ORD-S7", orders.confirm(new Orders.Order("ORD-S7", "42")));
+            OrderTracer tracer = context.getBean(OrderTracer.class);
+            JsonNode span = one(spans(tracer), "order_confirmed");
+            assertEquals("ORD-S7", attr(span, "order.id"));
+            assertNull(attr(span, "user.id"));
+            assertEquals("user.id", attr(span, "ordertrace.id_rejected"));
+            assertEquals(1, tracer.counters().idsRejected());
         });
     }
 
     @Test
-    void orderStageWithAnExpressionThatCannotBeEvaluatedSaysSo() {
+    void orderStageMethodThrowsTheSameBusinessExceptionWithAMissingOrderId() {
         runner().run(context -> {
-            IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class,
-                    () -> context.getBean(Orders.class).shipBadExpression(new Orders.Order("ORD-S4", USER)));
-            assertTrue(thrown.getMessage().startsWith(
-                    "@OrderStage on Orders.shipBadExpression: orderId = \"#order.nosuchfield\" cannot be evaluated"),
-                    thrown.getMessage());
+            IllegalStateException thrown = assertThrows(IllegalStateException.class,
+                    () -> context.getBean(Orders.class).ship(null));
+            assertEquals("no parcel service for null", thrown.getMessage());
+            JsonNode span = one(spans(context.getBean(OrderTracer.class)), "order_shipped");
+            assertEquals("invalid order id: it is empty", attr(span, "ordertrace.problem"));
+            assertEquals("error", span.get("status").asText());
+        });
+    }
+
+    @Test
+    void orderStageWhoseOrderIdIsNullStillRunsTheMethodAndRecordsTheProblem() {
+        runner().run(context -> {
+            context.getBean(Orders.class).shipWithoutId(new Orders.Order(null, USER));
+            JsonNode span = one(spans(context.getBean(OrderTracer.class)), "order_shipped");
+            assertNull(attr(span, "order.id"));
+            assertEquals("order.id", attr(span, "ordertrace.id_rejected"));
+        });
+    }
+
+    @Test
+    void orderStageWithAnExpressionThatCannotBeEvaluatedStillRunsTheMethod() {
+        runner().run(context -> {
+            context.getBean(Orders.class).shipBadExpression(new Orders.Order("ORD-S4", USER));
+            JsonNode span = one(spans(context.getBean(OrderTracer.class)), "order_shipped");
+            assertEquals("invalid order id: it is empty", attr(span, "ordertrace.problem"));
+        });
+    }
+
+    @Test
+    void strictIdsPropertyMakesABadUserIdThrowBeforeTheMethodRuns() {
+        runner().withPropertyValues("ordertrace.strict-ids=true").run(context -> {
+            Orders orders = context.getBean(Orders.class);
+            OrderTraceException thrown = assertThrows(OrderTraceException.class,
+                    () -> orders.confirm(new Orders.Order("ORD-S8", "42")));
+            assertEquals(OrderTraceException.INVALID_INPUT, thrown.code());
+            assertNull(orders.seenInside(), "the method did not run");
+            assertEquals(1, context.getBean(OrderTracer.class).counters().idsRejected());
         });
     }
 

@@ -125,4 +125,43 @@ class OrderControllerTest {
         }
         assertThat(failed).as("order_confirmed and order_status_changed of ORD-DOWN-1").isEqualTo(2);
     }
+
+    /** Confirms ORD-{suffix} with this X-User-Id header (null: none) and returns the answer's body. */
+    private Map<String, Object> confirmAs(String orderId, String userId) {
+        HttpHeaders headers = new HttpHeaders();
+        if (userId != null) {
+            headers.set("X-User-Id", userId);
+        }
+        ResponseEntity<Map> response = rest.postForEntity("http://127.0.0.1:" + port + "/orders/" + orderId + "/confirm",
+                new HttpEntity<>(headers), Map.class);
+        assertThat(response.getStatusCode()).as("X-User-Id %s", userId).isEqualTo(HttpStatus.OK);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> body = response.getBody();
+        return body;
+    }
+
+    @Test
+    void confirmAnswersTheSameWithAGoodABadAndNoUserId() throws Exception {
+        for (String[] call : new String[][] {{"ORD-U1", "1b4e28ba-2fa1-11d2-883f-0016d3cca427"}, {"ORD-U2", "42"},
+                {"ORD-U3", "12345"}, {"ORD-U4", null}}) {
+            Map<String, Object> body = confirmAs(call[0], call[1]);
+            assertThat(body).containsEntry("price", "249.90 EUR").containsEntry("status", "pricing")
+                    .containsEntry("orderId", call[0]);
+        }
+        tracer.flush(java.time.Duration.ofSeconds(5));
+        int withProblem = 0;
+        for (JsonNode span : new ObjectMapper().readTree(OrderTracer.readSpansJson(SPANS.toString()))) {
+            String order = span.get("attributes").path("order.id").asText();
+            if (order.equals("ORD-U2") || order.equals("ORD-U3")) {
+                assertThat(span.get("attributes").path("ordertrace.id_rejected").asText()).isEqualTo("user.id");
+                assertThat(span.get("attributes").has("user.id")).isFalse();
+                withProblem++;
+            }
+            if (order.equals("ORD-U1") || order.equals("ORD-U4")) {
+                assertThat(span.get("attributes").has("ordertrace.problem")).as("%s", span).isFalse();
+            }
+        }
+        assertThat(withProblem).as("both stages of ORD-U2 and ORD-U3").isEqualTo(4);
+        assertThat(tracer.counters().idsRejected()).isGreaterThanOrEqualTo(4);
+    }
 }

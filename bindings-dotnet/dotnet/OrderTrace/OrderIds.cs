@@ -1,0 +1,37 @@
+namespace OrderTrace
+{
+    /// <summary>
+    /// The core's order id and user id rules, callable before a stage is started with an id (the README's
+    /// "Order id and user id rules"; every binding applies the same ones).
+    /// </summary>
+    public static class OrderIds
+    {
+        /// <summary>
+        /// Checks an order id: 1 to 128 bytes of UTF-8 without whitespace, control characters or bidirectional
+        /// formatting characters. Throws <see cref="OrderTraceException"/> (InvalidInput) naming the rule it breaks.
+        /// </summary>
+        public static void CheckOrderId(string orderId)
+        {
+            if (orderId == null) throw new System.ArgumentNullException("orderId");
+            using (var s = new NativeStrings())
+            {
+                Native.Check(Native.ot_order_id_check(s.Str(orderId)));
+            }
+        }
+
+        /// <summary>
+        /// Checks a user id (a UUID, 8-4-4-4-12 hex digits in either case) and returns it as ordertrace keeps it
+        /// (lowercase). Throws <see cref="OrderTraceException"/> (InvalidInput) when it is not a UUID.
+        /// </summary>
+        public static string NormalizeUserId(string userId)
+        {
+            if (userId == null) throw new System.ArgumentNullException("userId");
+            using (var s = new NativeStrings())
+            {
+                System.IntPtr buffer;
+                Native.Check(Native.ot_user_id_normalize(s.Str(userId), out buffer));
+                return Native.TakeBuffer(buffer);
+            }
+        }
+    }
+}
