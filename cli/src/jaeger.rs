@@ -1,47 +1,34 @@
-//! Fetches an order's spans from Jaeger's HTTP query API (api/v3).
+//! Fetches an order's spans from Jaeger's HTTP query API (api/v3), through the watch's
+//! client ([`ordertrace_watch::jaeger_client`], the project's one api/v3 client).
 //!
 //! First the order-derived trace (`GET /api/v3/traces/{id}`): every hop that kept the default
 //! identity is there. If that trace does not exist (services configured with the `propagated`
 //! identity), the recent traces of each service are searched and filtered on `order.id`:
 //! Jaeger's HTTP api/v3 does not take attribute filters (only its gRPC API does), so the
-//! filtering happens here.
+//! filtering happens here. An empty Jaeger (no services) finds nothing: "not found", not an
+//! error.
 
 use crate::cli_error::CliError;
 use ordertrace::identity::order_trace_id;
 use ordertrace::otlp_json::{self, RecordedSpan};
 use ordertrace::schema::attr;
-use reqwest::StatusCode;
-use reqwest::blocking::Client;
-use serde_json::Value;
+use ordertrace_watch::jaeger_client::{self, JaegerClient, Search, now_ms};
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// Traces asked for per service when searching.
 const SEARCH_LIMIT: usize = 1_000;
 
 /// A Jaeger query endpoint.
 pub struct Jaeger {
-    base: String,
-    client: Client,
+    client: JaegerClient,
 }
 
 impl Jaeger {
     /// `url` is the query service, e.g. `http://127.0.0.1:16686`.
     pub fn new(url: &str, timeout: Duration) -> Result<Self, CliError> {
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|e| CliError::BadInput(format!("--jaeger {url:?} is not a URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(CliError::BadInput(format!(
-                "--jaeger {url:?} must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:16686"
-            )));
-        }
-        let client = Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| CliError::Other(format!("cannot create an HTTP client: {e}")))?;
         Ok(Jaeger {
-            base: url.trim_end_matches('/').to_string(),
-            client,
+            client: JaegerClient::new(url, timeout)?,
         })
     }
 
@@ -51,9 +38,9 @@ impl Jaeger {
         order_id: &str,
         lookback: Duration,
     ) -> Result<Vec<RecordedSpan>, CliError> {
-        let trace_url = format!("{}/api/v3/traces/{}", self.base, order_trace_id(order_id));
-        if let Some(doc) = self.get(&trace_url)? {
-            let spans = parse(&doc, &trace_url)?;
+        let trace_id = order_trace_id(order_id).to_string();
+        if let Some(body) = self.client.trace(&trace_id)? {
+            let spans = parse(&body, &self.client.trace_url(&trace_id))?;
             if has_order(&spans, order_id) {
                 return Ok(spans);
             }
@@ -62,28 +49,29 @@ impl Jaeger {
     }
 
     fn search(&self, order_id: &str, lookback: Duration) -> Result<Vec<RecordedSpan>, CliError> {
-        let now = SystemTime::now();
-        let from = now.checked_sub(lookback).unwrap_or(SystemTime::UNIX_EPOCH);
+        let to_ms = now_ms();
+        let from_ms = to_ms.saturating_sub(ordertrace_watch::millis(lookback));
         let mut found = Vec::new();
-        let mut seen_traces = BTreeSet::new();
-        for service in self.services()? {
-            let mut url = reqwest::Url::parse(&format!("{}/api/v3/traces", self.base))
-                .map_err(|e| CliError::BadInput(format!("bad Jaeger URL: {e}")))?;
-            url.query_pairs_mut()
-                .append_pair("query.service_name", &service)
-                .append_pair(
-                    "query.start_time_min",
-                    &humantime::format_rfc3339_nanos(from).to_string(),
-                )
-                .append_pair(
-                    "query.start_time_max",
-                    &humantime::format_rfc3339_nanos(now).to_string(),
-                )
-                .append_pair("query.num_traces", &SEARCH_LIMIT.to_string());
-            let Some(doc) = self.get(url.as_str())? else {
-                continue;
+        let mut seen_spans = BTreeSet::new();
+        for service in self.client.services()? {
+            let q = Search {
+                service: Some(&service),
+                from_ms,
+                to_ms,
+                limit: SEARCH_LIMIT,
             };
-            let spans = parse(&doc, url.as_str())?;
+            let url = self.client.search_url(&q)?;
+            let body = match self.client.search(&q)? {
+                Ok(Some(body)) => body,
+                Ok(None) => continue,
+                Err(refused) => {
+                    return Err(CliError::Backend(format!(
+                        "Jaeger answered {} to {url}: {}",
+                        refused.status, refused.body
+                    )));
+                }
+            };
+            let spans = parse(&body, &url)?;
             let traces: BTreeSet<String> = spans
                 .iter()
                 .filter(|s| s.attribute(attr::ORDER_ID) == Some(order_id))
@@ -91,68 +79,20 @@ impl Jaeger {
                 .collect();
             for s in spans {
                 if traces.contains(&s.trace_id)
-                    && !seen_traces.contains(&(s.trace_id.clone(), s.span_id.clone()))
+                    && seen_spans.insert((s.trace_id.clone(), s.span_id.clone()))
                 {
-                    seen_traces.insert((s.trace_id.clone(), s.span_id.clone()));
                     found.push(s);
                 }
             }
         }
         Ok(found)
     }
-
-    fn services(&self) -> Result<Vec<String>, CliError> {
-        let url = format!("{}/api/v3/services", self.base);
-        let Some(doc) = self.get(&url)? else {
-            // Every Jaeger query service answers this; a 404 means another server.
-            return Err(CliError::Backend(format!(
-                "{url} does not exist: is {} Jaeger's query port (16686), not its OTLP port?",
-                self.base
-            )));
-        };
-        let services = doc
-            .get("services")
-            .and_then(Value::as_array)
-            .ok_or_else(|| CliError::Backend(format!("{url} answered without a services list")))?;
-        Ok(services
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|s| *s != "jaeger")
-            .map(str::to_string)
-            .collect())
-    }
-
-    /// `Ok(None)` for 404 (api/v3 says "not found" that way), the JSON body for 200.
-    fn get(&self, url: &str) -> Result<Option<Value>, CliError> {
-        let response = self.client.get(url).send().map_err(|e| {
-            CliError::Backend(format!(
-                "cannot reach Jaeger at {}: {e} (is it running? scripts/start-jaeger starts it)",
-                self.base
-            ))
-        })?;
-        let status = response.status();
-        let body = response
-            .text()
-            .map_err(|e| CliError::Backend(format!("reading the answer of {url}: {e}")))?;
-        if status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            let snippet: String = body.chars().take(300).collect();
-            return Err(CliError::Backend(format!(
-                "Jaeger answered {status} to {url}: {snippet}"
-            )));
-        }
-        serde_json::from_str(&body).map(Some).map_err(|e| {
-            CliError::Backend(format!(
-                "Jaeger's answer to {url} is not JSON ({e}); is this the query port (16686)?"
-            ))
-        })
-    }
 }
 
-fn parse(doc: &Value, url: &str) -> Result<Vec<RecordedSpan>, CliError> {
-    otlp_json::parse_value(doc, url).map_err(|e| CliError::Backend(e.to_string()))
+/// A Jaeger answer's spans; an unreadable answer is a backend error.
+fn parse(body: &[u8], url: &str) -> Result<Vec<RecordedSpan>, CliError> {
+    let doc = jaeger_client::json(body, url)?;
+    otlp_json::parse_value(&doc, url).map_err(|e| CliError::Backend(e.to_string()))
 }
 
 fn has_order(spans: &[RecordedSpan], order_id: &str) -> bool {
@@ -234,6 +174,57 @@ mod tests {
             .expect_err("404 everywhere");
         assert_eq!(err.exit_code(), 4);
         assert!(err.to_string().contains("query port"), "{err}");
+    }
+
+    /// Answers `/api/v3/services` with `services` and everything else with 404, counting
+    /// the requests.
+    fn jaeger_with_services(services: &'static str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten().take(8) {
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]);
+                let (status, body) = if request.starts_with("GET /api/v3/services ") {
+                    ("200 OK", services)
+                } else {
+                    (
+                        "404 Not Found",
+                        r#"{"error":{"message":"No traces found"}}"#,
+                    )
+                };
+                let _ = stream.write_all(
+                    format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[test]
+    fn an_empty_jaeger_answering_an_empty_object_for_services_finds_no_spans() {
+        // Jaeger's api/v3 answers `{}` when it has no services (protobuf JSON leaves out the
+        // empty list): the order is not found, Jaeger is not broken.
+        let jaeger = Jaeger::new(&jaeger_with_services("{}"), TIMEOUT).expect("client");
+        let spans = jaeger
+            .order_spans("ORD-1", Duration::from_secs(60))
+            .expect("an empty Jaeger is not an error");
+        assert!(spans.is_empty());
+    }
+
+    #[test]
+    fn a_services_answer_that_is_not_an_object_is_a_backend_error() {
+        let jaeger = Jaeger::new(&jaeger_with_services("[1,2]"), TIMEOUT).expect("client");
+        let err = jaeger
+            .order_spans("ORD-1", Duration::from_secs(60))
+            .expect_err("not a services list");
+        assert_eq!(err.exit_code(), 4);
+        assert!(err.to_string().contains("without a services list"), "{err}");
     }
 
     #[test]

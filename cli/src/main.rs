@@ -106,8 +106,9 @@ enum Command {
         /// default: the --jaeger URL.
         #[arg(long)]
         jaeger_ui_url: Option<String>,
-        /// Keep only share k of n of the orders (by a hash of the order id), e.g. 0/3, to split
-        /// the orders between several watches.
+        /// Keep only share k of n of the orders (trace id modulo n; the default identity
+        /// derives the trace id from a hash of the order id), e.g. 0/3, to split the orders
+        /// between several watches. Other shares' traces are skipped before parsing.
         #[arg(long)]
         shard: Option<String>,
         /// Evaluate once, print the report and exit (no server).

@@ -456,11 +456,13 @@ pub fn schema_json() -> String {
             "attribute_value_max_bytes": MAX_ATTRIBUTE_VALUE_LEN,
         },
         "propagation": {
+            "headers": crate::propagation::PROPAGATION_HEADERS,
             "trace_headers": ["traceparent", "tracestate"],
             "baggage_header": "baggage",
             "baggage_keys": [attr::ORDER_ID, attr::USER_ID],
         },
         "status_codes": crate::status::Status::table_json(),
+        "pipeline_counters": crate::pipeline::PipelineCounters::NAMES,
     })
     .to_string()
 }

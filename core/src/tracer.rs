@@ -139,12 +139,16 @@ impl OrderTracerBuilder {
     }
 
     /// Spool batches the endpoint cannot take to disk under `dir` (in `<dir>/<service.name>`),
-    /// with the default bounds unless set; see [`SpoolSettings`].
+    /// with the default bounds unless set; see [`SpoolSettings`]. A queue left at its default
+    /// size becomes the spool's default (see [`PipelineConfig::apply_spool_queue_default`]).
     pub fn spool_dir(self, dir: impl Into<PathBuf>) -> Self {
         let dir = dir.into();
-        self.set(move |c| match &mut c.spool {
-            Some(s) => s.dir = dir,
-            None => c.spool = Some(SpoolSettings::new(dir)),
+        self.set(move |c| {
+            match &mut c.spool {
+                Some(s) => s.dir = dir,
+                None => c.spool = Some(SpoolSettings::new(dir)),
+            }
+            c.apply_spool_queue_default();
         })
     }
 
@@ -168,7 +172,10 @@ impl OrderTracerBuilder {
 
     /// No disk spool, even if `ORDERTRACE_SPOOL_DIR` is set.
     pub fn without_spool(self) -> Self {
-        self.set(|c| c.spool = None)
+        self.set(|c| {
+            c.spool = None;
+            c.apply_spool_queue_default();
+        })
     }
 
     /// The configuration this builder would use.

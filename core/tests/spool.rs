@@ -1,7 +1,8 @@
 //! The disk spool seen from the caller, against a small OTLP/HTTP receiver that can be taken
 //! down and brought back on the same port: spans wait on disk while it is down, arrive in
 //! order and once each when it is back, also through a new tracer (the next process); a
-//! healthy endpoint never makes the pipeline touch the disk; one folder, one tracer.
+//! healthy endpoint never makes the pipeline touch the disk; one folder, one tracer; a batch
+//! the collector refuses as invalid (HTTP 400) is dropped and counted, not retried forever.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
@@ -10,15 +11,17 @@ use prost::Message;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A minimal OTLP/HTTP receiver: records the `seq` attribute of every span it accepts.
+/// A minimal OTLP/HTTP receiver: records the `seq` attribute of every span it accepts, and
+/// answers 400 Bad Request to a request holding the span whose `seq` is `poison`.
 struct Receiver {
     port: u16,
     seqs: Arc<Mutex<Vec<i64>>>,
     up: Arc<AtomicBool>,
+    poison: Arc<AtomicI64>,
 }
 
 impl Receiver {
@@ -31,6 +34,7 @@ impl Receiver {
             port,
             seqs: Arc::default(),
             up: Arc::new(AtomicBool::new(false)),
+            poison: Arc::new(AtomicI64::new(-1)),
         }
     }
 
@@ -43,12 +47,14 @@ impl Receiver {
         listener.set_nonblocking(true).unwrap();
         self.up.store(true, Ordering::SeqCst);
         let (up, seqs) = (Arc::clone(&self.up), Arc::clone(&self.seqs));
+        let poison = Arc::clone(&self.poison);
         std::thread::spawn(move || {
             while up.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let (up, seqs) = (Arc::clone(&up), Arc::clone(&seqs));
-                        std::thread::spawn(move || serve(stream, &up, &seqs));
+                        let poison = Arc::clone(&poison);
+                        std::thread::spawn(move || serve(stream, &up, &seqs, &poison));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -68,7 +74,7 @@ impl Receiver {
     }
 }
 
-fn serve(stream: TcpStream, up: &AtomicBool, seqs: &Mutex<Vec<i64>>) {
+fn serve(stream: TcpStream, up: &AtomicBool, seqs: &Mutex<Vec<i64>>, poison: &AtomicI64) {
     stream
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
@@ -97,7 +103,7 @@ fn serve(stream: TcpStream, up: &AtomicBool, seqs: &Mutex<Vec<i64>>) {
             return; // down: the request gets no answer
         }
         let request = ExportTraceServiceRequest::decode(&body[..]).unwrap();
-        let mut got = seqs.lock().unwrap();
+        let mut batch = Vec::new();
         for span in request
             .resource_spans
             .iter()
@@ -109,12 +115,15 @@ fn serve(stream: TcpStream, up: &AtomicBool, seqs: &Mutex<Vec<i64>>) {
                 .and_then(|kv| kv.value.as_ref())
                 .and_then(|v| v.value.clone())
             {
-                got.push(i);
+                batch.push(i);
             }
         }
-        drop(got);
-        let answer =
-            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        let answer = if batch.contains(&poison.load(Ordering::SeqCst)) {
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
+        } else {
+            seqs.lock().unwrap().extend(batch);
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n"
+        };
         if writer.write_all(answer.as_bytes()).is_err() {
             return;
         }
@@ -151,7 +160,7 @@ fn tracer(receiver: &Receiver, spool: &Path) -> OrderTracer {
         .start_records(false)
         .heartbeat_interval(None)
         .scheduled_delay(Duration::from_millis(20))
-        .max_export_batch_size(10)
+        .max_export_batch_size(BATCH as usize)
         .max_queue_size(100)
         .export_timeout(Duration::from_secs(2))
         .build()
@@ -183,6 +192,28 @@ fn wait_for(tracer: &OrderTracer, what: &str, done: impl Fn(&PipelineCounters) -
     }
 }
 
+/// Batches of the test tracer (`max_export_batch_size`) and spool records replayed together
+/// (the pipeline's `REPLAY_IN_FLIGHT`): requests in flight together may arrive in any order.
+const BATCH: i64 = 10;
+const IN_FLIGHT: i64 = 4;
+
+/// Every seq of `want` arrived exactly once, in the order the spans ended, except that
+/// spans of records replayed together may overtake each other: none arrives more than
+/// `IN_FLIGHT` batches before a span that ended earlier.
+fn assert_in_order_once(got: &[i64], want: std::ops::Range<i64>) {
+    let mut sorted = got.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(sorted, want.collect::<Vec<_>>(), "every span, once");
+    let mut highest = got.first().copied().unwrap_or_default();
+    for (i, seq) in got.iter().enumerate() {
+        assert!(
+            highest - seq < BATCH * IN_FLIGHT,
+            "seq {seq} (position {i}) arrived after seq {highest}: out of order by more than the requests in flight"
+        );
+        highest = highest.max(*seq);
+    }
+}
+
 fn segment_files(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .map(|d| {
@@ -210,7 +241,7 @@ fn spans_wait_on_disk_while_the_endpoint_is_down_and_arrive_in_order_when_it_is_
 
     receiver.start();
     tracer.flush(Duration::from_secs(20)).unwrap();
-    assert_eq!(receiver.seqs(), (0..200).collect::<Vec<_>>());
+    assert_in_order_once(&receiver.seqs(), 0..200);
     let c = tracer.counters();
     assert_eq!(
         (
@@ -263,7 +294,7 @@ fn a_new_tracer_replays_what_the_last_one_spooled_before_its_own_spans() {
     assert_eq!(second.counters().spool_spans, 50);
     emit(&second, 50..80);
     second.flush(Duration::from_secs(20)).unwrap();
-    assert_eq!(receiver.seqs(), (0..80).collect::<Vec<_>>());
+    assert_in_order_once(&receiver.seqs(), 0..80);
     let c = second.counters();
     assert_eq!(
         (c.spans_replayed, c.spans_exported, c.spool_spans),
@@ -286,12 +317,7 @@ fn spans_spooled_during_an_outage_arrive_before_those_that_came_after() {
     receiver.start();
     emit(&tracer, 200..300);
     tracer.flush(Duration::from_secs(20)).unwrap();
-    let got = receiver.seqs();
-    let mut sorted = got.clone();
-    sorted.sort_unstable();
-    sorted.dedup();
-    assert_eq!(sorted, (0..300).collect::<Vec<_>>(), "every span, once");
-    assert_eq!(got, sorted, "in the order they ended");
+    assert_in_order_once(&receiver.seqs(), 0..300);
     assert_eq!(tracer.counters().spans_dropped, 0);
 }
 
@@ -329,4 +355,55 @@ fn each_service_spools_in_its_own_folder() {
         .unwrap();
     assert_eq!(crm.spool_folder(), Some(spool.0.join("crm-api").as_path()));
     assert_eq!(mes.spool_folder(), Some(spool.0.join("mes-api").as_path()));
+}
+
+#[test]
+fn a_spooled_batch_the_collector_rejects_is_dropped_and_counted_and_the_rest_flows() {
+    let receiver = Receiver::new();
+    let spool = TempDir::new("rejected-disk");
+    let tracer = tracer(&receiver, &spool.0);
+    emit(&tracer, 0..30);
+    wait_for(&tracer, "30 spooled spans", |c| c.spans_spooled == 30);
+    receiver.poison.store(15, Ordering::SeqCst);
+    receiver.start();
+    tracer.flush(Duration::from_secs(20)).unwrap();
+    let mut got = receiver.seqs();
+    got.sort_unstable();
+    assert_eq!(got, (0..10).chain(20..30).collect::<Vec<_>>());
+    let c = tracer.counters();
+    assert_eq!(
+        (
+            c.spans_dropped_rejected,
+            c.spans_dropped,
+            c.spans_exported,
+            c.spool_spans
+        ),
+        (10, 10, 20, 0)
+    );
+    let error = tracer.last_export_error().unwrap_or_default();
+    assert!(
+        error.contains("rejected a batch of 10 spans as invalid"),
+        "{error}"
+    );
+    tracer.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn a_batch_the_collector_rejects_on_the_way_from_memory_is_not_spooled() {
+    let receiver = Receiver::new();
+    receiver.poison.store(5, Ordering::SeqCst);
+    receiver.start();
+    let spool = TempDir::new("rejected-memory");
+    let tracer = tracer(&receiver, &spool.0);
+    emit(&tracer, 0..30);
+    tracer.flush(Duration::from_secs(20)).unwrap();
+    let mut got = receiver.seqs();
+    got.sort_unstable();
+    assert_eq!(got, (10..30).collect::<Vec<_>>());
+    let c = tracer.counters();
+    assert_eq!(
+        (c.spans_dropped_rejected, c.spans_spooled, c.spans_exported),
+        (10, 0, 20)
+    );
+    tracer.shutdown(Duration::from_secs(5)).unwrap();
 }

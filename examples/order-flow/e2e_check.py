@@ -24,10 +24,12 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import datetime, timedelta, timezone
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts/lib"))
+import e2e  # noqa: E402
+from e2e import attrs, check, finish, http, kind_of, spans_of  # noqa: E402
 
 SHOP = os.environ.get("SHOP_URL", "http://127.0.0.1:18080")
 JAEGER = os.environ.get("JAEGER_QUERY_URL", "http://127.0.0.1:16686")
@@ -42,80 +44,21 @@ SERVICE_OF = {"order_submitted": "shop-api", "model_uploaded": "shop-api", "orde
               "order_status_changed": "crm-api", "price_calculated": "mes-api", "manufacturing_started": "mes-api",
               "manufacturing_completed": "mes-api", "order_shipped": "crm-api"}
 
-failures = []
-checks = 0
-
 
 def log(message):
     print(f"[e2e] {message}", flush=True)
 
 
-def check(cond, what):
-    global checks
-    checks += 1
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def http(method, url, body=None, headers=None, timeout=10):
-    """(status, parsed JSON or text); status 0 when the server cannot be reached."""
-    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            return r.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError) as e:
-        return 0, str(e)
-
-
 def place_order(order_id, drop_headers=False, user=USER):
-    """Submits the order, then uploads its model with the headers the shop handed back (as a web
-    client would); the upload publishes the order to RabbitMQ. Returns the order's trace id."""
-    status, body = http("POST", SHOP + "/orders", {"order_id": order_id, "user_id": user},
-                        headers={"content-type": "application/json"})
-    if status != 201:
-        raise SystemExit(f"shop refused order {order_id}: {status} {body}")
-    trace_id = body["trace_id"]
-    query = urllib.parse.urlencode({"user": user, "format": "stl", "drop_headers": str(drop_headers).lower()})
-    status, up = http("POST", f"{SHOP}/orders/{order_id}/model?{query}", b"solid ring\nendsolid ring\n",
-                      headers={"content-type": "model/stl", "traceparent": body["traceparent"],
-                               "baggage": body["baggage"] or ""})
-    if status != 202:
-        raise SystemExit(f"shop refused the model of {order_id}: {status} {up}")
-    if up["trace_id"] != trace_id or up["headers_sent"] == drop_headers:
-        raise SystemExit(f"shop: unexpected upload answer for {order_id}: {up}")
+    """Places the order at the shop (e2e.place_order) and returns its trace id."""
+    trace_id = e2e.place_order(SHOP, order_id, user, drop_headers)
     log(f"placed {order_id} (trace {trace_id}, message headers {'dropped' if drop_headers else 'sent'})")
     return trace_id
 
 
-def value_of(v):
-    return next(iter(v.values())) if v else None
-
-
-def attrs(item):
-    return {kv["key"]: value_of(kv["value"]) for kv in item.get("attributes", [])}
-
-
-def spans_of(body):
-    """[(service, span)] of an api/v3 traces answer."""
-    out = []
-    for rs in (body or {}).get("result", {}).get("resourceSpans", []):
-        service = attrs(rs.get("resource", {})).get("service.name", "?")
-        for ss in rs.get("scopeSpans", []):
-            for span in ss.get("spans", []):
-                out.append((service, span))
-    return out
-
-
 def trace_spans(trace_id):
     """[(service, span)] of a trace, or [] when Jaeger does not have it (yet)."""
-    status, body = http("GET", f"{JAEGER}/api/v3/traces/{trace_id}")
-    return spans_of(body) if status == 200 else []
+    return e2e.trace_spans(JAEGER, trace_id)
 
 
 def wait_for(trace_id, names, timeout=60):
@@ -136,11 +79,6 @@ def stage(spans, name):
 
 def is_error(span):
     return span.get("status", {}).get("code") in (2, "STATUS_CODE_ERROR")
-
-
-def kind_of(span):
-    k = span.get("kind")
-    return {1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}.get(k) or str(k).replace("SPAN_KIND_", "")
 
 
 def rfc3339(t):
@@ -334,7 +272,4 @@ if JAEGER_STOP_CMD:
     code, out, err = timeline(ok_order, "--jaeger", JAEGER)
     check(code == 4 and err.strip(), f"timeline with Jaeger down: exit 4 ({code}: {err.strip()})")
 
-print(f"{checks - len(failures)} passed, {len(failures)} failed", flush=True)
-if failures:
-    print("failed checks:\n  " + "\n  ".join(failures), flush=True)
-sys.exit(1 if failures else 0)
+finish()

@@ -358,15 +358,21 @@ typedef struct OtTracerConfig {
 } OtTracerConfig;
 
 /**
- * Pipeline counters (see the core's `PipelineCounters`).
+ * A snapshot of the pipeline's counters.
+ *
+ * Every span ends up counted once as exported, dropped (with its reason) or failed; until
+ * then it is in memory (`queue_depth`) or on disk (`spool_spans`).
+ *
+ * `repr(C)`: the C ABI hands this very struct out (as `OtCounters` in `ordertrace.h`), so a new
+ * counter reaches C and C# (which declares the same sequential layout) without a copy by hand.
  */
 typedef struct OtCounters {
   /**
-   * Spans started (stages, start records, heartbeats).
+   * Spans started (stages, start records, heartbeats, spans from `tracing`).
    */
   uint64_t spans_started;
   /**
-   * Spans the exporter accepted.
+   * Spans the exporter accepted (including those replayed from the spool).
    */
   uint64_t spans_exported;
   /**
@@ -374,15 +380,15 @@ typedef struct OtCounters {
    */
   uint64_t spans_dropped;
   /**
-   * Spans lost in failed exports.
+   * Spans lost in failed export calls (only without a spool: with one they are spooled).
    */
   uint64_t spans_failed;
   /**
-   * Failed export calls.
+   * Export calls that failed (with a spool, each is retried).
    */
   uint64_t failed_exports;
   /**
-   * Spans queued or being exported now.
+   * Spans in memory: queued, handed to the exporter, or being exported now.
    */
   uint64_t queue_depth;
   /**
@@ -438,10 +444,22 @@ typedef struct OtCounters {
    */
   uint64_t spool_oldest_age_ms;
   /**
-   * Order ids and user ids a stage start refused (lenient: the stage started without them).
+   * Dropped because the collector rejected their batch as invalid (HTTP 400, gRPC
+   * `InvalidArgument`): sending it again cannot succeed. Only with a spool (without one a
+   * failed batch is counted in `spans_failed`).
+   */
+  uint64_t spans_dropped_rejected;
+  /**
+   * Order ids and user ids a stage start refused (each id once): in lenient mode the stage
+   * started anyway with the problem on its span; in strict mode the start failed. Not a span
+   * count: it is not part of `spans_dropped`.
    */
   uint64_t ids_rejected;
 } OtCounters;
+/**
+ * How many counters there are.
+ */
+#define OtCounters_LEN 21
 
 
 
@@ -672,7 +690,8 @@ OtStatus ot_tracer_flush(const struct OtTracer *tracer, uint64_t timeout_ms);
 OtStatus ot_tracer_shutdown(const struct OtTracer *tracer, uint64_t timeout_ms);
 
 /**
- * Reads the pipeline counters into `*out`.
+ * Reads the pipeline counters into `*out` (`OtCounters` in the header: the core's
+ * `PipelineCounters`, `repr(C)`).
  *
  * # Safety
  * `tracer` must be a live handle; `out` writable.

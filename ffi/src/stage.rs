@@ -613,8 +613,8 @@ mod tests {
         assert!(f.spans().is_empty());
     }
 
-    fn counters(f: &Fixture) -> crate::tracer::OtCounters {
-        let mut c = crate::tracer::OtCounters::default();
+    fn counters(f: &Fixture) -> ordertrace::PipelineCounters {
+        let mut c = ordertrace::PipelineCounters::default();
         assert_eq!(
             unsafe { crate::tracer::ot_tracer_counters(f.tracer, &mut c) },
             Status::Ok

@@ -3,7 +3,7 @@
 
 use crate::error::{Status, guard};
 use crate::strings::OtStr;
-use ordertrace::{IdentityMode, OrderTracer, OtlpProtocol};
+use ordertrace::{IdentityMode, OrderTracer, OtlpProtocol, PipelineCounters};
 use ordertrace_bridge::BridgeError;
 use std::time::Duration;
 
@@ -52,52 +52,6 @@ pub struct OtTracerConfig {
 #[derive(Debug)]
 pub struct OtTracer {
     pub(crate) tracer: OrderTracer,
-}
-
-/// Pipeline counters (see the core's `PipelineCounters`).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OtCounters {
-    /// Spans started (stages, start records, heartbeats).
-    pub spans_started: u64,
-    /// Spans the exporter accepted.
-    pub spans_exported: u64,
-    /// Spans dropped, all reasons: the sum of the `spans_dropped_*` fields.
-    pub spans_dropped: u64,
-    /// Spans lost in failed exports.
-    pub spans_failed: u64,
-    /// Failed export calls.
-    pub failed_exports: u64,
-    /// Spans queued or being exported now.
-    pub queue_depth: u64,
-    /// Dropped because the in-memory queue was full.
-    pub spans_dropped_queue_full: u64,
-    /// Dropped because they ended after the tracer was shut down.
-    pub spans_dropped_shutdown: u64,
-    /// Spans written to the spool (each batch once, when it is written).
-    pub spans_spooled: u64,
-    /// Spans exported from the spool, of this process or one before it.
-    pub spans_replayed: u64,
-    /// Dropped from the spool, oldest first, to stay within its byte bound.
-    pub spans_dropped_spool_full: u64,
-    /// Dropped from the spool because they were older than its age bound.
-    pub spans_dropped_spool_expired: u64,
-    /// Dropped because their spool record was torn or failed its checksum.
-    pub spans_dropped_spool_corrupt: u64,
-    /// Dropped because writing them to the spool failed (disk full, I/O error).
-    pub spans_dropped_spool_write_failed: u64,
-    /// Spool records (or torn tails) found corrupt and skipped.
-    pub spool_corrupt_records: u64,
-    /// Spool writes that failed.
-    pub spool_write_errors: u64,
-    /// Bytes of spool segments on disk now.
-    pub spool_bytes: u64,
-    /// Spans waiting in the spool now.
-    pub spool_spans: u64,
-    /// Age of the oldest span waiting in the spool, ms (0 when it is empty).
-    pub spool_oldest_age_ms: u64,
-    /// Order ids and user ids a stage start refused (lenient: the stage started without them).
-    pub ids_rejected: u64,
 }
 
 fn bad_config(what: &str, value: impl std::fmt::Display) -> BridgeError {
@@ -227,41 +181,21 @@ pub unsafe extern "C" fn ot_tracer_shutdown(tracer: *const OtTracer, timeout_ms:
     })
 }
 
-/// Reads the pipeline counters into `*out`.
+/// Reads the pipeline counters into `*out` (`OtCounters` in the header: the core's
+/// `PipelineCounters`, `repr(C)`).
 ///
 /// # Safety
 /// `tracer` must be a live handle; `out` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_tracer_counters(
     tracer: *const OtTracer,
-    out: *mut OtCounters,
+    out: *mut PipelineCounters,
 ) -> Status {
     guard(|| {
         // SAFETY: see the function's contract.
         let c = unsafe { tracer_ref(tracer) }?.counters();
         let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
-        *slot = OtCounters {
-            spans_started: c.spans_started,
-            spans_exported: c.spans_exported,
-            spans_dropped: c.spans_dropped,
-            spans_failed: c.spans_failed,
-            failed_exports: c.failed_exports,
-            queue_depth: c.queue_depth,
-            spans_dropped_queue_full: c.spans_dropped_queue_full,
-            spans_dropped_shutdown: c.spans_dropped_shutdown,
-            spans_spooled: c.spans_spooled,
-            spans_replayed: c.spans_replayed,
-            spans_dropped_spool_full: c.spans_dropped_spool_full,
-            spans_dropped_spool_expired: c.spans_dropped_spool_expired,
-            spans_dropped_spool_corrupt: c.spans_dropped_spool_corrupt,
-            spans_dropped_spool_write_failed: c.spans_dropped_spool_write_failed,
-            spool_corrupt_records: c.spool_corrupt_records,
-            spool_write_errors: c.spool_write_errors,
-            spool_bytes: c.spool_bytes,
-            spool_spans: c.spool_spans,
-            spool_oldest_age_ms: c.spool_oldest_age_ms,
-            ids_rejected: c.ids_rejected,
-        };
+        *slot = c;
         Ok(())
     })
 }
@@ -306,7 +240,7 @@ pub(crate) mod tests {
         let mut t = std::ptr::null_mut();
         assert_eq!(unsafe { ot_tracer_new(&config, &mut t) }, Status::Ok);
         assert_eq!(unsafe { ot_tracer_flush(t, 1000) }, Status::Ok);
-        let mut c = OtCounters::default();
+        let mut c = PipelineCounters::default();
         assert_eq!(unsafe { ot_tracer_counters(t, &mut c) }, Status::Ok);
         assert_eq!(c.spans_started, 0);
         assert_eq!(unsafe { ot_tracer_shutdown(t, 1000) }, Status::Ok);
@@ -325,7 +259,7 @@ pub(crate) mod tests {
 
     /// Ends `n` stages, shuts the tracer down (with a spool, what the endpoint refused waits
     /// on disk; a flush would wait for the endpoint) and reads the counters.
-    fn counters_after_ending(t: *mut OtTracer, n: usize) -> OtCounters {
+    fn counters_after_ending(t: *mut OtTracer, n: usize) -> PipelineCounters {
         // SAFETY: `t` is a live handle made by ot_tracer_new in the calling test.
         let tracer = unsafe { tracer_ref(t) }.unwrap();
         for i in 0..n {
@@ -336,7 +270,7 @@ pub(crate) mod tests {
                 .end();
         }
         assert_eq!(unsafe { ot_tracer_shutdown(t, 5000) }, Status::Ok);
-        let mut c = OtCounters::default();
+        let mut c = PipelineCounters::default();
         assert_eq!(unsafe { ot_tracer_counters(t, &mut c) }, Status::Ok);
         c
     }

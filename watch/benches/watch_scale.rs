@@ -112,10 +112,34 @@ fn rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn survey_time(t: &Tracker, cfg: &WatchConfig) -> (Duration, u64) {
+/// A survey of every order (what a /metrics scrape costs), timed twice: the first after the
+/// bulk ingest, the second as a later scrape.
+fn survey_time(t: &mut Tracker, cfg: &WatchConfig) -> (Duration, u64) {
     let start = Instant::now();
     let s = t.survey(now_ms(), cfg, false, |s| s.is_alerting());
-    (start.elapsed(), s.alerting())
+    let first = start.elapsed();
+    let start = Instant::now();
+    let again = t.survey(now_ms(), cfg, false, |s| s.is_alerting());
+    let second = start.elapsed();
+    assert_eq!(s.counts, again.counts, "two surveys in a row disagree");
+    println!(
+        "survey: {} orders, {} alerting; first {:.1} ms, next {:.1} ms",
+        t.len(),
+        s.alerting(),
+        first.as_secs_f64() * 1000.0,
+        second.as_secs_f64() * 1000.0
+    );
+    (first, s.alerting())
+}
+
+/// CPU seconds used so far by process `pid` (utime + stime from /proc), if readable.
+fn process_cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / hz)
 }
 
 fn file(orders: usize) {
@@ -145,7 +169,7 @@ fn file(orders: usize) {
     let took = start.elapsed();
     let cpu = cpu_seconds() - cpu;
     std::fs::remove_file(&path).ok();
-    let (survey, alerting) = survey_time(&t, &cfg);
+    let (survey, alerting) = survey_time(&mut t, &cfg);
     println!(
         "file: {orders} orders, {spans} spans ({:.1} MiB) ingested in {:.2}s wall = {:.0} spans/s, {:.2}s CPU = {:.0} spans per CPU-second; {} tracked; survey of all orders {:.0} ms ({alerting} alerting)",
         bytes as f64 / 1048576.0,
@@ -196,7 +220,7 @@ fn memory(orders: usize) {
     }
     let took = start.elapsed();
     let after = rss_mib();
-    let (survey, alerting) = survey_time(&t, &cfg);
+    let (survey, alerting) = survey_time(&mut t, &cfg);
     println!(
         "memory: {} orders tracked ({spans} spans applied in {:.1}s); RSS {:.0} MiB before, {:.0} MiB after = {:.0} bytes per order; survey of all orders {:.0} ms ({alerting} alerting)",
         t.len(),
@@ -234,15 +258,33 @@ fn jaeger(orders: usize, query: &str, otlp: &str) {
     std::thread::sleep(Duration::from_secs(2));
     let tracker = Mutex::new(Tracker::new());
     let mut poller = JaegerPoller::new(query, cfg.request_timeout).expect("poller");
+    // ORDERTRACE_JAEGER_PID: also report the CPU Jaeger spent answering.
+    let jaeger_pid = std::env::var("ORDERTRACE_JAEGER_PID").ok();
+    let jaeger_cpu = jaeger_pid.as_deref().and_then(process_cpu_seconds);
     let start = Instant::now();
     let cpu = cpu_seconds();
     let r = poller.poll(&tracker, now_ms(), &cfg).expect("poll");
     let took = start.elapsed();
     let cpu = cpu_seconds() - cpu;
+    if let (Some(pid), Some(before)) = (jaeger_pid.as_deref(), jaeger_cpu)
+        && let Some(after) = process_cpu_seconds(pid)
+    {
+        println!(
+            "jaeger process: {:.2}s CPU answering = {:.0} spans per Jaeger CPU-second; watch + Jaeger {:.0} spans per CPU-second",
+            after - before,
+            r.spans as f64 / (after - before),
+            r.spans as f64 / (after - before + cpu)
+        );
+    }
     let t = tracker.lock().expect("lock");
     println!(
-        "jaeger: {orders} orders exported; first poll (look-back backfill) read {} spans in {} requests in {:.2}s wall = {:.0} spans/s ({:.2}s CPU in the watch = {:.0} spans per CPU-second); {} orders tracked",
+        "jaeger: {orders} orders exported; first poll (look-back backfill, {:?}) read {} spans of {} traces ({:.1} MiB; {} spans of traces already read and {} of other shards left unparsed) in {} requests in {:.2}s wall = {:.0} spans/s ({:.2}s CPU in the watch = {:.0} spans per CPU-second); {} orders tracked",
+        poller.mode(),
         r.spans,
+        r.traces,
+        r.bytes as f64 / 1048576.0,
+        r.already_read,
+        r.other_shard,
         r.requests,
         took.as_secs_f64(),
         r.spans as f64 / took.as_secs_f64(),

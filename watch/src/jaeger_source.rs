@@ -1,74 +1,138 @@
-//! Reads Jaeger's HTTP api/v3 incrementally: each poll asks every service for the traces
-//! with a span starting in `[previous end - overlap, now]` (the first poll reaches back the
-//! look-back window, so a restart rebuilds the same state), de-duplicates by span id, and
-//! re-reads by trace id the few orders still open whose trace no longer shows up in the
-//! window (a long stage's span starts before the window it ends in). No full rescans.
+//! Reads Jaeger's HTTP api/v3 incrementally: each poll asks for the traces with a span
+//! starting in `[previous end - overlap, now]` (the first poll reaches back the look-back
+//! window, so a restart rebuilds the same state), de-duplicates by span id, and re-reads by
+//! trace id the few orders still open whose trace no longer shows up in the window (a long
+//! stage's span starts before the window it ends in). No full rescans.
 //!
-//! Jaeger v2's HTTP `GET /api/v3/traces` takes no attribute filter, hence the search by
-//! service and time window. A window returning `num_traces` traces is split in two.
+//! How it asks, cheapest first:
+//! - one search over every service (`query.service_name` left out; the memory and badger
+//!   storages allow it): each trace comes back once. A storage that refuses it (it wants a
+//!   service name) is searched per service instead, and a trace already read in this poll is
+//!   skipped before its spans are parsed (Jaeger answers whole traces, so the same trace comes
+//!   back once per service);
+//! - `raw_traces`: Jaeger skips its clock-skew and de-duplication adjusters;
+//! - up to `SEARCH_LIMIT` traces per answer; a window answering the limit is searched in
+//!   slices, newest first, sized to what the previous slice answered (see `search`);
+//! - the answer is read by [`crate::otlp_scan`] (no JSON tree), and with `--shard k/n` the
+//!   spans of another shard's traces are skipped by trace id before they are parsed.
 
 use crate::config::WatchConfig;
 use crate::error::{Result, WatchError};
-use crate::tracker::{SkipReason, Tracker};
-use ordertrace::otlp_json::{self, RecordedSpan};
-use serde_json::Value;
-use std::collections::BTreeSet;
+use crate::jaeger_client::{JaegerClient, Search};
+use crate::otlp_scan;
+use crate::tracker::{Shard, SkipReason, Tracker};
+use ordertrace::otlp_json::RecordedSpan;
+use std::collections::HashSet;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+pub use crate::jaeger_client::now_ms;
 
 /// Traces asked for per search.
-pub const SEARCH_LIMIT: usize = 1000;
+pub const SEARCH_LIMIT: usize = 20_000;
+/// The least traces asked for per search when halving it (see `search_slice`).
+const MIN_LIMIT: usize = 500;
 /// Open orders re-read by trace id per poll at most.
 pub const REFETCH_PER_POLL: usize = 200;
 /// Smallest window split when a search hits the limit.
 const MIN_WINDOW_MS: u64 = 1000;
 
+/// How the storage lets itself be searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchMode {
+    /// One search over every service.
+    AllServices,
+    /// One search per service (the storage wants a service name).
+    PerService,
+}
+
 /// An incremental reader of one Jaeger query service.
 pub struct JaegerPoller {
-    base: String,
-    client: reqwest::blocking::Client,
+    client: JaegerClient,
     window_end_ms: Option<u64>,
     refetch_cursor: usize,
+    mode: SearchMode,
+    /// Traces asked for per search: [`SEARCH_LIMIT`], halved while the storage refuses it.
+    limit: usize,
 }
 
 /// What one poll read.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PollResult {
-    /// Spans received (before de-duplication).
+    /// Spans parsed and handed to the tracker (before de-duplication by span id).
     pub spans: u64,
+    /// Spans in the answers left unparsed because their trace is another shard's.
+    pub other_shard: u64,
+    /// Spans in the answers left unparsed because their trace was read earlier in this poll.
+    pub already_read: u64,
+    /// Distinct traces received.
+    pub traces: u64,
     /// HTTP requests made.
     pub requests: u64,
+    /// Bytes of the answers.
+    pub bytes: u64,
 }
 
-fn rfc3339(ms: u64) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+/// What one search answered: its distinct traces, and the earliest and latest span start in
+/// it (Unix ms).
+type Answered = (usize, Option<(u64, u64)>);
+
+/// The spans read so far in one poll.
+struct PollSpans {
+    spans: Vec<RecordedSpan>,
+    /// Traces read in this poll (their spans are in `spans`, or were another shard's).
+    traces: HashSet<String>,
+    shard: Option<Shard>,
+    malformed: u64,
+}
+
+impl PollSpans {
+    /// Reads one answer: spans of traces already read in this poll and of another shard's
+    /// traces are skipped unparsed.
+    /// Returns the distinct traces in the answer and the earliest and latest span start in
+    /// it (Unix ms).
+    fn read(&mut self, body: &[u8], result: &mut PollResult) -> Answered {
+        result.bytes += body.len() as u64;
+        let traces = &self.traces;
+        match otlp_scan::scan(body, self.shard, |t| traces.contains(t)) {
+            Ok(read) => {
+                self.malformed += read.skipped.len() as u64;
+                result.other_shard += read.other_shard;
+                result.already_read += read.already_read;
+                let answered = read.traces.len();
+                self.traces.extend(read.traces);
+                self.spans.extend(read.spans);
+                let starts = read.starts.map(|(a, b)| (a / 1_000_000, b / 1_000_000));
+                (answered, starts)
+            }
+            Err(_) => {
+                self.malformed += 1;
+                (0, None)
+            }
+        }
+    }
 }
 
 impl JaegerPoller {
     /// `url` is the query service, e.g. `http://127.0.0.1:16686`.
     pub fn new(url: &str, timeout: Duration) -> Result<Self> {
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|e| WatchError::BadInput(format!("--jaeger {url:?} is not a URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(WatchError::BadInput(format!(
-                "--jaeger {url:?} must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:16686"
-            )));
-        }
-        let client = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| WatchError::Source(format!("cannot create an HTTP client: {e}")))?;
         Ok(JaegerPoller {
-            base: url.trim_end_matches('/').to_string(),
-            client,
+            client: JaegerClient::new(url, timeout)?,
             window_end_ms: None,
             refetch_cursor: 0,
+            mode: SearchMode::AllServices,
+            limit: SEARCH_LIMIT,
         })
     }
 
     /// The query URL.
     pub fn url(&self) -> &str {
-        &self.base
+        self.client.url()
+    }
+
+    /// How the last poll searched.
+    pub fn mode(&self) -> SearchMode {
+        self.mode
     }
 
     /// One poll up to `now_ms`, applied to `tracker`. On error nothing moves on: the next
@@ -85,29 +149,39 @@ impl JaegerPoller {
             None => now_ms.saturating_sub(crate::millis(cfg.lookback)),
         };
         let mut result = PollResult::default();
-        let mut batches: Vec<Value> = Vec::new();
-        for service in self.services(&mut result)? {
-            self.search(&service, from, now_ms, &mut batches, &mut result, 0)?;
-        }
-        let mut seen_traces = BTreeSet::new();
-        let mut spans: Vec<RecordedSpan> = Vec::new();
-        let mut malformed = 0u64;
-        for doc in &batches {
-            match otlp_json::parse_value_lenient(doc, &self.base) {
-                Ok(read) => {
-                    malformed += read.skipped.len() as u64;
-                    seen_traces.extend(read.spans.iter().map(|s| s.trace_id.clone()));
-                    spans.extend(read.spans);
+        let (open, shard) = {
+            let t = tracker.lock().map_err(|_| poisoned())?;
+            (t.open_trace_ids(), t.shard)
+        };
+        let mut read = PollSpans {
+            spans: Vec::new(),
+            traces: HashSet::new(),
+            shard,
+            malformed: 0,
+        };
+        // An empty Jaeger has nothing to search (and says so through its services list).
+        result.requests += 1;
+        let services = self.client.services()?;
+        if !services.is_empty() {
+            if self.mode == SearchMode::AllServices
+                && !self.search(None, from, now_ms, &mut read, &mut result)?
+            {
+                self.mode = SearchMode::PerService;
+            }
+            if self.mode == SearchMode::PerService {
+                for service in &services {
+                    if !self.search(Some(service), from, now_ms, &mut read, &mut result)? {
+                        return Err(WatchError::Source(format!(
+                            "Jaeger at {} refused the search of service {service:?}",
+                            self.url()
+                        )));
+                    }
                 }
-                Err(_) => malformed += 1,
             }
         }
+        result.traces = read.traces.len() as u64;
         // Orders still open whose trace did not show up: re-read them by id, a few per poll.
-        let open: Vec<String> = {
-            let t = tracker.lock().map_err(|_| poisoned())?;
-            t.open_trace_ids()
-        };
-        let missing: Vec<&String> = open.iter().filter(|t| !seen_traces.contains(*t)).collect();
+        let missing: Vec<&String> = open.iter().filter(|t| !read.traces.contains(*t)).collect();
         if !missing.is_empty() {
             let start = self.refetch_cursor % missing.len();
             for trace in missing
@@ -116,21 +190,18 @@ impl JaegerPoller {
                 .skip(start)
                 .take(REFETCH_PER_POLL.min(missing.len()))
             {
-                let url = format!("{}/api/v3/traces/{trace}", self.base);
                 result.requests += 1;
-                if let Some(doc) = self.get(&url)? {
-                    match otlp_json::parse_value_lenient(&doc, &url) {
-                        Ok(read) => spans.extend(read.spans),
-                        Err(_) => malformed += 1,
-                    }
+                if let Some(body) = self.client.trace(trace)? {
+                    read.read(&body, &mut result);
                 }
             }
             self.refetch_cursor = start + REFETCH_PER_POLL;
         }
-        result.spans = spans.len() as u64;
+        result.spans = read.spans.len() as u64;
         let mut t = tracker.lock().map_err(|_| poisoned())?;
-        t.count_skipped(SkipReason::MalformedSpan, malformed);
-        for s in &spans {
+        t.count_skipped(SkipReason::MalformedSpan, read.malformed);
+        t.count_skipped(SkipReason::OtherShard, result.other_shard);
+        for s in &read.spans {
             t.ingest(s, now_ms, cfg);
         }
         drop(t);
@@ -138,134 +209,91 @@ impl JaegerPoller {
         Ok(result)
     }
 
+    /// Searches `[from_ms, to_ms]` newest first in slices: a slice answering the limit is
+    /// asked again narrower (a quarter as long, or half the time its answer's spans spread
+    /// over when that is less: the data is denser than the slice; its traces are skipped
+    /// unparsed the second time), a slice answering less than a quarter of the limit makes
+    /// the next one twice as long.
+    /// The first slice is the whole window (one request for a normal poll). `Ok(false)`: the
+    /// storage refused a search over every service.
     fn search(
-        &self,
-        service: &str,
+        &mut self,
+        service: Option<&str>,
         from_ms: u64,
         to_ms: u64,
-        out: &mut Vec<Value>,
+        read: &mut PollSpans,
         result: &mut PollResult,
-        depth: u32,
-    ) -> Result<()> {
-        let mut url = reqwest::Url::parse(&format!("{}/api/v3/traces", self.base))
-            .map_err(|e| WatchError::BadInput(format!("bad Jaeger URL: {e}")))?;
-        url.query_pairs_mut()
-            .append_pair("query.service_name", service)
-            .append_pair("query.start_time_min", &rfc3339(from_ms))
-            .append_pair("query.start_time_max", &rfc3339(to_ms))
-            .append_pair("query.num_traces", &SEARCH_LIMIT.to_string());
-        result.requests += 1;
-        let Some(doc) = self.get(url.as_str())? else {
-            return Ok(());
-        };
-        let traces = count_traces(&doc);
-        if traces >= SEARCH_LIMIT && to_ms - from_ms > MIN_WINDOW_MS && depth < 16 {
-            // The answer may be cut at the limit: ask for each half instead.
-            let mid = from_ms + (to_ms - from_ms) / 2;
-            self.search(service, from_ms, mid, out, result, depth + 1)?;
-            return self.search(service, mid, to_ms, out, result, depth + 1);
+    ) -> Result<bool> {
+        let mut end = to_ms;
+        let mut len = to_ms.saturating_sub(from_ms);
+        loop {
+            let start = end.saturating_sub(len).max(from_ms);
+            let Some((answered, starts)) = self.search_slice(service, start, end, read, result)?
+            else {
+                return Ok(false);
+            };
+            if answered >= self.limit && end - start > MIN_WINDOW_MS {
+                // The answer may be cut at the limit: ask for a narrower slice.
+                let spread = starts.map_or(u64::MAX, |(a, b)| {
+                    (b.clamp(start, end) - a.clamp(start, end)) / 2
+                });
+                len = ((end - start) / 4).min(spread).max(MIN_WINDOW_MS);
+                continue;
+            }
+            if start <= from_ms {
+                return Ok(true);
+            }
+            end = start;
+            if answered < self.limit / 4 {
+                len = len.saturating_mul(2);
+            }
         }
-        out.push(doc);
-        Ok(())
     }
 
-    fn services(&self, result: &mut PollResult) -> Result<Vec<String>> {
-        let url = format!("{}/api/v3/services", self.base);
-        result.requests += 1;
-        let Some(doc) = self.get(&url)? else {
-            return Err(WatchError::Source(format!(
-                "{url} does not exist: is {} Jaeger's query port (16686), not its OTLP port?",
-                self.base
-            )));
-        };
-        if !doc.is_object() {
-            return Err(WatchError::Source(format!(
-                "{url} answered without a services list"
-            )));
+    /// One search request; the distinct traces answered, `None` when the storage refused a
+    /// search over every service. A storage whose limit is below ours (memory's
+    /// `max_traces`), or a search not answered within the request timeout, is asked again
+    /// with half the limit (down to `MIN_LIMIT`; the limit stays lower for later polls).
+    fn search_slice(
+        &mut self,
+        service: Option<&str>,
+        from_ms: u64,
+        to_ms: u64,
+        read: &mut PollSpans,
+        result: &mut PollResult,
+    ) -> Result<Option<Answered>> {
+        loop {
+            let q = Search {
+                service,
+                from_ms,
+                to_ms,
+                limit: self.limit,
+            };
+            result.requests += 1;
+            return match self.client.search(&q)? {
+                Ok(Some(body)) => Ok(Some(read.read(&body, result))),
+                Ok(None) => Ok(Some((0, None))),
+                Err(refused)
+                    if (refused.timed_out() || refused.body.contains("search depth"))
+                        && self.limit > MIN_LIMIT =>
+                {
+                    self.limit = (self.limit / 2).max(MIN_LIMIT);
+                    continue;
+                }
+                Err(refused) if service.is_none() && refused.body.contains("service") => Ok(None),
+                Err(refused) => Err(WatchError::Source(format!(
+                    "Jaeger answered {} to {}: {}",
+                    refused.status,
+                    self.client.search_url(&q)?,
+                    refused.body
+                ))),
+            };
         }
-        // An empty Jaeger answers `{}`: protobuf's JSON mapping leaves out empty lists.
-        let services = doc
-            .get("services")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        Ok(services
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|s| *s != "jaeger")
-            .map(str::to_string)
-            .collect())
-    }
-
-    /// `Ok(None)` for 404 (api/v3's "nothing found"), the JSON body for 200.
-    fn get(&self, url: &str) -> Result<Option<Value>> {
-        let response = self.client.get(url).send().map_err(|e| {
-            WatchError::Source(format!(
-                "cannot reach Jaeger at {}: {e} (is it running? scripts/start-jaeger starts it)",
-                self.base
-            ))
-        })?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .map_err(|e| WatchError::Source(format!("reading the answer of {url}: {e}")))?;
-        if status == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            let snippet: String = String::from_utf8_lossy(&body).chars().take(300).collect();
-            return Err(WatchError::Source(format!(
-                "Jaeger answered {status} to {url}: {snippet}"
-            )));
-        }
-        serde_json::from_slice(&body).map(Some).map_err(|e| {
-            WatchError::Source(format!(
-                "Jaeger's answer to {url} is not JSON ({e}); is this the query port (16686)?"
-            ))
-        })
     }
 }
 
 fn poisoned() -> WatchError {
     WatchError::Source("the order table's lock was poisoned by a panic".into())
-}
-
-/// Distinct trace ids in an api/v3 answer.
-fn count_traces(doc: &Value) -> usize {
-    let doc = doc.get("result").unwrap_or(doc);
-    let mut ids = BTreeSet::new();
-    for rs in doc
-        .get("resourceSpans")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        for ss in rs
-            .get("scopeSpans")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            for s in ss
-                .get("spans")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(t) = s.get("traceId").and_then(Value::as_str) {
-                    ids.insert(t);
-                }
-            }
-        }
-    }
-    ids.len()
-}
-
-/// Now, Unix ms.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]
@@ -299,6 +327,247 @@ mod tests {
             }
         });
         format!("http://{addr}")
+    }
+
+    /// A fake Jaeger on a loopback port: `route` gets each request line and answers
+    /// (status line, body).
+    fn fake_jaeger(
+        route: impl Fn(&str) -> (&'static str, String) + Send + Sync + 'static,
+    ) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let route = std::sync::Arc::new(route);
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten().take(64) {
+                let route = std::sync::Arc::clone(&route);
+                // One thread per request: a slow answer does not hold up the next one.
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    let request = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let line = request.lines().next().unwrap_or_default().to_string();
+                    let (status, body) = route(&line);
+                    let _ = stream.write_all(
+                    format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    /// A query parameter of a request line, decoded.
+    fn param(line: &str, key: &str) -> Option<String> {
+        let url = reqwest::Url::parse(&format!(
+            "http://x{}",
+            line.split_whitespace().nth(1).unwrap_or("/")
+        ))
+        .ok()?;
+        url.query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    const SERVICES: &str = r#"{"services":["shop-api","crm-api","jaeger"]}"#;
+
+    /// An api/v3 answer: one `order_submitted` span per (trace id, order id, start ms).
+    fn answer(traces: &[(u128, &str, u64)]) -> String {
+        let spans: Vec<String> = traces
+            .iter()
+            .enumerate()
+            .map(|(i, (trace, order, start))| {
+                format!(
+                    r#"{{"traceId":"{trace:032x}","spanId":"{:016x}","name":"order_submitted","startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{{"key":"order.id","value":{{"stringValue":"{order}"}}}},{{"key":"order.event","value":{{"stringValue":"order_submitted"}}}}]}}"#,
+                    i + 1,
+                    start * 1_000_000,
+                    (start + 5) * 1_000_000
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"result":{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"shop-api"}}}}]}},"scopeSpans":[{{"spans":[{}]}}]}}]}}}}"#,
+            spans.join(",")
+        )
+    }
+
+    #[test]
+    fn one_search_over_every_service_reads_each_trace_once() {
+        let now = now_ms();
+        let url = fake_jaeger(move |line| {
+            if line.contains("/api/v3/services") {
+                ("200 OK", SERVICES.into())
+            } else if param(line, "query.service_name").is_some() {
+                (
+                    "500 Internal Server Error",
+                    "per-service search not expected".into(),
+                )
+            } else {
+                assert_eq!(param(line, "query.raw_traces").as_deref(), Some("true"));
+                (
+                    "200 OK",
+                    answer(&[(1, "ORD-1", now - 1000), (2, "ORD-2", now - 500)]),
+                )
+            }
+        });
+        let mut p = JaegerPoller::new(&url, Duration::from_secs(5)).unwrap();
+        let tracker = Mutex::new(Tracker::new());
+        let r = p.poll(&tracker, now, &WatchConfig::default()).unwrap();
+        assert_eq!((r.requests, r.spans, r.traces), (2, 2, 2));
+        assert_eq!(p.mode(), SearchMode::AllServices);
+        assert_eq!(tracker.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_storage_that_wants_a_service_name_is_searched_per_service_and_each_trace_parsed_once() {
+        let now = now_ms();
+        let url = fake_jaeger(move |line| {
+            if line.contains("/api/v3/services") {
+                return ("200 OK", SERVICES.into());
+            }
+            match param(line, "query.service_name").as_deref() {
+                None => (
+                    "500 Internal Server Error",
+                    r#"{"error":{"message":"service name must be set"}}"#.into(),
+                ),
+                // Jaeger answers whole traces: trace 1 comes back for both services.
+                Some("shop-api") => (
+                    "200 OK",
+                    answer(&[(1, "ORD-1", now - 1000), (2, "ORD-2", now - 500)]),
+                ),
+                Some("crm-api") => ("200 OK", answer(&[(1, "ORD-1", now - 1000)])),
+                Some(other) => panic!("searched {other}"),
+            }
+        });
+        let mut p = JaegerPoller::new(&url, Duration::from_secs(5)).unwrap();
+        let tracker = Mutex::new(Tracker::new());
+        let r = p.poll(&tracker, now, &WatchConfig::default()).unwrap();
+        assert_eq!(p.mode(), SearchMode::PerService);
+        assert_eq!((r.spans, r.already_read, r.traces), (2, 1, 2));
+        assert_eq!(tracker.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn with_a_shard_another_shards_traces_are_skipped_unparsed_and_counted() {
+        let now = now_ms();
+        let url = fake_jaeger(move |line| {
+            if line.contains("/api/v3/services") {
+                ("200 OK", SERVICES.into())
+            } else {
+                (
+                    "200 OK",
+                    answer(&[(4, "ORD-4", now - 1000), (7, "ORD-7", now - 500)]),
+                )
+            }
+        });
+        let mut p = JaegerPoller::new(&url, Duration::from_secs(5)).unwrap();
+        let tracker = Mutex::new(Tracker::new());
+        tracker.lock().unwrap().shard = Shard::parse("0/2");
+        let r = p.poll(&tracker, now, &WatchConfig::default()).unwrap();
+        assert_eq!((r.spans, r.other_shard), (1, 1));
+        let t = tracker.lock().unwrap();
+        assert_eq!(t.skipped.get(&SkipReason::OtherShard), Some(&1));
+        assert!(
+            t.order("ORD-4", now, &WatchConfig::default(), false)
+                .is_some()
+        );
+        assert!(
+            t.order("ORD-7", now, &WatchConfig::default(), false)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_storage_with_a_smaller_search_limit_is_asked_again_with_half() {
+        let now = now_ms();
+        let url = fake_jaeger(move |line| {
+            if line.contains("/api/v3/services") {
+                return ("200 OK", SERVICES.into());
+            }
+            let limit: usize = param(line, "query.num_traces").unwrap().parse().unwrap();
+            if limit > 5000 {
+                (
+                    "500 Internal Server Error",
+                    r#"{"error":{"message":"search depth must be greater than 0 and less than max traces"}}"#.into(),
+                )
+            } else {
+                ("200 OK", answer(&[(1, "ORD-1", now - 1000)]))
+            }
+        });
+        let mut p = JaegerPoller::new(&url, Duration::from_secs(5)).unwrap();
+        let tracker = Mutex::new(Tracker::new());
+        let r = p.poll(&tracker, now, &WatchConfig::default()).unwrap();
+        assert_eq!(r.spans, 1);
+        assert_eq!(p.limit, 5000);
+    }
+
+    #[test]
+    fn a_search_not_answered_within_the_timeout_is_asked_again_with_half_the_limit() {
+        let now = now_ms();
+        let url = fake_jaeger(move |line| {
+            if line.contains("/api/v3/services") {
+                return ("200 OK", SERVICES.into());
+            }
+            let limit: usize = param(line, "query.num_traces").unwrap().parse().unwrap();
+            if limit > 5000 {
+                // Too big to answer within the client's timeout.
+                std::thread::sleep(Duration::from_millis(1500));
+            }
+            ("200 OK", answer(&[(1, "ORD-1", now - 1000)]))
+        });
+        let mut p = JaegerPoller::new(&url, Duration::from_millis(500)).unwrap();
+        let tracker = Mutex::new(Tracker::new());
+        let r = p.poll(&tracker, now, &WatchConfig::default()).unwrap();
+        assert_eq!(r.spans, 1);
+        assert_eq!(p.limit, 5000);
+    }
+
+    #[test]
+    fn a_window_answering_the_limit_is_read_in_narrower_slices_without_losing_a_trace() {
+        let now = now_ms();
+        let minute = 60_000;
+        let all = [
+            (1u128, "ORD-1", now - 50 * minute),
+            (2, "ORD-2", now - 20 * minute),
+            (3, "ORD-3", now - minute),
+        ];
+        let url = fake_jaeger(move |line| {
+            if line.contains("/api/v3/services") {
+                return ("200 OK", SERVICES.into());
+            }
+            let ms = |k: &str| {
+                let t = humantime::parse_rfc3339(&param(line, k).unwrap()).unwrap();
+                t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+            };
+            let (from, to) = (ms("query.start_time_min"), ms("query.start_time_max"));
+            let limit: usize = param(line, "query.num_traces").unwrap().parse().unwrap();
+            // Newest first, cut at the limit, as Jaeger's memory storage answers.
+            let hits: Vec<_> = all
+                .iter()
+                .rev()
+                .filter(|(_, _, start)| (from..=to).contains(start))
+                .take(limit)
+                .copied()
+                .collect();
+            if hits.is_empty() {
+                (
+                    "404 Not Found",
+                    r#"{"error":{"message":"No traces found"}}"#.into(),
+                )
+            } else {
+                ("200 OK", answer(&hits))
+            }
+        });
+        let mut p = JaegerPoller::new(&url, Duration::from_secs(5)).unwrap();
+        p.limit = 2;
+        let tracker = Mutex::new(Tracker::new());
+        let r = p.poll(&tracker, now, &WatchConfig::default()).unwrap();
+        assert_eq!(tracker.lock().unwrap().len(), 3);
+        assert_eq!(r.traces, 3);
+        assert!(r.requests > 2, "{r:?}");
     }
 
     #[test]
@@ -349,14 +618,5 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn trace_count_reads_distinct_trace_ids() {
-        let doc: Value = serde_json::from_str(
-            r#"{"result":{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a"},{"traceId":"a"},{"traceId":"b"}]}]}]}}"#,
-        )
-        .unwrap();
-        assert_eq!(count_traces(&doc), 2);
     }
 }

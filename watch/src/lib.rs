@@ -7,7 +7,8 @@
 //!   waiting; stuck, stalled, lost, failed, incomplete, status mismatch).
 //! - [`tracker`]: every order's record, bad input counted per reason, the views.
 //! - [`file_source`] and [`jaeger_source`]: the span file as it grows, Jaeger's api/v3 by
-//!   time window.
+//!   time window; [`jaeger_client`]: the project's one api/v3 client (the CLI's `timeline`
+//!   uses it too); [`otlp_scan`]: the fast OTLP/JSON reader of the hot path.
 //! - [`metrics`], [`board`], [`api`], [`server`]: `/metrics`, the HTML board, the JSON API,
 //!   on one loopback port; [`service`]: the long-running loop and `--once`.
 
@@ -18,9 +19,11 @@ pub mod board;
 pub mod config;
 pub mod error;
 pub mod file_source;
+pub mod jaeger_client;
 pub mod jaeger_source;
 pub mod metrics;
 pub mod order_state;
+pub mod otlp_scan;
 pub mod server;
 pub mod service;
 pub mod source;

@@ -205,6 +205,15 @@ impl OrderRecord {
         self.reached().last()
     }
 
+    /// Whether the order is done for good: shipped, not in error, no stage missing before.
+    /// Such an order is `completed` at any time under any config (the assessment below
+    /// returns early for it) until a new span changes its record, so a survey can count it
+    /// without assessing it again.
+    pub fn is_final(&self) -> bool {
+        let shipped = self.slot(OrderEvent::OrderShipped);
+        shipped.ended() && !shipped.failed() && missing_before(self.reached()).is_empty()
+    }
+
     /// Where the MES is: the furthest MES stage reached.
     pub fn mes_position(&self) -> MesPosition {
         crate::config::MES_STAGES
@@ -728,6 +737,42 @@ mod tests {
             a.detail
         );
         assert_eq!(assess(&r, 17 + 30).state, StateKind::Completed);
+    }
+
+    #[test]
+    fn a_final_order_is_completed_at_any_time_under_any_config() {
+        let mut r = OrderRecord::default();
+        for (i, e) in OrderEvent::ALL.iter().enumerate() {
+            ended(&mut r, *e, 50 + i as u64, 10 + i as u64, 1, false);
+        }
+        assert!(r.is_final());
+        let tight = WatchConfig {
+            incomplete_grace: Duration::from_millis(1),
+            retry_window: Duration::from_millis(1),
+            lost_after: Duration::from_millis(1),
+            ..WatchConfig::default()
+        };
+        for cfg in [WatchConfig::default(), tight] {
+            for now_s in [18, 100, 86_400, 30 * 86_400] {
+                let a = r.assess(now_s * 1000, &cfg, |_| None).unwrap();
+                assert_eq!(a.state, StateKind::Completed, "at {now_s}s");
+            }
+        }
+    }
+
+    #[test]
+    fn shipped_with_a_missing_stage_or_in_error_is_not_final() {
+        let mut missing = OrderRecord::default();
+        for (i, e) in OrderEvent::ALL[2..].iter().enumerate() {
+            ended(&mut missing, *e, 50 + i as u64, 10 + i as u64, 1, false);
+        }
+        assert!(!missing.is_final());
+        let mut failed = OrderRecord::default();
+        for (i, e) in OrderEvent::ALL.iter().enumerate() {
+            let last = *e == OrderEvent::OrderShipped;
+            ended(&mut failed, *e, 50 + i as u64, 10 + i as u64, 1, last);
+        }
+        assert!(!failed.is_final());
     }
 
     #[test]

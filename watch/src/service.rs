@@ -173,7 +173,7 @@ impl Shared {
         let cfg = self.config();
         let stale = self.is_stale(now_ms);
         match self.tracker.lock() {
-            Ok(t) => t.survey(now_ms, &cfg, stale, keep),
+            Ok(mut t) => t.survey(now_ms, &cfg, stale, keep),
             Err(_) => Survey::default(),
         }
     }

@@ -188,6 +188,15 @@ pub struct Tracker {
     records_since_prune: usize,
     /// Last error text of an order's failed stage.
     errors: HashMap<Box<str>, String>,
+    /// Orders a survey must assess: every order not known to be final (see
+    /// [`OrderRecord::is_final`]), plus entries of orders that became final since the last
+    /// survey or compaction (dropped then). A final order is only counted, so a survey of a
+    /// million mostly completed orders costs the open ones.
+    active: Vec<(Box<str>, u32)>,
+    /// Per record: [`Listing`].
+    listing: Vec<Listing>,
+    /// Final orders (their listing is `FinalListed` or `FinalUnlisted`).
+    finals: u64,
     /// Spans applied.
     pub ingested: u64,
     /// Spans skipped, per reason.
@@ -198,8 +207,22 @@ pub struct Tracker {
     pub shard: Option<Shard>,
 }
 
-/// A share of the orders: watch `index` of `count` keeps the orders whose order-derived
-/// trace id (a hash of the order id) is `index` modulo `count`.
+/// Where a record stands for the survey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    /// Not final, in `active`.
+    Active,
+    /// Final, still in `active` (dropped at the next survey or compaction).
+    FinalListed,
+    /// Final, not in `active`.
+    FinalUnlisted,
+}
+
+/// A share of the orders: watch `index` of `count` keeps the spans whose trace id is `index`
+/// modulo `count`. With the default identity an order's trace id is derived from (a hash
+/// of) its order id, so each order belongs to exactly one watch, and a reader can skip
+/// another shard's trace by its id before parsing any span of it. (With the `propagated`
+/// identity an order still lives in one trace, the one its first hop started.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     /// 0-based.
@@ -216,10 +239,20 @@ impl Shard {
         (count > 0 && index < count).then_some(Shard { index, count })
     }
 
-    /// Whether this share holds `order_id`.
+    /// Whether this share holds `order_id`'s order-derived trace.
     pub fn owns(&self, order_id: &str) -> bool {
         let t = u128::from_be_bytes(ordertrace::identity::order_trace_id(order_id).to_bytes());
-        t % u128::from(self.count) == u128::from(self.index)
+        self.owns_trace_number(t)
+    }
+
+    /// Whether this share holds the trace `trace_id` (32 hex digits); an id that is not
+    /// hex is nobody's.
+    pub fn owns_trace(&self, trace_id: &str) -> bool {
+        u128::from_str_radix(trace_id, 16).is_ok_and(|t| self.owns_trace_number(t))
+    }
+
+    fn owns_trace_number(&self, trace: u128) -> bool {
+        trace % u128::from(self.count) == u128::from(self.index)
     }
 }
 
@@ -273,7 +306,7 @@ impl Tracker {
             .ok_or(SkipReason::NoOrderId)?;
         validate_order_id(order_id).map_err(|_| SkipReason::MalformedOrderId)?;
         if let Some(shard) = self.shard
-            && !shard.owns(order_id)
+            && !shard.owns_trace(&span.trace_id)
         {
             return Err(SkipReason::OtherShard);
         }
@@ -342,6 +375,8 @@ impl Tracker {
                 let i = self.records.len();
                 self.records.push(OrderRecord::default());
                 self.orders.insert(order_id.into(), i as u32);
+                self.listing.push(Listing::Active);
+                self.active.push((order_id.into(), i as u32));
                 i
             }
         };
@@ -354,6 +389,9 @@ impl Tracker {
             if let Ok(t) = u128::from_str_radix(&span.trace_id, 16) {
                 record.trace_id = t;
             }
+            let is_final = record.is_final();
+            self.relist(order_id, index, is_final);
+            let record = &mut self.records[index];
             if let Some(s) = status {
                 record.set_status(s, start_ms);
             }
@@ -383,6 +421,44 @@ impl Tracker {
             }
         }
         Ok(())
+    }
+
+    /// Keeps `listing`/`active`/`finals` in step with whether record `index` is final.
+    fn relist(&mut self, order_id: &str, index: usize, is_final: bool) {
+        match (self.listing[index], is_final) {
+            (Listing::Active, true) => {
+                self.listing[index] = Listing::FinalListed;
+                self.finals += 1;
+            }
+            (Listing::FinalListed, false) => {
+                self.listing[index] = Listing::Active;
+                self.finals -= 1;
+            }
+            (Listing::FinalUnlisted, false) => {
+                self.listing[index] = Listing::Active;
+                self.finals -= 1;
+                self.active.push((order_id.into(), index as u32));
+            }
+            _ => {}
+        }
+        // Entries of final orders pile up during a bulk read: drop them once they are half.
+        let live = self.records.len() - self.finals as usize;
+        if self.active.len() > 2 * live + 1024 {
+            self.compact_active();
+        }
+    }
+
+    fn compact_active(&mut self) {
+        let listing = &mut self.listing;
+        self.active.retain(|(_, i)| {
+            let l = &mut listing[*i as usize];
+            if *l == Listing::FinalListed {
+                *l = Listing::FinalUnlisted;
+                false
+            } else {
+                true
+            }
+        });
     }
 
     /// Forgets records older than the de-duplication horizon (every 4096 inserts).
@@ -501,19 +577,24 @@ impl Tracker {
     }
 
     /// Every order's state, counted per (state, stage), and the views of the orders for which
-    /// `keep` says yes.
+    /// `keep` says yes. Final orders (completed for good) are counted without being assessed
+    /// unless their views are wanted (`keep(Completed)`, or the source is stale and they
+    /// read `unknown`): the cost is that of the orders still open.
     pub fn survey(
-        &self,
+        &mut self,
         now_ms: u64,
         cfg: &WatchConfig,
         stale: bool,
         mut keep: impl FnMut(StateKind) -> bool,
     ) -> Survey {
+        self.compact_active();
         let mut survey = Survey::default();
-        for (id, index) in &self.orders {
-            let r = &self.records[*index as usize];
+        let tally = |id: &str,
+                     r: &OrderRecord,
+                     survey: &mut Survey,
+                     keep: &mut dyn FnMut(StateKind) -> bool| {
             let Some(a) = self.assess_record(r, now_ms, cfg) else {
-                continue;
+                return;
             };
             let state = if stale && !a.state.is_alerting() {
                 StateKind::Unknown
@@ -523,6 +604,23 @@ impl Tracker {
             *survey.counts.entry((state, a.stage)).or_default() += 1;
             if keep(state) {
                 survey.orders.push(self.view(id, a, r, stale));
+            }
+        };
+        for (id, index) in &self.active {
+            tally(id, &self.records[*index as usize], &mut survey, &mut keep);
+        }
+        if self.finals > 0 {
+            if stale || keep(StateKind::Completed) {
+                for (id, index) in &self.orders {
+                    if self.listing[*index as usize] != Listing::Active {
+                        tally(id, &self.records[*index as usize], &mut survey, &mut keep);
+                    }
+                }
+            } else {
+                *survey
+                    .counts
+                    .entry((StateKind::Completed, OrderEvent::OrderShipped))
+                    .or_default() += self.finals;
             }
         }
         survey.orders.sort_by(|a, b| {
@@ -785,6 +883,121 @@ mod tests {
         assert_eq!(survey.count(StateKind::Stalled), 1);
     }
 
+    /// Every stage of `order` ended, 10 ms apart, ending `ends_ms_ago` before NOW_MS.
+    fn complete_order(t: &mut Tracker, order: &str, n: u64, ends_ms_ago: u64) {
+        for (i, e) in OrderEvent::ALL.iter().enumerate() {
+            let id = format!("{:016x}", (n << 8) + i as u64 + 1);
+            let start = NOW_MS - ends_ms_ago - 100 + i as u64 * 10;
+            ingest(t, &span(Some(order), Some(e.name()), &id, start));
+        }
+    }
+
+    /// Counts per state, assessing every order one by one (what a survey must agree with).
+    fn assessed_counts(
+        t: &Tracker,
+        ids: &[&str],
+        now: u64,
+        stale: bool,
+    ) -> BTreeMap<StateKind, u64> {
+        let mut counts = BTreeMap::new();
+        for id in ids {
+            let v = t.order(id, now, &WatchConfig::default(), stale).unwrap();
+            *counts.entry(v.state).or_default() += 1;
+        }
+        counts
+    }
+
+    fn survey_counts(s: &Survey) -> BTreeMap<StateKind, u64> {
+        let mut counts = BTreeMap::new();
+        for ((state, _), n) in &s.counts {
+            *counts.entry(*state).or_default() += n;
+        }
+        counts
+    }
+
+    #[test]
+    fn a_survey_counts_final_orders_without_listing_them_and_agrees_with_each_assessment() {
+        let cfg = WatchConfig::default();
+        let mut t = Tracker::new();
+        for n in 0..5 {
+            complete_order(&mut t, &format!("ORD-DONE-{n}"), n, 1000);
+        }
+        ingest(
+            &mut t,
+            &span(
+                Some("ORD-OPEN"),
+                Some("order_submitted"),
+                "00000000000ff001",
+                NOW_MS - 1000,
+            ),
+        );
+        assert_eq!(t.finals, 5);
+        let ids: Vec<String> = (0..5).map(|n| format!("ORD-DONE-{n}")).collect();
+        let mut all: Vec<&str> = ids.iter().map(String::as_str).collect();
+        all.push("ORD-OPEN");
+        for stale in [false, true] {
+            let survey = t.survey(NOW_MS, &cfg, stale, StateKind::is_alerting);
+            assert_eq!(
+                survey_counts(&survey),
+                assessed_counts(&t, &all, NOW_MS, stale),
+                "stale {stale}"
+            );
+        }
+        let survey = t.survey(NOW_MS, &cfg, false, StateKind::is_alerting);
+        assert_eq!(survey.count(StateKind::Completed), 5);
+        assert!(survey.orders.is_empty());
+        // Asked for, the final orders are listed with their views.
+        let survey = t.survey(NOW_MS, &cfg, false, |s| s == StateKind::Completed);
+        assert_eq!(survey.orders.len(), 5);
+        assert!(
+            survey
+                .orders
+                .iter()
+                .all(|v| v.state == StateKind::Completed)
+        );
+    }
+
+    #[test]
+    fn a_final_order_that_gets_a_new_failed_attempt_is_assessed_again() {
+        let cfg = WatchConfig::default();
+        let mut t = Tracker::new();
+        complete_order(&mut t, "ORD-RETRY", 1, 3_600_000);
+        let _ = t.survey(NOW_MS, &cfg, false, StateKind::is_alerting);
+        assert_eq!(t.finals, 1);
+        let mut again = span(
+            Some("ORD-RETRY"),
+            Some("order_shipped"),
+            "00000000000ee001",
+            NOW_MS - 1_800_000,
+        );
+        again.status = SpanStatus::Error;
+        ingest(&mut t, &again);
+        assert_eq!(t.finals, 0);
+        let survey = t.survey(NOW_MS, &cfg, false, |_| true);
+        let state = t.order("ORD-RETRY", NOW_MS, &cfg, false).unwrap().state;
+        assert_ne!(state, StateKind::Completed);
+        assert_eq!(survey.count(state), 1);
+        assert_eq!(survey.count(StateKind::Completed), 0);
+        assert_eq!(survey.orders.len(), 1);
+    }
+
+    #[test]
+    fn entries_of_final_orders_are_dropped_from_the_survey_list_as_they_pile_up() {
+        let mut t = Tracker::new();
+        for n in 0..3000 {
+            complete_order(&mut t, &format!("ORD-BULK-{n}"), n, 1000);
+        }
+        assert_eq!(t.finals, 3000);
+        assert!(t.active.len() <= 1024, "{}", t.active.len());
+        let _ = t.survey(
+            NOW_MS,
+            &WatchConfig::default(),
+            false,
+            StateKind::is_alerting,
+        );
+        assert!(t.active.is_empty());
+    }
+
     #[test]
     fn shards_split_the_orders_without_overlap() {
         let shards: Vec<Shard> = (0..3)
@@ -813,12 +1026,61 @@ mod tests {
             .find(|id| !Shard { index: 0, count: 2 }.owns(id))
             .unwrap();
         t.shard = Shard::parse("0/2");
-        ingest(
-            &mut t,
-            &span(Some(&id), Some("order_submitted"), SPAN, NOW_MS),
-        );
+        let mut s = span(Some(&id), Some("order_submitted"), SPAN, NOW_MS);
+        s.trace_id = derived_trace(&id);
+        ingest(&mut t, &s);
         assert_eq!(skipped(&t, SkipReason::OtherShard), 1);
         assert!(t.is_empty());
+    }
+
+    fn derived_trace(order_id: &str) -> String {
+        let t = ordertrace::identity::order_trace_id(order_id).to_bytes();
+        format!("{:032x}", u128::from_be_bytes(t))
+    }
+
+    #[test]
+    fn a_shard_owns_an_orders_derived_trace_exactly_when_it_owns_the_order() {
+        for k in 0..3 {
+            let shard = Shard { index: k, count: 3 };
+            for n in 0..100 {
+                let id = format!("ORD-{n}");
+                assert_eq!(
+                    shard.owns_trace(&derived_trace(&id)),
+                    shard.owns(&id),
+                    "{id}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_trace_id_that_is_not_hex_belongs_to_no_shard() {
+        for k in 0..2 {
+            let shard = Shard { index: k, count: 2 };
+            assert!(!shard.owns_trace("not-a-trace-id"));
+            assert!(!shard.owns_trace(""));
+        }
+    }
+
+    #[test]
+    fn the_shard_of_a_span_is_its_trace_ids_not_its_order_ids() {
+        // An order of shard 1 by its id, in a trace of shard 0 (a propagated identity): the
+        // watch of shard 0 keeps it, since a reader skips traces by id before any parsing.
+        let id = (0..100)
+            .map(|n| format!("ORD-{n}"))
+            .find(|id| !Shard { index: 0, count: 2 }.owns(id))
+            .unwrap();
+        let trace = (1u128..100)
+            .map(|n| format!("{n:032x}"))
+            .find(|t| Shard { index: 0, count: 2 }.owns_trace(t))
+            .unwrap();
+        let mut t = Tracker::new();
+        t.shard = Shard::parse("0/2");
+        let mut s = span(Some(&id), Some("order_submitted"), SPAN, NOW_MS);
+        s.trace_id = trace;
+        ingest(&mut t, &s);
+        assert_eq!(skipped(&t, SkipReason::OtherShard), 0);
+        assert_eq!(t.len(), 1);
     }
 
     #[test]

@@ -22,9 +22,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts/lib"))
+import e2e  # noqa: E402
+from e2e import check, finish, http  # noqa: E402
 
 SHOP = os.environ["SHOP_URL"]
 JAEGER = os.environ["JAEGER_QUERY_URL"]
@@ -45,18 +46,8 @@ RESULTS = os.environ.get("RESULTS_FILE")
 USER = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 RUN = str(int(time.time()))
 
-failures = []
-checks = 0
 received = []  # (unix seconds, alert dict)
 lock = threading.Lock()
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 class Webhook(httpserver.BaseHTTPRequestHandler):
@@ -77,40 +68,9 @@ class Webhook(httpserver.BaseHTTPRequestHandler):
         pass
 
 
-def http(method, url, body=None, timeout=10):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            try:
-                return r.status, json.loads(raw or b"null")
-            except ValueError:
-                return r.status, raw.decode(errors="replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError) as e:
-        return 0, str(e)
-
-
 def submit(order_id):
-    """Places an order as a web client does (examples/order-flow/e2e_check.py): submits it, then
-    uploads its model with the headers the shop handed back; the upload publishes the order to
-    RabbitMQ for the CRM."""
-    status, body = http("POST", SHOP + "/orders", {"order_id": order_id, "user_id": USER})
-    if status != 201:
-        raise SystemExit(f"shop refused {order_id}: {status} {body}")
-    query = urllib.parse.urlencode({"user": USER, "format": "stl"})
-    req = urllib.request.Request(f"{SHOP}/orders/{order_id}/model?{query}", data=b"solid ring\nendsolid ring\n",
-                                 method="POST", headers={"content-type": "model/stl",
-                                                         "traceparent": body["traceparent"],
-                                                         "baggage": body["baggage"]})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            if r.status != 202:
-                raise SystemExit(f"shop refused the model of {order_id}: {r.status}")
-    except (urllib.error.URLError, OSError) as e:
-        raise SystemExit(f"shop refused the model of {order_id}: {e}")
+    """Places an order as a web client does (e2e.place_order, as examples/order-flow/e2e_check.py)."""
+    e2e.place_order(SHOP, order_id, USER)
 
 
 def wait_for(what, fn, timeout):
@@ -236,10 +196,7 @@ def main():
     back = wait_for("the watch recovers when Jaeger is back", lambda: healthz().get("source_up") is True, 30)
     check(bool(back), "source up again")
 
-    print(f"\n{checks - len(failures)}/{checks} checks passed", flush=True)
-    if failures:
-        print("FAILED:\n  " + "\n  ".join(failures), flush=True)
-        sys.exit(1)
+    finish()
 
 
 if __name__ == "__main__":

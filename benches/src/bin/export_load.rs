@@ -71,7 +71,7 @@ struct Args {
     /// stops it): caller latency is reported separately for stages in and out of it.
     #[arg(long)]
     outage: Option<String>,
-    /// In-memory queue bound (`OTEL_BSP_MAX_QUEUE_SIZE`); default: the library's 2048.
+    /// In-memory queue bound (`OTEL_BSP_MAX_QUEUE_SIZE`); default: the library's (2048; 65536 with a spool).
     #[arg(long)]
     max_queue_size: Option<usize>,
     /// Bound on the final flush, seconds (replaying a long outage takes a while).
@@ -190,14 +190,15 @@ fn main() {
     if args.discard {
         builder = builder.discard();
     }
-    if let Some(size) = args.max_queue_size {
-        builder = builder.max_queue_size(size);
-    }
     if let Some(dir) = &args.spool_dir {
         builder = builder.spool_dir(dir);
         if let Some(bytes) = args.spool_max_bytes {
             builder = builder.spool_max_bytes(bytes);
         }
+    }
+    // After the spool: an explicit size wins over the spool's larger default.
+    if let Some(size) = args.max_queue_size {
+        builder = builder.max_queue_size(size);
     }
     let tracer = match builder.build() {
         Ok(t) => t,

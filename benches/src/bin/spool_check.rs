@@ -5,8 +5,10 @@
 //! shows the copies a replay sent twice before Jaeger's deduplication.
 //!
 //! ```text
-//! spool_check --jaeger http://127.0.0.1:16686 --run r1 --from 0 --to 600000 --stages-per-order 1000
+//! spool_check --jaeger http://127.0.0.1:16686 --run r1 --from 0 --to 600000 --stages-per-order 1000 --parallel 4
 //! ```
+//! Prints how long the count took and its rate, so a slow count can be narrowed (`--from`,
+//! `--to`) or spread (`--parallel`).
 //! Exit code 0: all there exactly once; 1: something missing or doubled; 2: bad input or
 //! Jaeger unreachable.
 //!
@@ -46,6 +48,10 @@ struct Args {
     /// Missing seqs printed at most.
     #[arg(long, default_value_t = 20)]
     show: usize,
+    /// Requests in flight: orders are fetched by this many threads, each taking every
+    /// `parallel`-th order.
+    #[arg(long, default_value_t = 4)]
+    parallel: usize,
 }
 
 struct Count {
@@ -56,15 +62,60 @@ struct Count {
     repeated_ids: u64,
 }
 
+/// Fetches every order of the range, `--parallel` requests at a time, and merges the counts.
 fn fetch(client: &reqwest::blocking::Client, args: &Args, raw: bool) -> Result<Count, String> {
+    let first_order = args.from / args.stages_per_order;
+    let last_order = args.to.div_ceil(args.stages_per_order);
+    let threads = args.parallel.max(1) as u64;
+    let parts: Vec<Result<Count, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                scope.spawn(move || {
+                    let orders = (first_order + k..last_order).step_by(threads as usize);
+                    fetch_orders(client, args, raw, orders)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a fetch thread panicked".to_string()))
+            })
+            .collect()
+    });
     let mut count = Count {
         per_seq: BTreeMap::new(),
         ids: HashSet::new(),
         repeated_ids: 0,
     };
-    let first_order = args.from / args.stages_per_order;
-    let last_order = args.to.div_ceil(args.stages_per_order);
-    for order in first_order..last_order {
+    for part in parts {
+        let part = part?;
+        for (seq, n) in part.per_seq {
+            *count.per_seq.entry(seq).or_default() += n;
+        }
+        count.repeated_ids += part.repeated_ids;
+        for id in part.ids {
+            if !count.ids.insert(id) {
+                count.repeated_ids += 1;
+            }
+        }
+    }
+    Ok(count)
+}
+
+fn fetch_orders(
+    client: &reqwest::blocking::Client,
+    args: &Args,
+    raw: bool,
+    orders: impl Iterator<Item = u64>,
+) -> Result<Count, String> {
+    let mut count = Count {
+        per_seq: BTreeMap::new(),
+        ids: HashSet::new(),
+        repeated_ids: 0,
+    };
+    for order in orders {
         let order_id = format!("ORD-{}-{order}", args.run);
         let url = format!(
             "{}/api/v3/traces/{}{}",
@@ -139,6 +190,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let began = std::time::Instant::now();
     let seen = match fetch(&client, &args, false) {
         Ok(c) => c,
         Err(e) => {
@@ -146,6 +198,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let count_secs = began.elapsed().as_secs_f64();
     let expected = args.to - args.from;
     let missing: Vec<u64> = (args.from..args.to)
         .filter(|s| !seen.per_seq.contains_key(s))
@@ -162,14 +215,17 @@ fn main() {
         .filter(|s| !(args.from..args.to).contains(*s))
         .count();
     println!(
-        "run={} expected={} found={} missing={} more_than_once={} repeated_span_ids={} outside_range={}",
+        "run={} expected={} found={} missing={} more_than_once={} repeated_span_ids={} outside_range={} count_secs={:.1} spans_per_s={:.0} parallel={}",
         args.run,
         expected,
         expected - missing.len() as u64,
         missing.len(),
         doubled.len(),
         seen.repeated_ids,
-        outside
+        outside,
+        count_secs,
+        seen.per_seq.values().map(|n| f64::from(*n)).sum::<f64>() / count_secs.max(0.001),
+        args.parallel
     );
     if !missing.is_empty() {
         println!("missing seqs: {}", ranges(&missing, args.show));

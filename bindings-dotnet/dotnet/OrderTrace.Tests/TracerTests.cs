@@ -92,6 +92,37 @@ namespace OrderTrace.Tests
         }
 
         [Test]
+        public void PipelineCountersMatchTheCoreCountersInLayoutOrder()
+        {
+            var schema = (Dictionary<string, object>)MiniJson.Parse(OrderTracer.SchemaJson());
+            var core = ((List<object>)schema["pipeline_counters"]).Cast<string>();
+            // Layout order (the native side fills the struct), each name in snake_case.
+            var ours = typeof(PipelineCounters).GetFields()
+                .OrderBy(f => (long)System.Runtime.InteropServices.Marshal.OffsetOf(typeof(PipelineCounters), f.Name))
+                .Select(f => System.Text.RegularExpressions.Regex.Replace(f.Name, "(?<=.)([A-Z])", "_$1").ToLowerInvariant());
+            Assert.Equal(string.Join(",", core), string.Join(",", ours), "PipelineCounters against the core's counters");
+            Assert.Equal(core.Count() * 8, System.Runtime.InteropServices.Marshal.SizeOf(typeof(PipelineCounters)), "one ulong per counter");
+        }
+
+        [Test]
+        public void HeaderFiltersPassExactlyTheCorePropagationHeaders()
+        {
+            var schema = (Dictionary<string, object>)MiniJson.Parse(OrderTracer.SchemaJson());
+            var core = ((List<object>)((Dictionary<string, object>)schema["propagation"])["headers"]).Cast<string>().ToList();
+            var message = new Dictionary<string, object> { { "x-other", "1" }, { "content-type", "text/plain" } };
+            var request = new System.Collections.Specialized.NameValueCollection { { "x-other", "1" } };
+            foreach (var name in core)
+            {
+                message[name.ToUpperInvariant()] = System.Text.Encoding.UTF8.GetBytes("v");
+                request[name.ToUpperInvariant()] = "v";
+            }
+            var fromMessage = Propagation.FromMessageHeaders(message).Keys.Select(k => k.ToLowerInvariant()).OrderBy(k => k);
+            var fromRequest = IncomingRequest.Headers(request).Keys.Select(k => k.ToLowerInvariant()).OrderBy(k => k);
+            Assert.Equal(string.Join(",", core.OrderBy(k => k)), string.Join(",", fromMessage), "RabbitMQ header filter");
+            Assert.Equal(string.Join(",", core.OrderBy(k => k)), string.Join(",", fromRequest), "HTTP header filter");
+        }
+
+        [Test]
         public void ReadingSpansOfAMissingFileIsAFileError()
         {
             var e = Assert.Throws<OrderTraceException>(() => OrderTracer.ReadSpansJson("/nonexistent/spans.jsonl"), "missing file");

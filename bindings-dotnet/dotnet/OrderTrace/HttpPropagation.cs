@@ -113,8 +113,6 @@ namespace OrderTrace
     /// </summary>
     public static class IncomingRequest
     {
-        private static readonly string[] Names = { "traceparent", "tracestate", "baggage" };
-
         /// <summary>The request's <c>traceparent</c>, <c>tracestate</c> and <c>baggage</c> headers (names case-insensitive); others are left out.</summary>
         public static IDictionary<string, string> Headers(HttpListenerRequest request)
         {
@@ -127,7 +125,7 @@ namespace OrderTrace
         {
             if (headers == null) throw new ArgumentNullException("headers");
             var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var name in Names)
+            foreach (var name in Propagation.Names)
             {
                 var value = headers[name];
                 if (value != null) result[name] = value;

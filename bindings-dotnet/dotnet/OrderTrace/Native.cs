@@ -67,38 +67,13 @@ namespace OrderTrace
             public int StrictIds;
         }
 
-        [StructLayout(LayoutKind.Sequential)]
-        internal struct OtCounters
-        {
-            public ulong SpansStarted;
-            public ulong SpansExported;
-            public ulong SpansDropped;
-            public ulong SpansFailed;
-            public ulong FailedExports;
-            public ulong QueueDepth;
-            public ulong SpansDroppedQueueFull;
-            public ulong SpansDroppedShutdown;
-            public ulong SpansSpooled;
-            public ulong SpansReplayed;
-            public ulong SpansDroppedSpoolFull;
-            public ulong SpansDroppedSpoolExpired;
-            public ulong SpansDroppedSpoolCorrupt;
-            public ulong SpansDroppedSpoolWriteFailed;
-            public ulong SpoolCorruptRecords;
-            public ulong SpoolWriteErrors;
-            public ulong SpoolBytes;
-            public ulong SpoolSpans;
-            public ulong SpoolOldestAgeMs;
-            public ulong IdsRejected;
-        }
-
         [DllImport(Lib)] internal static extern UIntPtr ot_last_error_message(byte[] buf, UIntPtr bufLen);
 
         [DllImport(Lib)] internal static extern int ot_tracer_new(ref OtTracerConfig config, out TracerHandle tracer);
         [DllImport(Lib)] internal static extern int ot_tracer_from_env(out TracerHandle tracer);
         [DllImport(Lib)] internal static extern int ot_tracer_flush(TracerHandle tracer, ulong timeoutMs);
         [DllImport(Lib)] internal static extern int ot_tracer_shutdown(TracerHandle tracer, ulong timeoutMs);
-        [DllImport(Lib)] internal static extern int ot_tracer_counters(TracerHandle tracer, out OtCounters counters);
+        [DllImport(Lib)] internal static extern int ot_tracer_counters(TracerHandle tracer, out PipelineCounters counters);
         [DllImport(Lib)] internal static extern void ot_tracer_free(IntPtr tracer);
 
         [DllImport(Lib)] internal static extern int ot_stage_start(TracerHandle tracer, ref OtStageStart start, out StageHandle stage);

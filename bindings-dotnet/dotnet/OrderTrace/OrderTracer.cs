@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 
 namespace OrderTrace
 {
@@ -56,7 +57,12 @@ namespace OrderTrace
         public bool? StrictIds { get; set; }
     }
 
-    /// <summary>Pipeline counters of a tracer.</summary>
+    /// <summary>
+    /// Pipeline counters of a tracer. The layout is the C ABI's <c>OtCounters</c> (the core's
+    /// <c>PipelineCounters</c>): the native side fills this struct directly, so a field is added
+    /// here in the same place as in the core.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
     public struct PipelineCounters
     {
         /// <summary>Spans started (stages, start records, heartbeats).</summary>
@@ -97,6 +103,8 @@ namespace OrderTrace
         public ulong SpoolSpans;
         /// <summary>Age of the oldest span waiting in the spool, ms (0 when it is empty).</summary>
         public ulong SpoolOldestAgeMs;
+        /// <summary>Dropped because the collector rejected their batch as invalid (HTTP 400, gRPC InvalidArgument): sending it again cannot succeed.</summary>
+        public ulong SpansDroppedRejected;
         /// <summary>
         /// Order ids and user ids a stage start refused: by default the stage started without them
         /// and with <c>ordertrace.problem</c> on its span; with strict ids the start threw.
@@ -230,31 +238,9 @@ namespace OrderTrace
         {
             get
             {
-                Native.OtCounters c;
+                PipelineCounters c;
                 Native.Check(Native.ot_tracer_counters(Handle, out c));
-                return new PipelineCounters
-                {
-                    SpansStarted = c.SpansStarted,
-                    SpansExported = c.SpansExported,
-                    SpansDropped = c.SpansDropped,
-                    SpansFailed = c.SpansFailed,
-                    FailedExports = c.FailedExports,
-                    QueueDepth = c.QueueDepth,
-                    SpansDroppedQueueFull = c.SpansDroppedQueueFull,
-                    SpansDroppedShutdown = c.SpansDroppedShutdown,
-                    SpansSpooled = c.SpansSpooled,
-                    SpansReplayed = c.SpansReplayed,
-                    SpansDroppedSpoolFull = c.SpansDroppedSpoolFull,
-                    SpansDroppedSpoolExpired = c.SpansDroppedSpoolExpired,
-                    SpansDroppedSpoolCorrupt = c.SpansDroppedSpoolCorrupt,
-                    SpansDroppedSpoolWriteFailed = c.SpansDroppedSpoolWriteFailed,
-                    SpoolCorruptRecords = c.SpoolCorruptRecords,
-                    SpoolWriteErrors = c.SpoolWriteErrors,
-                    SpoolBytes = c.SpoolBytes,
-                    SpoolSpans = c.SpoolSpans,
-                    SpoolOldestAgeMs = c.SpoolOldestAgeMs,
-                    IdsRejected = c.IdsRejected,
-                };
+                return c;
             }
         }
 
@@ -290,13 +276,13 @@ namespace OrderTrace
             }
         }
 
-        /// <summary>Shuts the pipeline down (bounded) and releases the native tracer.</summary>
+        /// <summary>
+        /// Releases the native tracer; its pipeline exports what is queued and shuts down, bounded
+        /// by the core's shutdown timeout (5 s), once the stages still open have ended. Call
+        /// <see cref="Shutdown"/> first to choose the bound.
+        /// </summary>
         public void Dispose()
         {
-            if (!handle.IsClosed && !handle.IsInvalid)
-            {
-                Native.ot_tracer_shutdown(handle, 5000);
-            }
             handle.Dispose();
         }
     }

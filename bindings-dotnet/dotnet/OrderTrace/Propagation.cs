@@ -11,7 +11,8 @@ namespace OrderTrace
     /// </summary>
     public static class Propagation
     {
-        private static readonly string[] Names = { "traceparent", "tracestate", "baggage" };
+        // The core's propagation headers (schema: propagation.headers; a test compares them).
+        internal static readonly string[] Names = { "traceparent", "tracestate", "baggage" };
 
         /// <summary>Writes the stage's headers into an outgoing HTTP request's headers.</summary>
         public static void Inject(StageScope stage, IDictionary<string, string> headers)

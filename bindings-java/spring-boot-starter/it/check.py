@@ -23,13 +23,13 @@ and the order's baggage (order.id, user.id) in the message and in the price requ
 Env: APP_URL, JAEGER_QUERY_URL.
 """
 import argparse
-import hashlib
-import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../scripts/lib"))
+import e2e  # noqa: E402
+from e2e import attrs, check, derived, finish, http, kind_of  # noqa: E402
 
 APP = os.environ.get("APP_URL", "http://127.0.0.1:8080")
 JAEGER = os.environ.get("JAEGER_QUERY_URL", "http://127.0.0.1:16686")
@@ -37,67 +37,10 @@ USER = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 STAGES = ["order_confirmed", "order_status_changed", "price_calculated"]
 SERVER, CLIENT, PRODUCER, CONSUMER = "SERVER", "CLIENT", "PRODUCER", "CONSUMER"
 
-failures = []
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def http(method, url, headers=None, timeout=10):
-    req = urllib.request.Request(url, data=b"" if method == "POST" else None, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            try:
-                return r.status, json.loads(raw) if raw else None
-            except json.JSONDecodeError:
-                return r.status, raw.decode(errors="replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError) as e:
-        return 0, str(e)
-
-
-def derived(domain, order_id, size):
-    """The order-derived ids of the ordertrace core (core/src/identity.rs)."""
-    d = hashlib.sha256(b"ordertrace/v1/" + domain.encode() + b"\0" + order_id.encode()).digest()[:size]
-    if d == bytes(size):
-        d = d[:-1] + b"\x01"
-    return d.hex()
-
-
-def value_of(v):
-    return next(iter(v.values())) if v else None
-
-
-def attrs(item):
-    return {kv["key"]: value_of(kv["value"]) for kv in item.get("attributes", [])}
-
-
-def kind_of(span):
-    k = span.get("kind")
-    return {1: "INTERNAL", 2: SERVER, 3: CLIENT, 4: PRODUCER, 5: CONSUMER}.get(k) or str(k).replace("SPAN_KIND_", "")
-
 
 def trace_spans(trace_id):
     """[(scope name, span)] of the trace in Jaeger, [] when it has none (yet)."""
-    status, body = http("GET", f"{JAEGER}/api/v3/traces/{trace_id}")
-    out = []
-    if status != 200 or not isinstance(body, dict):
-        return out
-    for rs in body.get("result", {}).get("resourceSpans", []):
-        for ss in rs.get("scopeSpans", []):
-            scope = ss.get("scope", {}).get("name", "")
-            for span in ss.get("spans", []):
-                out.append((scope, span))
-    return out
+    return e2e.trace_spans(JAEGER, trace_id, by="scope")
 
 
 def parse_mode():
@@ -240,7 +183,4 @@ def bad_user_id(mode):
 
 main()
 bad_user_id(parse_mode())
-print(f"{checks - len(failures)} passed, {len(failures)} failed", flush=True)
-if failures:
-    print("failed checks:\n  " + "\n  ".join(failures), flush=True)
-sys.exit(1 if failures else 0)
+finish()

@@ -12,7 +12,7 @@
 //! | `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` / `OTEL_EXPORTER_OTLP_TIMEOUT` | export request timeout, ms | 10000 |
 //! | `OTEL_TRACES_EXPORTER` | `otlp` (file export when no endpoint is set) or `none` (discard) | `otlp` |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | ms between batch exports | 5000 |
-//! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans queued before new ones are dropped (counted) | 2048 |
+//! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans queued before new ones are dropped (counted) | 2048; 65536 with a spool |
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans per export | 512 |
 //! | `ORDERTRACE_FILE` | the embedded file exporter's OTLP/JSON-lines path | `ordertrace-spans.jsonl` |
 //! | `ORDERTRACE_IDENTITY` | `order_derived` or `propagated` (see [`crate::identity`]) | `order_derived` |
@@ -88,10 +88,20 @@ pub struct BatchSettings {
     pub max_export_batch_size: usize,
 }
 
+/// Default in-memory queue bound (`OTEL_BSP_MAX_QUEUE_SIZE`) without a spool.
+pub const DEFAULT_MAX_QUEUE_SIZE: usize = 2048;
+
+/// Default in-memory queue bound when a spool folder is set and the queue size is left at its
+/// default: 65,536 spans (about 3 s at 20,000 spans/s, some 64 MiB at most). With a spool the
+/// disk is where spans should wait, but they reach it through the spool writer thread; on a
+/// busy machine that thread can miss the CPU for a second or more, and 2,048 spans (100 ms at
+/// 20,000/s) were dropped at the door in those moments.
+pub const DEFAULT_SPOOL_QUEUE_SIZE: usize = 65_536;
+
 impl Default for BatchSettings {
     fn default() -> Self {
         Self {
-            max_queue_size: 2048,
+            max_queue_size: DEFAULT_MAX_QUEUE_SIZE,
             scheduled_delay: Duration::from_millis(5000),
             max_export_batch_size: 512,
         }
@@ -349,7 +359,22 @@ impl PipelineConfig {
             }
             cfg.spool = Some(spool);
         }
+        if get("OTEL_BSP_MAX_QUEUE_SIZE").is_none() {
+            cfg.apply_spool_queue_default();
+        }
         Ok(cfg)
+    }
+
+    /// With a spool and the queue at its default size, the queue gets the spool's default
+    /// ([`DEFAULT_SPOOL_QUEUE_SIZE`]); without one, a queue at the spool's default goes back to
+    /// [`DEFAULT_MAX_QUEUE_SIZE`]. A size set to anything else is left alone.
+    pub fn apply_spool_queue_default(&mut self) {
+        let q = &mut self.batch.max_queue_size;
+        match (&self.spool, *q) {
+            (Some(_), DEFAULT_MAX_QUEUE_SIZE) => *q = DEFAULT_SPOOL_QUEUE_SIZE,
+            (None, DEFAULT_SPOOL_QUEUE_SIZE) => *q = DEFAULT_MAX_QUEUE_SIZE,
+            _ => {}
+        }
     }
 
     /// Checks the combination of settings, whatever their source.
@@ -469,6 +494,34 @@ mod tests {
             e.to_string(),
             "invalid configuration ORDERTRACE_STRICT_IDS: \"sometimes\" is not true or false"
         );
+    }
+
+    #[test]
+    fn a_spool_folder_raises_the_default_queue_size() {
+        let c = cfg(&[("ORDERTRACE_SPOOL_DIR", "/var/spool/ot")]).unwrap();
+        assert_eq!(c.batch.max_queue_size, DEFAULT_SPOOL_QUEUE_SIZE);
+    }
+
+    #[test]
+    fn an_explicit_queue_size_is_kept_with_a_spool() {
+        let c = cfg(&[
+            ("ORDERTRACE_SPOOL_DIR", "/var/spool/ot"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "2048"),
+        ])
+        .unwrap();
+        assert_eq!(c.batch.max_queue_size, 2048);
+    }
+
+    #[test]
+    fn without_a_spool_the_queue_keeps_its_default() {
+        let mut c = cfg(&[("ORDERTRACE_SPOOL_DIR", "/var/spool/ot")]).unwrap();
+        c.spool = None;
+        c.apply_spool_queue_default();
+        assert_eq!(c.batch.max_queue_size, DEFAULT_MAX_QUEUE_SIZE);
+        c.batch.max_queue_size = 100;
+        c.spool = Some(SpoolSettings::new("/var/spool/ot"));
+        c.apply_spool_queue_default();
+        assert_eq!(c.batch.max_queue_size, 100);
     }
 
     #[test]

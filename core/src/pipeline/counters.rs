@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 ///
 /// Every span ends up counted once as exported, dropped (with its reason) or failed; until
 /// then it is in memory (`queue_depth`) or on disk (`spool_spans`).
+///
+/// `repr(C)`: the C ABI hands this very struct out (as `OtCounters` in `ordertrace.h`), so a new
+/// counter reaches C and C# (which declares the same sequential layout) without a copy by hand.
+#[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PipelineCounters {
     /// Spans started (stages, start records, heartbeats, spans from `tracing`).
@@ -47,9 +51,103 @@ pub struct PipelineCounters {
     pub spool_spans: u64,
     /// Age of the oldest span waiting in the spool, ms (0 when it is empty).
     pub spool_oldest_age_ms: u64,
+    /// Dropped because the collector rejected their batch as invalid (HTTP 400, gRPC
+    /// `InvalidArgument`): sending it again cannot succeed. Only with a spool (without one a
+    /// failed batch is counted in `spans_failed`).
+    pub spans_dropped_rejected: u64,
     /// Order ids and user ids a stage start refused (each id once): in lenient mode the stage
-    /// started anyway with the problem on its span; in strict mode the start failed.
+    /// started anyway with the problem on its span; in strict mode the start failed. Not a span
+    /// count: it is not part of `spans_dropped`.
     pub ids_rejected: u64,
+}
+
+impl PipelineCounters {
+    /// How many counters there are.
+    pub const LEN: usize = 21;
+
+    /// The counters' names in field order: the order every binding reads them in (the C and C#
+    /// struct layout, the JNI `long[]`), exported with the schema (`pipeline_counters`) so each
+    /// binding's test can check its own list against it.
+    pub const NAMES: [&'static str; Self::LEN] = [
+        "spans_started",
+        "spans_exported",
+        "spans_dropped",
+        "spans_failed",
+        "failed_exports",
+        "queue_depth",
+        "spans_dropped_queue_full",
+        "spans_dropped_shutdown",
+        "spans_spooled",
+        "spans_replayed",
+        "spans_dropped_spool_full",
+        "spans_dropped_spool_expired",
+        "spans_dropped_spool_corrupt",
+        "spans_dropped_spool_write_failed",
+        "spool_corrupt_records",
+        "spool_write_errors",
+        "spool_bytes",
+        "spool_spans",
+        "spool_oldest_age_ms",
+        "spans_dropped_rejected",
+        "ids_rejected",
+    ];
+
+    /// The counters' values in the order of [`Self::NAMES`].
+    ///
+    /// ```
+    /// let c = ordertrace::PipelineCounters { spans_started: 3, ..Default::default() };
+    /// assert_eq!(c.values()[0], 3);
+    /// assert_eq!(ordertrace::PipelineCounters::NAMES[0], "spans_started");
+    /// ```
+    pub fn values(&self) -> [u64; Self::LEN] {
+        // Destructured without `..`: a new field does not compile until it is listed here.
+        let Self {
+            spans_started,
+            spans_exported,
+            spans_dropped,
+            spans_failed,
+            failed_exports,
+            queue_depth,
+            spans_dropped_queue_full,
+            spans_dropped_shutdown,
+            spans_spooled,
+            spans_replayed,
+            spans_dropped_spool_full,
+            spans_dropped_spool_expired,
+            spans_dropped_spool_corrupt,
+            spans_dropped_spool_write_failed,
+            spool_corrupt_records,
+            spool_write_errors,
+            spool_bytes,
+            spool_spans,
+            spool_oldest_age_ms,
+            spans_dropped_rejected,
+            ids_rejected,
+        } = *self;
+        [
+            spans_started,
+            spans_exported,
+            spans_dropped,
+            spans_failed,
+            failed_exports,
+            queue_depth,
+            spans_dropped_queue_full,
+            spans_dropped_shutdown,
+            spans_spooled,
+            spans_replayed,
+            spans_dropped_spool_full,
+            spans_dropped_spool_expired,
+            spans_dropped_spool_corrupt,
+            spans_dropped_spool_write_failed,
+            spool_corrupt_records,
+            spool_write_errors,
+            spool_bytes,
+            spool_spans,
+            spool_oldest_age_ms,
+            spans_dropped_rejected,
+            ids_rejected,
+        ]
+    }
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +170,7 @@ pub(crate) struct Counters {
     pub(crate) spool_spans: AtomicU64,
     /// Unix ms the oldest spooled record was written; 0 when the spool is empty.
     pub(crate) spool_oldest_written_ms: AtomicU64,
+    pub(crate) dropped_rejected: AtomicU64,
     pub(crate) ids_rejected: AtomicU64,
 }
 
@@ -100,6 +199,7 @@ impl Counters {
                 0 => 0,
                 written => now_ms.saturating_sub(written),
             },
+            spans_dropped_rejected: self.dropped_rejected.load(Relaxed),
             ids_rejected: self.ids_rejected.load(Relaxed),
         };
         c.spans_dropped = c.spans_dropped_queue_full
@@ -107,11 +207,52 @@ impl Counters {
             + c.spans_dropped_spool_full
             + c.spans_dropped_spool_expired
             + c.spans_dropped_spool_corrupt
-            + c.spans_dropped_spool_write_failed;
+            + c.spans_dropped_spool_write_failed
+            + c.spans_dropped_rejected;
         c
     }
 
     pub(crate) fn add(counter: &AtomicU64, n: usize) {
         counter.fetch_add(n as u64, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_declaration_order() {
+        // Debug prints the fields in declaration order, which is the layout C and C# read.
+        let text = format!("{:?}", PipelineCounters::default());
+        let declared: Vec<&str> = text
+            .trim_start_matches("PipelineCounters { ")
+            .trim_end_matches(" }")
+            .split(", ")
+            .map(|field| field.split(':').next().unwrap_or_default())
+            .collect();
+        assert_eq!(declared, PipelineCounters::NAMES);
+    }
+
+    #[test]
+    fn values_follow_the_names() {
+        let c = PipelineCounters {
+            spans_started: 7,
+            spool_oldest_age_ms: 9,
+            ..Default::default()
+        };
+        let values = c.values();
+        let at = |name: &str| PipelineCounters::NAMES.iter().position(|n| *n == name);
+        assert_eq!(at("spans_started").map(|i| values[i]), Some(7));
+        assert_eq!(at("spool_oldest_age_ms").map(|i| values[i]), Some(9));
+        assert_eq!(values.iter().sum::<u64>(), 16);
+    }
+
+    #[test]
+    fn the_struct_is_one_u64_per_counter() {
+        assert_eq!(
+            std::mem::size_of::<PipelineCounters>(),
+            PipelineCounters::LEN * std::mem::size_of::<u64>()
+        );
     }
 }

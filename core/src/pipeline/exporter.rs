@@ -81,11 +81,68 @@ impl SpanSink {
         }
     }
 
+    /// Exports several batches with their requests in flight at the same time (OTLP; the file
+    /// and discard targets take them one after the other); one result per batch, in order.
+    pub(crate) fn export_all(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        batches: Vec<Vec<SpanData>>,
+    ) -> Vec<Result<()>> {
+        let Primary::Otlp(exporter) = &self.primary else {
+            return batches
+                .into_iter()
+                .map(|b| self.export(runtime, b))
+                .collect();
+        };
+        if let Some(mirror) = &self.mirror {
+            for batch in &batches {
+                let _ = mirror.write(batch.clone());
+            }
+        }
+        let timeout_ms = self.export_timeout.as_millis();
+        let all = async {
+            futures_util::future::join_all(batches.into_iter().map(|batch| async move {
+                match tokio::time::timeout(self.export_timeout, exporter.export(batch)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(OrderTraceError::Export(e.to_string())),
+                    Err(_) => Err(OrderTraceError::Export(format!(
+                        "no answer from the collector within {timeout_ms} ms"
+                    ))),
+                }
+            }))
+            .await
+        };
+        runtime.block_on(all)
+    }
+
     pub(crate) fn shutdown(&self, timeout: Duration) {
         if let Primary::Otlp(exporter) = &self.primary {
             let _ = exporter.shutdown_with_timeout(timeout);
         }
     }
+}
+
+/// Whether an export error says the collector refused the batch itself, so that sending it
+/// again can never succeed: HTTP 400 Bad Request, or gRPC `InvalidArgument` (the OTLP
+/// specification's non-retryable answers about the data). Other failures (unreachable,
+/// timeouts, 429/5xx, and also 401/403, which a configuration fix cures) are retried.
+///
+/// `opentelemetry-otlp` reports only a message, so this reads its wording:
+/// "HTTP export failed with status code: 400" and
+/// "... export failed with gRPC code: InvalidArgument".
+pub(crate) fn rejected_permanently(error: &OrderTraceError) -> bool {
+    let OrderTraceError::Export(message) = error else {
+        return false;
+    };
+    let http_400 = message.split("status code: ").nth(1).is_some_and(|rest| {
+        let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        code == "400"
+    });
+    let grpc_invalid = message
+        .split("gRPC code: ")
+        .nth(1)
+        .is_some_and(|rest| rest.starts_with("InvalidArgument"));
+    http_400 || grpc_invalid
 }
 
 fn build_otlp(
@@ -135,4 +192,47 @@ fn build_otlp(
     })?;
     exporter.set_resource(resource);
     Ok(exporter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn export_error(message: &str) -> OrderTraceError {
+        OrderTraceError::Export(message.to_string())
+    }
+
+    #[test]
+    fn http_400_is_a_permanent_rejection() {
+        assert!(rejected_permanently(&export_error(
+            "HTTP export failed with status code: 400"
+        )));
+    }
+
+    #[test]
+    fn grpc_invalid_argument_is_a_permanent_rejection() {
+        assert!(rejected_permanently(&export_error(
+            "TonicTracesClient export failed with gRPC code: InvalidArgument"
+        )));
+    }
+
+    #[test]
+    fn unavailable_endpoints_and_retryable_codes_are_not_rejections() {
+        for message in [
+            "HTTP export failed: network error",
+            "HTTP export failed with status code: 503",
+            "HTTP export failed with status code: 429",
+            "HTTP export failed with status code: 401",
+            "HTTP export failed with status code: 4000",
+            "TonicTracesClient export failed with gRPC code: Unavailable",
+            "no answer from the collector within 10000 ms",
+        ] {
+            assert!(!rejected_permanently(&export_error(message)), "{message}");
+        }
+    }
+
+    #[test]
+    fn only_export_errors_are_rejections() {
+        assert!(!rejected_permanently(&OrderTraceError::ShutDown));
+    }
 }

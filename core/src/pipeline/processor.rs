@@ -8,12 +8,15 @@
 //! work: the spool writer takes every batch off the queue and hands it to the exporter in
 //! memory while the exporter keeps up, or writes it to disk when the exporter is failing or
 //! behind; the exporter sends the batch with the lowest sequence number next, from memory or
-//! from disk, and retries with backoff. Neither holds the callers' lock while touching the disk.
+//! from disk (replaying up to `REPLAY_IN_FLIGHT` spool records at once), and retries with
+//! backoff. A batch the collector refuses as invalid is dropped and counted
+//! (`spans_dropped_rejected`), not retried. Neither holds the callers' lock while touching the
+//! disk.
 
 use super::config::{BatchSettings, PipelineConfig};
 use super::counters::{Counters, PipelineCounters};
-use super::exporter::SpanSink;
-use super::spool::{self, Head, Removed, Spool};
+use super::exporter::{SpanSink, rejected_permanently};
+use super::spool::{self, Encoded, Head, Removed, Spool};
 use crate::error::{OrderTraceError, Result, panic_message};
 use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
@@ -26,6 +29,15 @@ use std::time::{Duration, Instant};
 /// Shortest and longest wait between two export attempts while the endpoint fails.
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(2);
+/// Most spans handed to the exporter in memory; more wait on disk.
+const HANDOFF_MAX_SPANS: usize = super::config::DEFAULT_MAX_QUEUE_SIZE;
+/// Records the spool writer encodes before it writes them under one lock. Spans of a step
+/// are in neither the queue bound nor the spool while it is encoded: at most this many
+/// batches beyond the queue bound.
+const WRITE_STEP_RECORDS: usize = 8;
+/// Spool records replayed at once: their export requests are in flight together, so a
+/// collector's latency is paid once per this many records, not once per record.
+const REPLAY_IN_FLIGHT: usize = 4;
 /// How often the spool's age bound is applied.
 const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 
@@ -372,7 +384,13 @@ fn thread_exited(shared: &Shared, state: &mut QueueState) {
 /// the exporter (in memory) or to the spool (on disk). Returned batches are written first.
 fn run_writer(shared: &Shared, spool: &Spool) {
     let batch_size = shared.batch.max_export_batch_size;
-    let handoff_cap = shared.batch.max_queue_size;
+    // The in-memory hand-off stays small whatever the queue: beyond it the disk is the buffer
+    // (and a `kill -9` loses only what is in memory).
+    let handoff_cap = shared
+        .batch
+        .max_queue_size
+        .min(HANDOFF_MAX_SPANS)
+        .max(batch_size);
     let mut taken: Vec<SpanData> = Vec::with_capacity(batch_size);
     let mut next_expiry = Instant::now();
     loop {
@@ -412,12 +430,14 @@ fn run_writer(shared: &Shared, spool: &Spool) {
             std::mem::swap(&mut state.spans, &mut taken);
             state.returned.drain(..).collect()
         };
+        let mut to_disk: Vec<Encoded> = Vec::new();
         for (seq, batch) in returned {
-            let (removed, result) = spool.append(seq, batch);
-            let mut state = shared.lock();
-            state.writing.remove(&seq);
-            after_write(shared, &mut state, removed, result);
+            to_disk.push(Encoded::new(seq, batch));
+            if to_disk.len() >= WRITE_STEP_RECORDS {
+                write_step(shared, spool, &mut to_disk);
+            }
         }
+        write_step(shared, spool, &mut to_disk);
         while !taken.is_empty() {
             let n = taken.len().min(batch_size);
             let batch: Vec<SpanData> = taken.drain(..n).collect();
@@ -447,11 +467,13 @@ fn run_writer(shared: &Shared, spool: &Spool) {
             }
             state.writing.insert(seq);
             drop(state);
-            let (removed, result) = spool.append(seq, batch);
-            let mut state = shared.lock();
-            state.writing.remove(&seq);
-            after_write(shared, &mut state, removed, result);
+            // Encoded without any lock; written a step (several records) at a time.
+            to_disk.push(Encoded::new(seq, batch));
+            if to_disk.len() >= WRITE_STEP_RECORDS {
+                write_step(shared, spool, &mut to_disk);
+            }
         }
+        write_step(shared, spool, &mut to_disk);
         if Instant::now() >= next_expiry {
             next_expiry = Instant::now() + EXPIRY_EVERY;
             let removed = spool.drop_expired(spool::unix_ms_now());
@@ -462,6 +484,21 @@ fn run_writer(shared: &Shared, spool: &Spool) {
             }
         }
     }
+}
+
+/// Writes the records gathered by the writer, under one spool lock, and tells the exporter.
+fn write_step(shared: &Shared, spool: &Spool, records: &mut Vec<Encoded>) {
+    if records.is_empty() {
+        return;
+    }
+    let seqs: Vec<u64> = records.iter().map(Encoded::seq).collect();
+    let (removed, results) = spool.append_all(std::mem::take(records));
+    let mut state = shared.lock();
+    for seq in seqs {
+        state.writing.remove(&seq);
+    }
+    let result = results.into_iter().find(Result::is_err).unwrap_or(Ok(()));
+    after_write(shared, &mut state, removed, result);
 }
 
 fn after_write(shared: &Shared, state: &mut QueueState, removed: Removed, result: Result<()>) {
@@ -475,7 +512,9 @@ fn after_write(shared: &Shared, state: &mut QueueState, removed: Removed, result
 
 enum Work {
     Memory(u64, Vec<SpanData>),
-    Disk,
+    /// Replay from the spool, records below this sequence number (older than anything in
+    /// memory or being written).
+    Disk(u64),
     Stop,
 }
 
@@ -511,7 +550,7 @@ fn run_exporter(
                             break Work::Memory(seq, batch);
                         }
                     } else {
-                        break Work::Disk;
+                        break Work::Disk(pending.min(memory));
                     }
                 }
                 let idle = oldest == u64::MAX && pending == u64::MAX;
@@ -552,6 +591,13 @@ fn run_exporter(
                         state.finished(n as u64);
                         Ok(())
                     }
+                    Err(e) if rejected_permanently(&e) => {
+                        // The collector answered: resending this batch cannot succeed.
+                        Counters::add(&shared.counters.dropped_rejected, n);
+                        state.finished(n as u64);
+                        state.last_error = Some(rejected_message(n, &e));
+                        Ok(())
+                    }
                     Err(e) => {
                         // This batch and everything behind it in memory go to disk, in order.
                         state.writing.insert(seq);
@@ -567,30 +613,19 @@ fn run_exporter(
                     }
                 }
             }
-            Work::Disk => match spool.take() {
-                Head::Empty => Ok(()),
-                Head::Unreadable(removed) => {
-                    let mut state = shared.lock();
-                    state.finished(removed.own_spans);
-                    Ok(())
-                }
-                Head::Record(taken) => {
-                    let n = taken.spans.len();
-                    match export_guarded(sink, runtime, taken.spans) {
-                        Ok(()) => {
-                            let removed = spool.ack(taken.seq);
-                            Counters::add(&shared.counters.exported, n);
-                            Counters::add(&shared.counters.replayed, n);
-                            shared.lock().finished(removed.own_spans);
-                            Ok(())
-                        }
-                        Err(e) => {
-                            spool.release();
-                            Err(e)
-                        }
+            Work::Disk(limit) => {
+                let mut taken: Vec<spool::Taken> = Vec::with_capacity(REPLAY_IN_FLIGHT);
+                while taken.len() < REPLAY_IN_FLIGHT {
+                    match spool.take_before(limit) {
+                        Head::Empty => break,
+                        // Removed and counted by the spool; each such record is gone, so
+                        // this ends.
+                        Head::Unreadable(removed) => shared.lock().finished(removed.own_spans),
+                        Head::Record(t) => taken.push(t),
                     }
                 }
-            },
+                replay(shared, spool, runtime, sink, taken)
+            }
         };
         let mut state = shared.lock();
         match outcome {
@@ -614,6 +649,69 @@ fn run_exporter(
             }
         }
     }
+}
+
+/// Sends records taken from the spool, their requests in flight together. Accepted records
+/// are acknowledged (the spool's cursor moves over contiguous ones only), rejected ones
+/// dropped and counted, the others released for the next attempt; the first retryable error
+/// is returned.
+fn replay(
+    shared: &Shared,
+    spool: &Spool,
+    runtime: &tokio::runtime::Runtime,
+    sink: &SpanSink,
+    taken: Vec<spool::Taken>,
+) -> Result<()> {
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let records: Vec<(u64, usize)> = taken.iter().map(|t| (t.seq, t.spans.len())).collect();
+    let batches: Vec<Vec<SpanData>> = taken.into_iter().map(|t| t.spans).collect();
+    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sink.export_all(runtime, batches)
+    }))
+    .unwrap_or_else(|panic| {
+        let message = panic_message(panic.as_ref());
+        records
+            .iter()
+            .map(|_| {
+                Err(OrderTraceError::Export(format!(
+                    "the exporter panicked: {message}"
+                )))
+            })
+            .collect()
+    });
+    let mut first_error = None;
+    for ((seq, n), result) in records.into_iter().zip(results) {
+        match result {
+            Ok(()) => {
+                let removed = spool.ack(seq);
+                Counters::add(&shared.counters.exported, n);
+                Counters::add(&shared.counters.replayed, n);
+                shared.lock().finished(removed.own_spans);
+            }
+            Err(e) if rejected_permanently(&e) => {
+                let removed = spool.reject(seq);
+                Counters::add(&shared.counters.dropped_rejected, n);
+                let mut state = shared.lock();
+                state.finished(removed.own_spans);
+                state.last_error = Some(rejected_message(n, &e));
+            }
+            Err(e) => {
+                spool.release(seq);
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The pipeline's last error after a permanent rejection.
+fn rejected_message(spans: usize, e: &OrderTraceError) -> String {
+    format!(
+        "the collector rejected a batch of {spans} spans as invalid, so it was dropped \
+         (counted in spans_dropped_rejected) instead of being sent again: {e}"
+    )
 }
 
 impl SpanProcessor for BatchProcessor {

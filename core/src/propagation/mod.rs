@@ -38,6 +38,11 @@ use opentelemetry::trace::SpanContext;
 use std::ops::ControlFlow;
 use tracestate::TraceStateReader;
 
+/// The headers ordertrace reads and writes (names compared ASCII case-insensitively). The
+/// bindings pass only these across the boundary; their lists are checked against this one
+/// (exported with the schema as `propagation.headers`).
+pub const PROPAGATION_HEADERS: [&str; 3] = [TRACEPARENT_HEADER, TRACESTATE_HEADER, BAGGAGE_HEADER];
+
 /// Most lines of one header (`tracestate`, `baggage`) read from a carrier; a carrier with more
 /// is reported, and the lines after these are never looked at.
 pub const MAX_HEADER_LINES: usize = 64;

@@ -19,12 +19,22 @@ use prost::Message;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Encodes a batch (consumed: it is on its way to disk).
+#[cfg(test)]
 pub(crate) fn encode(batch: Vec<SpanData>) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(batch, &mut out);
+    out
+}
+
+/// Appends the encoded batch to `out` (consumed: it is on its way to disk), sized once.
+pub(crate) fn encode_into(batch: Vec<SpanData>, out: &mut Vec<u8>) {
     let no_resource = ResourceAttributesWithSchema::from(&Resource::builder_empty().build());
-    ExportTraceServiceRequest {
+    let request = ExportTraceServiceRequest {
         resource_spans: group_spans_by_resource_and_scope(batch, &no_resource),
-    }
-    .encode_to_vec()
+    };
+    out.reserve_exact(request.encoded_len());
+    // A Vec grows as needed, so encoding into it cannot run out of room.
+    let _ = request.encode(out);
 }
 
 /// Decodes a payload written by [`encode`]; the error says what was wrong.

@@ -18,7 +18,7 @@
 //! | `LOCK` | held with an exclusive `flock` by the process using the folder; holds its pid |
 //! | `seg-<20 digits>.spool.tmp` | the segment being written |
 //! | `seg-<20 digits>.spool` | a complete segment (renamed from `.tmp` after an `fdatasync`) |
-//! | `ACKED` | the highest record sequence number exported (8 bytes LE + CRC32 LE) |
+//! | `ACKED` | a record sequence number at or below which every record was exported (8 bytes LE + CRC32 LE) |
 //!
 //! # Segment format
 //! A segment starts with the 8 bytes `OTSPOOL1`, then records. A record is a 36-byte header
@@ -49,6 +49,8 @@
 //! are dropped before they would be sent, counted in `spans_dropped_spool_expired`.
 //!
 //! # Duplicates
+//! Replay keeps a few records in flight at once (the pipeline's `REPLAY_IN_FLIGHT`); they may
+//! be accepted out of order, and `ACKED` moves only over a contiguous run of accepted records.
 //! A record is removed, and `ACKED` moved past it, only after the endpoint accepted it. A crash
 //! between the two, or an export whose answer timed out after the collector stored it, sends
 //! that one batch again on replay. The replayed spans are byte for byte the ones sent before,
@@ -65,7 +67,7 @@ use crate::error::{OrderTraceError, Result};
 use lock::FolderLock;
 use opentelemetry_sdk::trace::SpanData;
 use record::{HEADER_LEN, RecordHeader, SEGMENT_MAGIC};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -73,7 +75,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub(crate) use codec::{decode, encode};
+pub(crate) use codec::decode;
 
 /// Largest segment file.
 const MAX_SEGMENT_BYTES: u64 = 16 << 20;
@@ -135,7 +137,12 @@ struct State {
     records: BTreeMap<u64, RecordRef>,
     writing: Option<Writing>,
     next_segment: u64,
-    in_flight: Option<u64>,
+    /// Records taken for export and not yet acknowledged, rejected or released.
+    in_flight: BTreeSet<u64>,
+    /// Highest sequence number acknowledged (or rejected) by this process.
+    max_acked: u64,
+    /// The value last written to `ACKED`.
+    cursor: u64,
     acked: File,
     total_bytes: u64,
     total_spans: u64,
@@ -156,6 +163,31 @@ impl Removed {
         if r.own {
             self.own_spans += u64::from(r.header.spans);
         }
+    }
+}
+
+/// A batch encoded as a spool record (header and payload in one buffer), ready to be written;
+/// encoding takes no lock, so it runs while the exporter reads the spool.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    seq: u64,
+    spans: u32,
+    bytes: Vec<u8>,
+}
+
+impl Encoded {
+    /// Encodes `batch` as record `seq`, written now (for the age bound).
+    pub(crate) fn new(seq: u64, batch: Vec<SpanData>) -> Self {
+        let spans = batch.len() as u32;
+        let mut bytes = vec![0u8; HEADER_LEN];
+        codec::encode_into(batch, &mut bytes);
+        record::fill_header(&mut bytes, seq, unix_ms_now(), spans);
+        Self { seq, spans, bytes }
+    }
+
+    /// The record's sequence number.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
     }
 }
 
@@ -271,7 +303,9 @@ impl Spool {
             records: BTreeMap::new(),
             writing: None,
             next_segment: found.last().map_or(1, |(id, _)| id + 1),
-            in_flight: None,
+            in_flight: BTreeSet::new(),
+            max_acked: acked_seq,
+            cursor: acked_seq,
             acked,
             total_bytes: 0,
             total_spans: 0,
@@ -399,22 +433,23 @@ impl Spool {
         }
     }
 
-    /// Drops whole oldest segments (not the record being exported) until `incoming` bytes fit.
+    /// Drops whole oldest segments (not the records being exported) until `incoming` bytes fit.
     fn make_room(&self, s: &mut State, incoming: u64) -> Removed {
         let mut removed = Removed::default();
         while s.total_bytes + incoming > self.max_bytes {
             let victim = s.segments.iter().find(|(id, seg)| {
-                seg.live > 0
-                    && !(s
-                        .in_flight
-                        .is_some_and(|f| s.records.get(&f).is_some_and(|r| r.segment == **id))
-                        && seg.live == 1)
+                let in_flight = s
+                    .in_flight
+                    .iter()
+                    .filter(|f| s.records.get(f).is_some_and(|r| r.segment == **id))
+                    .count();
+                seg.live > in_flight
             });
             let Some((&id, _)) = victim else { break };
             let seqs: Vec<u64> = s
                 .records
                 .iter()
-                .filter(|(seq, r)| r.segment == id && Some(**seq) != s.in_flight)
+                .filter(|(seq, r)| r.segment == id && !s.in_flight.contains(seq))
                 .map(|(seq, _)| *seq)
                 .collect();
             if s.writing.as_ref().is_some_and(|w| w.id == id) {
@@ -444,24 +479,39 @@ impl Spool {
 
     /// Appends a batch as record `seq`. On a write error the batch is lost and counted; the
     /// error is returned so the pipeline can report it.
+    #[cfg(test)]
     pub(crate) fn append(&self, seq: u64, batch: Vec<SpanData>) -> (Removed, Result<()>) {
-        let spans = batch.len() as u32;
-        let payload = encode(batch);
-        let rec = record::encode(seq, unix_ms_now(), spans, &payload);
+        let (removed, mut results) = self.append_all(vec![Encoded::new(seq, batch)]);
+        (removed, results.pop().unwrap_or(Ok(())))
+    }
+
+    /// Appends several encoded records under one lock (the writer's step); one result per
+    /// record, in order. Records whose write failed are lost and counted.
+    pub(crate) fn append_all(&self, records: Vec<Encoded>) -> (Removed, Vec<Result<()>>) {
+        let mut removed = Removed::default();
+        let mut results = Vec::with_capacity(records.len());
         let mut s = self.lock();
-        let mut removed = self.make_room(&mut s, rec.len() as u64);
-        let result = self.write(&mut s, seq, spans, &rec);
-        match &result {
-            Ok(()) => Counters::add(&self.counters.spooled, spans as usize),
-            Err(_) => {
-                Counters::add(&self.counters.dropped_spool_write_failed, spans as usize);
-                Counters::add(&self.counters.spool_write_errors, 1);
-                removed.spans += u64::from(spans);
-                removed.own_spans += u64::from(spans);
+        for rec in records {
+            let r = self.make_room(&mut s, rec.bytes.len() as u64);
+            removed.spans += r.spans;
+            removed.own_spans += r.own_spans;
+            let result = self.write(&mut s, rec.seq, rec.spans, &rec.bytes);
+            match &result {
+                Ok(()) => Counters::add(&self.counters.spooled, rec.spans as usize),
+                Err(_) => {
+                    Counters::add(
+                        &self.counters.dropped_spool_write_failed,
+                        rec.spans as usize,
+                    );
+                    Counters::add(&self.counters.spool_write_errors, 1);
+                    removed.spans += u64::from(rec.spans);
+                    removed.own_spans += u64::from(rec.spans);
+                }
             }
+            results.push(result);
         }
         self.publish(&s);
-        (removed, result)
+        (removed, results)
     }
 
     fn write(&self, s: &mut State, seq: u64, spans: u32, rec: &[u8]) -> Result<()> {
@@ -539,7 +589,7 @@ impl Spool {
         let expired: Vec<u64> = s
             .records
             .iter()
-            .filter(|(seq, r)| r.header.written_ms < limit && Some(**seq) != s.in_flight)
+            .filter(|(seq, r)| r.header.written_ms < limit && !s.in_flight.contains(seq))
             .map(|(seq, _)| *seq)
             .collect();
         let mut removed = Removed::default();
@@ -553,14 +603,26 @@ impl Spool {
         removed
     }
 
-    /// Reads the oldest record for export and marks it in flight (never dropped while there).
-    /// Decoding happens outside the lock, so the writer is not held up by it.
+    /// Reads the oldest record not in flight for export and marks it in flight (never dropped
+    /// while there).
+    #[cfg(test)]
     pub(crate) fn take(&self) -> Head {
+        self.take_before(u64::MAX)
+    }
+
+    /// Reads the oldest record not in flight, if its sequence number is below `limit`, and
+    /// marks it in flight (never dropped while there). Several may be in flight; decoding
+    /// happens outside the lock, so the writer is not held up by it.
+    pub(crate) fn take_before(&self, limit: u64) -> Head {
         let (seq, payload) = {
             let mut s = self.lock();
-            let Some((&seq, &r)) = s.records.iter().next() else {
+            let Some((&seq, &r)) = s.records.iter().find(|(seq, _)| !s.in_flight.contains(seq))
+            else {
                 return Head::Empty;
             };
+            if seq >= limit {
+                return Head::Empty;
+            }
             let Some(seg) = s.segments.get(&r.segment) else {
                 return Head::Empty;
             };
@@ -574,7 +636,7 @@ impl Spool {
             })();
             match read {
                 Ok(payload) if record::payload_matches(&r.header, &payload) => {
-                    s.in_flight = Some(seq);
+                    s.in_flight.insert(seq);
                     (seq, Some(payload))
                 }
                 _ => (seq, None),
@@ -585,9 +647,7 @@ impl Spool {
         }
         // Changed on disk since it was written or read back: never send garbage.
         let mut s = self.lock();
-        if s.in_flight == Some(seq) {
-            s.in_flight = None;
-        }
+        s.in_flight.remove(&seq);
         let mut removed = Removed::default();
         if let Some(r) = self.remove(&mut s, seq) {
             removed.add(&r);
@@ -599,28 +659,45 @@ impl Spool {
     }
 
     /// The record taken was accepted by the endpoint: remove it and persist the cursor.
+    ///
+    /// With several records in flight they may be acknowledged out of order; `ACKED` only
+    /// moves over a contiguous run: it never passes a record still in the spool (in flight or
+    /// released after a failure), so a restart skips nothing that was not exported.
     pub(crate) fn ack(&self, seq: u64) -> Removed {
         let mut s = self.lock();
-        s.in_flight = None;
+        s.in_flight.remove(&seq);
         let mut removed = Removed::default();
         if let Some(r) = self.remove(&mut s, seq) {
             removed.add(&r);
         }
-        let mut b = [0u8; 12];
-        b[..8].copy_from_slice(&seq.to_le_bytes());
-        b[8..].copy_from_slice(&crc32fast::hash(&seq.to_le_bytes()).to_le_bytes());
-        // Best effort: a lost cursor means a batch sent twice on the next start, not a loss.
-        let _ = s
-            .acked
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| s.acked.write_all(&b));
+        s.max_acked = s.max_acked.max(seq);
+        let first_waiting = s.records.keys().next().copied().unwrap_or(u64::MAX);
+        let cursor = s.max_acked.min(first_waiting.saturating_sub(1));
+        if cursor > s.cursor {
+            s.cursor = cursor;
+            let mut b = [0u8; 12];
+            b[..8].copy_from_slice(&cursor.to_le_bytes());
+            b[8..].copy_from_slice(&crc32fast::hash(&cursor.to_le_bytes()).to_le_bytes());
+            // Best effort: a lost cursor means batches sent twice on the next start, not a loss.
+            let _ = s
+                .acked
+                .seek(SeekFrom::Start(0))
+                .and_then(|_| s.acked.write_all(&b));
+        }
         self.publish(&s);
         removed
     }
 
-    /// The record taken could not be exported; it stays first in line.
-    pub(crate) fn release(&self) {
-        self.lock().in_flight = None;
+    /// The record taken was refused by the collector as invalid (it can never be sent): it is
+    /// removed like an acknowledged one; the caller counts its spans as rejected.
+    pub(crate) fn reject(&self, seq: u64) -> Removed {
+        self.ack(seq)
+    }
+
+    /// The record taken could not be exported; it stays in line, first unless an older one
+    /// was released too.
+    pub(crate) fn release(&self, seq: u64) {
+        self.lock().in_flight.remove(&seq);
     }
 
     /// Completes the segment being written, so the next start finds it whole.

@@ -31,18 +31,27 @@ impl RecordHeader {
 }
 
 /// One record as written: header then payload, in one buffer so it is one `write`.
+#[cfg(test)]
 pub(crate) fn encode(seq: u64, written_ms: u64, spans: u32, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&RECORD_MAGIC);
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&seq.to_le_bytes());
-    out.extend_from_slice(&written_ms.to_le_bytes());
-    out.extend_from_slice(&spans.to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    let header_crc = crc32fast::hash(&out);
-    out.extend_from_slice(&header_crc.to_le_bytes());
+    let mut out = vec![0u8; HEADER_LEN];
     out.extend_from_slice(payload);
+    fill_header(&mut out, seq, written_ms, spans);
     out
+}
+
+/// Writes the header into the first [`HEADER_LEN`] bytes of `rec`, whose payload follows
+/// them; the payload is encoded in place, so it is never copied behind a header. `rec` must
+/// be at least `HEADER_LEN` long.
+pub(crate) fn fill_header(rec: &mut [u8], seq: u64, written_ms: u64, spans: u32) {
+    let (head, payload) = rec.split_at_mut(HEADER_LEN);
+    head[0..4].copy_from_slice(&RECORD_MAGIC);
+    head[4..8].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    head[8..16].copy_from_slice(&seq.to_le_bytes());
+    head[16..24].copy_from_slice(&written_ms.to_le_bytes());
+    head[24..28].copy_from_slice(&spans.to_le_bytes());
+    head[28..32].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    let header_crc = crc32fast::hash(&head[..32]);
+    head[32..36].copy_from_slice(&header_crc.to_le_bytes());
 }
 
 fn le_u32(b: &[u8], at: usize) -> u32 {

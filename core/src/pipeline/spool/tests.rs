@@ -124,7 +124,7 @@ fn a_failed_export_leaves_the_record_first_in_line() {
     spool.append(1, batch(1, 1)).1.unwrap();
     spool.append(2, batch(2, 1)).1.unwrap();
     assert_eq!(take(&spool).seq, 1);
-    spool.release();
+    spool.release(1);
     assert_eq!(take(&spool).seq, 1);
 }
 
@@ -381,4 +381,91 @@ fn service_folders_are_safe_file_names() {
     assert_eq!(service_folder(root, "a/../b c"), root.join("a_.._b_c"));
     assert_eq!(service_folder(root, ".."), root.join("_"));
     assert_eq!(service_folder(root, ""), root.join("_"));
+}
+
+#[test]
+fn records_acknowledged_out_of_order_never_move_the_cursor_past_one_still_waiting() {
+    let dir = TempDir::new("ack-order");
+    {
+        let (spool, _) = open(&dir, 1 << 20, DAY);
+        for seq in 1..=3 {
+            spool.append(seq, batch(seq * 10, 1)).1.unwrap();
+        }
+        let taken: Vec<u64> = (0..3).map(|_| take(&spool).seq).collect();
+        assert_eq!(taken, vec![1, 2, 3], "three in flight at once");
+        spool.ack(3);
+        spool.ack(2);
+        spool.release(1); // its export failed
+        spool.close();
+    }
+    // The next process must still send 1 (and may resend 2 and 3: duplicates, not a loss).
+    let (spool, _) = open(&dir, 1 << 20, DAY);
+    let first = take(&spool);
+    assert_eq!(first.seq, 1);
+    spool.ack(1);
+    spool.close();
+    drop(spool);
+    let (spool, _) = open(&dir, 1 << 20, DAY);
+    let mut left = Vec::new();
+    while let Head::Record(t) = spool.take() {
+        left.push(t.seq);
+        spool.ack(t.seq);
+    }
+    assert!(
+        left.iter().all(|s| [2, 3].contains(s)),
+        "only the resent 2 and 3 may come back, got {left:?}"
+    );
+}
+
+#[test]
+fn once_every_record_is_acknowledged_a_new_start_finds_nothing() {
+    let dir = TempDir::new("ack-all");
+    {
+        let (spool, _) = open(&dir, 1 << 20, DAY);
+        for seq in 1..=3 {
+            spool.append(seq, batch(seq * 10, 1)).1.unwrap();
+        }
+        let taken: Vec<u64> = (0..3).map(|_| take(&spool).seq).collect();
+        for seq in taken.into_iter().rev() {
+            spool.ack(seq);
+        }
+        spool.close();
+    }
+    let (spool, _) = open(&dir, 1 << 20, DAY);
+    assert!(matches!(spool.take(), Head::Empty));
+}
+
+#[test]
+fn take_before_leaves_records_at_or_above_the_limit() {
+    let dir = TempDir::new("limit");
+    let (spool, _) = open(&dir, 1 << 20, DAY);
+    spool.append(4, batch(40, 1)).1.unwrap();
+    spool.append(6, batch(60, 1)).1.unwrap();
+    assert!(matches!(spool.take_before(4), Head::Empty));
+    match spool.take_before(5) {
+        Head::Record(t) => assert_eq!(t.seq, 4),
+        other => panic!("expected record 4, got {other:?}"),
+    }
+    assert!(
+        matches!(spool.take_before(6), Head::Empty),
+        "4 is in flight, 6 is at the limit"
+    );
+}
+
+#[test]
+fn a_rejected_record_is_removed_and_the_next_one_is_taken() {
+    let dir = TempDir::new("reject");
+    let (spool, counters) = open(&dir, 1 << 20, DAY);
+    spool.append(1, batch(10, 2)).1.unwrap();
+    spool.append(2, batch(20, 1)).1.unwrap();
+    let first = take(&spool);
+    assert_eq!(
+        spool.reject(first.seq),
+        Removed {
+            own_spans: 2,
+            spans: 2
+        }
+    );
+    assert_eq!(take(&spool).seq, 2);
+    assert_eq!(snapshot(&counters).spool_spans, 1);
 }

@@ -25,10 +25,9 @@ public final class OrderTracer implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
     private OrderTracer(long handle) {
-        this.release = new NativeHandle(handle, h -> {
-            NativeBridge.tracerShutdown(h, 5000);
-            NativeBridge.tracerFree(h);
-        });
+        // Freeing the native tracer shuts its pipeline down, bounded by the core's
+        // DROP_SHUTDOWN_TIMEOUT, once its last open stage has ended too.
+        this.release = new NativeHandle(handle, NativeBridge::tracerFree);
         this.cleanable = CLEANER.register(this, release);
     }
 
@@ -81,7 +80,7 @@ public final class OrderTracer implements AutoCloseable {
         return withHandle(h -> {
             long[] c = NativeBridge.tracerCounters(h);
             return new PipelineCounters(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11],
-                    c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19]);
+                    c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19], c[20]);
         });
     }
 
@@ -98,7 +97,11 @@ public final class OrderTracer implements AutoCloseable {
         return NativeBridge.readSpansJson(path);
     }
 
-    /** Shuts the pipeline down (up to 5 s) and releases the native tracer. Calling it again does nothing. */
+    /**
+     * Releases the native tracer; its pipeline exports what is queued and shuts down, bounded by
+     * the core's shutdown timeout (5 s), once the stages still open have ended. Call
+     * {@link #shutdown(Duration)} first to choose the bound. Calling it again does nothing.
+     */
     @Override
     public void close() {
         lock.writeLock().lock();

@@ -23,7 +23,9 @@ package io.ordertrace;
  * @param spoolWriteErrors spool writes that failed
  * @param spoolBytes bytes of spool segments on disk now
  * @param spoolSpans spans waiting in the spool now
- * @param spoolOldestAgeMillis age of the oldest span waiting in the spool, ms (0 when it is empty)
+ * @param spoolOldestAgeMs age of the oldest span waiting in the spool, ms (0 when it is empty)
+ * @param spansDroppedRejected dropped because the collector rejected their batch as invalid
+ *     (HTTP 400, gRPC InvalidArgument): sending it again cannot succeed
  * @param idsRejected order ids and user ids a stage start refused (by default the stage started
  *     without them, with {@code ordertrace.problem} on its span; with strict ids the start threw)
  */
@@ -31,4 +33,5 @@ public record PipelineCounters(long spansStarted, long spansExported, long spans
         long failedExports, long queueDepth, long spansDroppedQueueFull, long spansDroppedShutdown,
         long spansSpooled, long spansReplayed, long spansDroppedSpoolFull, long spansDroppedSpoolExpired,
         long spansDroppedSpoolCorrupt, long spansDroppedSpoolWriteFailed, long spoolCorruptRecords,
-        long spoolWriteErrors, long spoolBytes, long spoolSpans, long spoolOldestAgeMillis, long idsRejected) {}
+        long spoolWriteErrors, long spoolBytes, long spoolSpans, long spoolOldestAgeMs,
+        long spansDroppedRejected, long idsRejected) {}

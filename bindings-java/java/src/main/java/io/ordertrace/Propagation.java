@@ -2,6 +2,7 @@ package io.ordertrace;
 
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -12,8 +13,16 @@ import java.util.Map;
 public final class Propagation {
     private Propagation() {}
 
+    /** The core's propagation headers (schema: propagation.headers; a test compares them). */
+    static final List<String> HEADERS = List.of("traceparent", "tracestate", "baggage");
+
     static boolean isPropagationHeader(String name) {
-        return name.equalsIgnoreCase("traceparent") || name.equalsIgnoreCase("tracestate") || name.equalsIgnoreCase("baggage");
+        for (String h : HEADERS) {
+            if (h.equalsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Writes the stage's headers into an outgoing HTTP request's headers. */

@@ -54,7 +54,7 @@ class SpoolCountersTest {
             assertEquals(0, c.spansSpooled());
             assertEquals(0, c.spoolSpans());
             assertEquals(0, c.spoolBytes());
-            assertEquals(0, c.spoolOldestAgeMillis());
+            assertEquals(0, c.spoolOldestAgeMs());
         }
     }
 }

@@ -103,6 +103,33 @@ class TracerTest extends Fixture {
     }
 
     @Test
+    void pipelineCountersMatchTheCoreCountersInOrder() throws Exception {
+        JsonNode schema = new ObjectMapper().readTree(OrderTracer.schemaJson());
+        List<String> core = new ArrayList<>();
+        schema.get("pipeline_counters").forEach(n -> core.add(n.asText()));
+        // spool_oldest_age_ms -> spoolOldestAgeMs: the record's components are the core's names.
+        List<String> ours = Arrays.stream(PipelineCounters.class.getRecordComponents())
+                .map(c -> c.getName().replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT))
+                .toList();
+        assertEquals(core, ours);
+    }
+
+    @Test
+    void headerFilterPassesExactlyTheCorePropagationHeaders() throws Exception {
+        JsonNode schema = new ObjectMapper().readTree(OrderTracer.schemaJson());
+        List<String> core = new ArrayList<>();
+        schema.get("propagation").get("headers").forEach(n -> core.add(n.asText()));
+        Map<String, Object> message = new java.util.LinkedHashMap<>();
+        message.put("x-other", "1");
+        for (String name : core) {
+            message.put(name.toUpperCase(java.util.Locale.ROOT), "v".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        List<String> passed = Propagation.fromMessage(message).keySet().stream()
+                .map(k -> k.toLowerCase(java.util.Locale.ROOT)).sorted().toList();
+        assertEquals(core.stream().sorted().toList(), passed);
+    }
+
+    @Test
     void readingAMissingSpanFileIsAFileError() {
         OrderTraceException e = assertThrows(OrderTraceException.class, () -> OrderTracer.readSpansJson("/nonexistent/x.jsonl"));
         assertEquals(OrderTraceException.FILE, e.code());
