@@ -116,21 +116,31 @@ impl Stage {
     }
 
     /// Records a calculated price: `order.price.amount` and `order.price.currency` (ISO 4217).
+    ///
+    /// A refused price (negative, not finite, not an ISO 4217 code) is an error, and the
+    /// refusal is also on the span as `ordertrace.problem`: a wrapper on the business path
+    /// (the MES's `CalculatePrice`) may ignore the error and still return the business result.
     pub fn record_price(&mut self, amount: f64, currency: &str) -> Result<()> {
-        if !amount.is_finite() || amount < 0.0 {
-            return Err(OrderTraceError::invalid(
+        let refused = if !amount.is_finite() || amount < 0.0 {
+            Some(OrderTraceError::invalid(
                 "price amount",
                 format!("{amount} is not a non-negative number"),
-            ));
-        }
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(OrderTraceError::invalid(
+            ))
+        } else if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            Some(OrderTraceError::invalid(
                 "price currency",
                 format!(
                     "{} is not an ISO 4217 code like EUR",
                     crate::error::quoted_text(currency)
                 ),
-            ));
+            ))
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            self.span
+                .set_attribute(KeyValue::new(attr::PROBLEM, e.to_string()));
+            return Err(e);
         }
         self.span
             .set_attribute(KeyValue::new(attr::PRICE_AMOUNT, amount));

@@ -449,6 +449,25 @@ fn stage_setters_reject_bad_values() {
 }
 
 #[test]
+fn a_refused_price_is_an_error_and_a_problem_on_the_span() {
+    let file = TempFile::new("refused-price");
+    let tracer = builder("mes-api", &file).build().unwrap();
+    let mut stage = tracer
+        .stage(OrderEvent::PriceCalculated, "ORD-PRICE")
+        .start()
+        .unwrap();
+    assert!(stage.record_price(-5.0, "EUR").is_err());
+    stage.end();
+    tracer.flush(SECOND).unwrap();
+    let spans = file.spans();
+    let s = one(&spans, "price_calculated");
+    let problem = s.attribute(attr::PROBLEM).unwrap_or_default();
+    assert!(problem.contains("not a non-negative number"), "{problem}");
+    assert_eq!(s.attribute(attr::PRICE_AMOUNT), None);
+    assert!(!s.is_error());
+}
+
+#[test]
 fn heartbeats_are_exported_while_a_stage_stays_open_and_stop_when_it_ends() {
     let file = TempFile::new("heartbeat");
     let tracer = builder("mes-api", &file)

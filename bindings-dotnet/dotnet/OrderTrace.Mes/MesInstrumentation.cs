@@ -26,7 +26,9 @@ namespace OrderTrace
     /// stack trace and rethrown unchanged (the same object, the same stack trace). The MES call
     /// runs whatever the order id and user id are: a missing or malformed one (a user id
     /// <c>42</c>) is left off the stage and recorded on it as a problem, unless the tracer was
-    /// built with <see cref="OrderTracerOptions.StrictIds"/>.
+    /// built with <see cref="OrderTracerOptions.StrictIds"/>. A price the schema refuses (negative,
+    /// not an ISO 4217 code) is recorded on the stage as <c>ordertrace.problem</c>; the MES's
+    /// result is returned all the same.
     /// </summary>
     /// <example><code>
     /// var mes = new MesInstrumentation(tracer);
@@ -65,9 +67,22 @@ namespace OrderTrace
             {
                 var result = calculatePrice();
                 var price = priceOf(result);
-                if (price.HasValue) stage.RecordPrice(price.Value.Amount, price.Value.Currency);
+                if (price.HasValue) RecordPriceKeepingTheResult(stage, price.Value);
                 return result;
             });
+        }
+
+        // A price the schema refuses (negative, not an ISO code) must not turn the MES's answer
+        // into an exception: the core has put the refusal on the span (ordertrace.problem).
+        private static void RecordPriceKeepingTheResult(StageScope stage, Price price)
+        {
+            try
+            {
+                stage.RecordPrice(price.Amount, price.Currency);
+            }
+            catch (OrderTraceException)
+            {
+            }
         }
 
         /// <summary><c>StartManufacturing()</c>: a <c>manufacturing_started</c> stage.</summary>

@@ -70,6 +70,24 @@ namespace OrderTrace.Tests
         }
 
         [Test]
+        public void ARefusedPriceKeepsTheResultAndIsRecordedAsAProblem()
+        {
+            var mes = new MesInstrumentation(Tracer);
+            var negative = mes.CalculatePrice("ORD-NEG", User, () => -5m, "EUR");
+            var oddCurrency = mes.CalculatePrice("ORD-ODD", User, () => 5m, "euro");
+            Assert.Equal(-5m, negative, "the MES's result, untouched");
+            Assert.Equal(5m, oddCurrency, "the MES's result, untouched");
+            var spans = Spans();
+            var neg = spans.Find(s => Attr(s, "order.id") == "ORD-NEG");
+            var odd = spans.Find(s => Attr(s, "order.id") == "ORD-ODD");
+            Assert.True((Attr(neg, "ordertrace.problem") ?? "").Contains("not a non-negative number"), "problem: " + Attr(neg, "ordertrace.problem"));
+            Assert.True((Attr(odd, "ordertrace.problem") ?? "").Contains("ISO 4217"), "problem: " + Attr(odd, "ordertrace.problem"));
+            Assert.Equal(null, Attr(neg, "order.price.amount"), "no price recorded");
+            Assert.Equal("unset", (string)neg["status"], "the stage did not fail");
+            Assert.Equal("unset", (string)odd["status"], "the stage did not fail");
+        }
+
+        [Test]
         public void GenericCalculatePriceRecordsWhatThePriceSelectorGives()
         {
             var mes = new MesInstrumentation(Tracer);
