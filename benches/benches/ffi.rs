@@ -56,6 +56,7 @@ fn ffi(c: &mut Criterion) {
         read_env: 1,
         spool_dir: s(""),
         strict_ids: OT_DEFAULT,
+        start_record_after_ms: -1,
     };
     let mut handle = std::ptr::null_mut();
     // SAFETY: valid config and out pointer.

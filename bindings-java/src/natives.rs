@@ -13,9 +13,8 @@ use jni::objects::{JClass, JDoubleArray, JIntArray, JLongArray, JObjectArray, JS
 use jni::refs::Reference as _;
 use jni::sys::{jboolean, jdouble, jint, jlong};
 use jni::{Env, EnvUnowned};
-use ordertrace::{
-    AttributeValue, ErrorInfo, IdentityMode, OrderEvent, OrderTracer, OtlpProtocol, propagation,
-};
+use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, OrderTracer, propagation};
+use ordertrace_bridge::tracer_settings::TracerSettings;
 use ordertrace_bridge::{BridgeError, StageSlot, span_kind};
 use std::time::Duration;
 
@@ -177,50 +176,26 @@ macro_rules! native {
 native!(Java_io_ordertrace_NativeBridge_tracerNew(
     service_name: JString<'caller>, file: JString<'caller>, otlp_endpoint: JString<'caller>, protocol: jint,
     start_records: jint, heartbeat_ms: jlong, identity: jint, read_env: jboolean, spool_dir: JString<'caller>,
-    strict_ids: jint
+    strict_ids: jint, start_record_after_ms: jlong
 ) -> jlong, |env| {
-    let mut b = OrderTracer::builder();
-    if !read_env {
-        b = b.without_env();
-    }
-    if let Some(name) = opt_string(env, &service_name)?.filter(|s| !s.is_empty()) {
-        b = b.service_name(name);
-    }
-    if let Some(file) = opt_string(env, &file)?.filter(|s| !s.is_empty()) {
-        b = b.file(file);
-    }
-    if let Some(endpoint) = opt_string(env, &otlp_endpoint)?.filter(|s| !s.is_empty()) {
-        let protocol = match protocol {
-            0 => OtlpProtocol::HttpProtobuf,
-            1 => OtlpProtocol::Grpc,
-            other => return Err(BridgeError::new(ordertrace::Status::InvalidConfig, format!("invalid configuration: protocol {other} is not 0 (HTTP) or 1 (gRPC)")).into()),
-        };
-        b = b.otlp(endpoint, protocol);
-    }
-    if let Some(dir) = opt_string(env, &spool_dir)?.filter(|s| !s.is_empty()) {
-        b = b.spool_dir(dir);
-    }
-    match start_records {
-        0 => b = b.start_records(false),
-        1 => b = b.start_records(true),
-        _ => {}
-    }
-    match heartbeat_ms {
-        ms if ms < 0 => {}
-        0 => b = b.heartbeat_interval(None),
-        ms => b = b.heartbeat_interval(Some(Duration::from_millis(ms as u64))),
-    }
-    match identity {
-        0 => b = b.identity(IdentityMode::OrderDerived),
-        1 => b = b.identity(IdentityMode::Propagated),
-        _ => {}
-    }
-    match strict_ids {
-        0 => b = b.strict_ids(false),
-        1 => b = b.strict_ids(true),
-        _ => {}
-    }
-    Ok(hand_out(b.build().map_err(BridgeError::from)?))
+    let service_name = opt_string(env, &service_name)?;
+    let file = opt_string(env, &file)?;
+    let otlp_endpoint = opt_string(env, &otlp_endpoint)?;
+    let spool_dir = opt_string(env, &spool_dir)?;
+    let settings = TracerSettings {
+        read_env,
+        service_name: service_name.as_deref(),
+        file: file.as_deref(),
+        otlp_endpoint: otlp_endpoint.as_deref(),
+        protocol,
+        spool_dir: spool_dir.as_deref(),
+        start_records,
+        start_record_after_ms,
+        heartbeat_ms,
+        identity,
+        strict_ids,
+    };
+    Ok(hand_out(settings.build()?))
 });
 
 native!(Java_io_ordertrace_NativeBridge_tracerFromEnv() -> jlong, |env| {

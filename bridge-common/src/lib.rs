@@ -2,7 +2,7 @@
 //! once: a failure on its way to another language ([`BridgeError`], with its entry in the
 //! core's [`Status`] table), the panic guard ([`catch`]), UTF-8 views of foreign bytes
 //! ([`utf8`]), the stage a handle owns ([`StageSlot`]) and incoming headers laid out for a
-//! crossing ([`incoming`]). Neither bridge calls the other; both
+//! crossing ([`incoming`]), a tracer's settings ([`tracer_settings`]). Neither bridge calls the other; both
 //! call the core's Rust API through this crate.
 //!
 //! ```
@@ -21,6 +21,7 @@ mod span_kind;
 mod spans_json;
 mod stage_slot;
 mod text;
+pub mod tracer_settings;
 
 pub use error::{BridgeError, catch};
 pub use incoming::{

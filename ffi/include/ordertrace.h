@@ -370,6 +370,13 @@ typedef struct OtTracerConfig {
    * `ids_rejected`; [`OT_DEFAULT`]: the environment's `ORDERTRACE_STRICT_IDS`, else lenient.
    */
   int32_t strict_ids;
+  /**
+   * How long a stage stays open before its start record is exported, ms (a stage that ends
+   * sooner costs one span); 0: at once; negative: the environment's
+   * `ORDERTRACE_START_RECORD_AFTER_MS`, else the heartbeat interval. Zero-initialised
+   * configs get 0, the old behaviour: set -1 for the default.
+   */
+  int64_t start_record_after_ms;
 } OtTracerConfig;
 
 /**

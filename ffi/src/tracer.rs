@@ -3,8 +3,9 @@
 
 use crate::error::{Status, guard};
 use crate::strings::OtStr;
-use ordertrace::{IdentityMode, OrderTracer, OtlpProtocol, PipelineCounters};
+use ordertrace::{OrderTracer, PipelineCounters};
 use ordertrace_bridge::BridgeError;
+use ordertrace_bridge::tracer_settings::TracerSettings;
 use std::time::Duration;
 
 /// OTLP over HTTP/protobuf.
@@ -46,6 +47,11 @@ pub struct OtTracerConfig {
     /// 0: lenient, it starts and the problem is recorded on its span and counted in
     /// `ids_rejected`; [`OT_DEFAULT`]: the environment's `ORDERTRACE_STRICT_IDS`, else lenient.
     pub strict_ids: i32,
+    /// How long a stage stays open before its start record is exported, ms (a stage that ends
+    /// sooner costs one span); 0: at once; negative: the environment's
+    /// `ORDERTRACE_START_RECORD_AFTER_MS`, else the heartbeat interval. Zero-initialised
+    /// configs get 0, the old behaviour: set -1 for the default.
+    pub start_record_after_ms: i64,
 }
 
 /// A tracer. Thread-safe: one handle serves every thread of the process.
@@ -54,61 +60,30 @@ pub struct OtTracer {
     pub(crate) tracer: OrderTracer,
 }
 
-fn bad_config(what: &str, value: impl std::fmt::Display) -> BridgeError {
-    BridgeError {
-        status: Status::InvalidConfig,
-        message: format!("invalid configuration: {what} {value} is not one of the allowed values"),
-    }
-}
-
 fn build(config: &OtTracerConfig) -> Result<OrderTracer, BridgeError> {
-    let mut b = OrderTracer::builder();
-    if config.read_env == 0 {
-        b = b.without_env();
-    }
     // SAFETY (all as_opt_str calls): the caller promises readable strings in the config.
-    if let Some(name) = unsafe { config.service_name.as_opt_str("service_name") }? {
-        b = b.service_name(name);
+    let (service_name, file, otlp_endpoint, spool_dir) = unsafe {
+        (
+            config.service_name.as_opt_str("service_name")?,
+            config.file.as_opt_str("file")?,
+            config.otlp_endpoint.as_opt_str("otlp_endpoint")?,
+            config.spool_dir.as_opt_str("spool_dir")?,
+        )
+    };
+    TracerSettings {
+        read_env: config.read_env != 0,
+        service_name,
+        file,
+        otlp_endpoint,
+        protocol: config.otlp_protocol,
+        spool_dir,
+        start_records: config.start_records,
+        start_record_after_ms: config.start_record_after_ms,
+        heartbeat_ms: config.heartbeat_ms,
+        identity: config.identity,
+        strict_ids: config.strict_ids,
     }
-    if let Some(file) = unsafe { config.file.as_opt_str("file") }? {
-        b = b.file(file);
-    }
-    if let Some(endpoint) = unsafe { config.otlp_endpoint.as_opt_str("otlp_endpoint") }? {
-        let protocol = match config.otlp_protocol {
-            OT_PROTOCOL_HTTP_PROTOBUF => OtlpProtocol::HttpProtobuf,
-            OT_PROTOCOL_GRPC => OtlpProtocol::Grpc,
-            other => return Err(bad_config("otlp_protocol", other)),
-        };
-        b = b.otlp(endpoint, protocol);
-    }
-    // SAFETY: as above.
-    if let Some(dir) = unsafe { config.spool_dir.as_opt_str("spool_dir") }? {
-        b = b.spool_dir(dir);
-    }
-    match config.start_records {
-        OT_DEFAULT => {}
-        0 => b = b.start_records(false),
-        1 => b = b.start_records(true),
-        other => return Err(bad_config("start_records", other)),
-    }
-    match config.heartbeat_ms {
-        ms if ms < 0 => {}
-        0 => b = b.heartbeat_interval(None),
-        ms => b = b.heartbeat_interval(Some(Duration::from_millis(ms as u64))),
-    }
-    match config.identity {
-        OT_DEFAULT => {}
-        OT_IDENTITY_ORDER_DERIVED => b = b.identity(IdentityMode::OrderDerived),
-        OT_IDENTITY_PROPAGATED => b = b.identity(IdentityMode::Propagated),
-        other => return Err(bad_config("identity", other)),
-    }
-    match config.strict_ids {
-        OT_DEFAULT => {}
-        0 => b = b.strict_ids(false),
-        1 => b = b.strict_ids(true),
-        other => return Err(bad_config("strict_ids", other)),
-    }
-    Ok(b.build()?)
+    .build()
 }
 
 fn hand_out(tracer: OrderTracer, out: *mut *mut OtTracer) -> Result<(), BridgeError> {
@@ -216,6 +191,17 @@ pub(crate) mod tests {
     use super::*;
     use crate::strings::ot;
 
+    #[test]
+    fn the_header_constants_are_the_bridges_encoding() {
+        use ordertrace_bridge::tracer_settings as settings;
+        // Literals for cbindgen, which cannot evaluate a path; checked here instead.
+        assert_eq!(OT_PROTOCOL_HTTP_PROTOBUF, settings::PROTOCOL_HTTP_PROTOBUF);
+        assert_eq!(OT_PROTOCOL_GRPC, settings::PROTOCOL_GRPC);
+        assert_eq!(OT_DEFAULT, settings::DEFAULT);
+        assert_eq!(OT_IDENTITY_ORDER_DERIVED, settings::IDENTITY_ORDER_DERIVED);
+        assert_eq!(OT_IDENTITY_PROPAGATED, settings::IDENTITY_PROPAGATED);
+    }
+
     pub(crate) fn file_config(file: &str) -> OtTracerConfig {
         OtTracerConfig {
             service_name: ot("mes-api"),
@@ -228,6 +214,7 @@ pub(crate) mod tests {
             read_env: 0,
             spool_dir: ot(""),
             strict_ids: OT_DEFAULT,
+            start_record_after_ms: -1,
         }
     }
 

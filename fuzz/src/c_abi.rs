@@ -98,6 +98,7 @@ fn tracer_config(
             len: 0,
         },
         strict_ids,
+        start_record_after_ms: -1,
     }
 }
 

@@ -92,6 +92,29 @@ namespace OrderTrace.Tests
         }
 
         [Test]
+        public void AQuickStageHasAStartRecordOnlyWhenTheThresholdIsZero()
+        {
+            Func<string, TimeSpan, List<string>> run = (name, threshold) =>
+            {
+                var options = Options(File + "." + name);
+                options.StartRecords = true;
+                options.StartRecordAfter = threshold;
+                using (var tracer = new OrderTracer(options))
+                {
+                    tracer.StartStage(OrderEvent.PriceCalculated, "ORD-" + name, User).Dispose();
+                    tracer.Shutdown(TimeSpan.FromSeconds(5));
+                }
+                return ((List<object>)MiniJson.Parse(OrderTracer.ReadSpansJson(File + "." + name)))
+                    .Cast<Dictionary<string, object>>().Select(sp => (string)sp["name"]).OrderBy(n => n).ToList();
+            };
+            Assert.Equal("price_calculated,price_calculated.started", string.Join(",", run("at-once", TimeSpan.Zero)), "threshold zero");
+            Assert.Equal("price_calculated", string.Join(",", run("deferred", TimeSpan.FromMinutes(5))), "quick stage, long threshold");
+            var bad = Options(File + ".bad");
+            bad.StartRecordAfter = TimeSpan.FromMilliseconds(-1);
+            Assert.Throws<ArgumentOutOfRangeException>(() => new OrderTracer(bad), "negative threshold");
+        }
+
+        [Test]
         public void PipelineCountersMatchTheCoreCountersInLayoutOrder()
         {
             var schema = (Dictionary<string, object>)MiniJson.Parse(OrderTracer.SchemaJson());

@@ -66,6 +66,7 @@ namespace OrderTrace
             public int ReadEnv;
             public OtStr SpoolDir;
             public int StrictIds;
+            public long StartRecordAfterMs;
         }
 
         [DllImport(Lib)] internal static extern UIntPtr ot_last_error_message(byte[] buf, UIntPtr bufLen);

@@ -36,6 +36,12 @@ namespace OrderTrace
         /// <summary>Export a start record for a stage still open after the threshold
         /// (ORDERTRACE_START_RECORD_AFTER_MS, default the heartbeat interval) (null: default, on).</summary>
         public bool? StartRecords { get; set; }
+        /// <summary>
+        /// How long a stage stays open before its start record is exported: a stage that ends
+        /// sooner costs one span, a hung one still shows (zero: at once; null: ORDERTRACE_START_RECORD_AFTER_MS
+        /// when the environment is read, else the heartbeat interval).
+        /// </summary>
+        public TimeSpan? StartRecordAfter { get; set; }
         /// <summary>Heartbeats of open stages (null: default 30 s; zero: off).</summary>
         public TimeSpan? HeartbeatInterval { get; set; }
         /// <summary>Trace identity (null: default, order-derived).</summary>
@@ -132,6 +138,8 @@ namespace OrderTrace
         public OrderTracer(OrderTracerOptions options)
         {
             if (options == null) throw new ArgumentNullException("options");
+            if (options.StartRecordAfter.HasValue && options.StartRecordAfter.Value < TimeSpan.Zero)
+                throw new ArgumentOutOfRangeException("options", "StartRecordAfter must be zero or positive");
             using (var s = new NativeStrings())
             {
                 var config = new Native.OtTracerConfig
@@ -146,6 +154,7 @@ namespace OrderTrace
                     ReadEnv = options.ReadEnvironment ? 1 : 0,
                     SpoolDir = s.Str(options.SpoolDir),
                     StrictIds = options.StrictIds.HasValue ? (options.StrictIds.Value ? 1 : 0) : Native.Default,
+                    StartRecordAfterMs = options.StartRecordAfter.HasValue ? (long)options.StartRecordAfter.Value.TotalMilliseconds : -1,
                 };
                 TracerHandle h;
                 var status = Native.ot_tracer_new(ref config, out h);

@@ -14,7 +14,8 @@ final class NativeBridge {
     private NativeBridge() {}
 
     static native long tracerNew(String serviceName, String file, String otlpEndpoint, int protocol, int startRecords,
-            long heartbeatMillis, int identity, boolean readEnvironment, String spoolDir, int strictIds);
+            long heartbeatMillis, int identity, boolean readEnvironment, String spoolDir, int strictIds,
+            long startRecordAfterMillis);
     static native long tracerFromEnv();
     static native void tracerFlush(long tracer, long timeoutMs);
     static native void tracerShutdown(long tracer, long timeoutMs);

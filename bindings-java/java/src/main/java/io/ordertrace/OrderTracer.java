@@ -124,6 +124,7 @@ public final class OrderTracer implements AutoCloseable {
         private boolean readEnvironment = true;
         private String spoolDir = "";
         private int strictIds = -1;
+        private long startRecordAfterMillis = -1;
 
         private Builder() {}
 
@@ -157,6 +158,19 @@ public final class OrderTracer implements AutoCloseable {
          *  (ORDERTRACE_START_RECORD_AFTER_MS, default the heartbeat interval; default true). */
         public Builder startRecords(boolean enabled) {
             this.startRecords = enabled ? 1 : 0;
+            return this;
+        }
+
+        /**
+         * How long a stage stays open before its start record is exported (a stage that ends
+         * sooner costs one span; a hung one still shows); zero exports it at once. Default:
+         * ORDERTRACE_START_RECORD_AFTER_MS when the environment is read, else the heartbeat interval.
+         */
+        public Builder startRecordAfter(Duration threshold) {
+            if (threshold == null || threshold.isNegative()) {
+                throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "the start record threshold must be zero or positive");
+            }
+            this.startRecordAfterMillis = threshold.toMillis();
             return this;
         }
 
@@ -205,7 +219,7 @@ public final class OrderTracer implements AutoCloseable {
         /** Starts the tracer; throws {@link OrderTraceException} (INVALID_CONFIG, FILE, PIPELINE_START) on bad settings. */
         public OrderTracer build() {
             return new OrderTracer(NativeBridge.tracerNew(serviceName, file, otlpEndpoint, protocol, startRecords,
-                    heartbeatMillis, identity, readEnvironment, spoolDir, strictIds));
+                    heartbeatMillis, identity, readEnvironment, spoolDir, strictIds, startRecordAfterMillis));
         }
     }
 }

@@ -103,6 +103,26 @@ class TracerTest extends Fixture {
     }
 
     @Test
+    void aQuickStageHasAStartRecordOnlyWhenTheThresholdIsZero() throws Exception {
+        OrderTracer atOnce = options().startRecords(true).startRecordAfter(Duration.ZERO).build();
+        atOnce.stage(OrderEvent.ORDER_CONFIRMED, "ORD-AT-ONCE").start().close();
+        OrderTracer deferred = OrderTracer.builder().readEnvironment(false).serviceName("crm-api")
+                .file(dir.resolve("deferred.jsonl").toString()).startRecords(true)
+                .startRecordAfter(Duration.ofMinutes(5)).heartbeat(Duration.ZERO).build();
+        deferred.stage(OrderEvent.ORDER_CONFIRMED, "ORD-DEFERRED").start().close();
+        atOnce.shutdown(Duration.ofSeconds(5));
+        deferred.shutdown(Duration.ofSeconds(5));
+        List<String> atOnceNames = new ArrayList<>();
+        new ObjectMapper().readTree(OrderTracer.readSpansJson(file())).forEach(n -> atOnceNames.add(n.get("name").asText()));
+        List<String> deferredNames = new ArrayList<>();
+        new ObjectMapper().readTree(OrderTracer.readSpansJson(dir.resolve("deferred.jsonl").toString()))
+                .forEach(n -> deferredNames.add(n.get("name").asText()));
+        assertEquals(List.of("order_confirmed", "order_confirmed.started"), atOnceNames.stream().sorted().toList());
+        assertEquals(List.of("order_confirmed"), deferredNames);
+        assertThrows(OrderTraceException.class, () -> options().startRecordAfter(Duration.ofMillis(-1)));
+    }
+
+    @Test
     void pipelineCountersMatchTheCoreCountersInOrder() throws Exception {
         JsonNode schema = new ObjectMapper().readTree(OrderTracer.schemaJson());
         List<String> core = new ArrayList<>();

@@ -27,6 +27,9 @@ public class OrderTraceProperties {
     /** Whether a start record is exported for a stage still open after the threshold
      *  (ORDERTRACE_START_RECORD_AFTER_MS, default the heartbeat interval). */
     private Boolean startRecords;
+    /** How long a stage stays open before its start record is exported; 0: at once. Default:
+     *  ORDERTRACE_START_RECORD_AFTER_MS, else the heartbeat interval. */
+    private Duration startRecordAfter;
     /**
      * Strict ids: a stage whose order id or user id breaks a rule throws instead of starting, so
      * the business method does not run. Default: ORDERTRACE_STRICT_IDS, else false (the stage
@@ -138,5 +141,15 @@ public class OrderTraceProperties {
     /** @param strictIds whether a bad order id or user id throws instead of starting the stage */
     public void setStrictIds(Boolean strictIds) {
         this.strictIds = strictIds;
+    }
+
+    /** @return the start record threshold, or null */
+    public Duration getStartRecordAfter() {
+        return startRecordAfter;
+    }
+
+    /** @param startRecordAfter the start record threshold */
+    public void setStartRecordAfter(Duration startRecordAfter) {
+        this.startRecordAfter = startRecordAfter;
     }
 }

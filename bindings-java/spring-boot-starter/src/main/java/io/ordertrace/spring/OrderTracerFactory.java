@@ -35,6 +35,9 @@ final class OrderTracerFactory {
         if (properties.getStartRecords() != null) {
             builder.startRecords(properties.getStartRecords());
         }
+        if (properties.getStartRecordAfter() != null) {
+            builder.startRecordAfter(properties.getStartRecordAfter());
+        }
         if (properties.getStrictIds() != null) {
             builder.strictIds(properties.getStrictIds());
         }
