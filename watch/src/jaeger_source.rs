@@ -43,8 +43,6 @@ const MIN_WINDOW_MS: u64 = 1000;
 /// Search requests in flight at once (Jaeger answers them on its own threads while the watch
 /// parses the previous answer).
 pub const IN_FLIGHT: usize = 2;
-/// A slice answering the limit is asked again in at most this many narrower slices.
-const MAX_PIECES: u64 = 8;
 
 /// How the storage lets itself be searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,10 +221,8 @@ impl JaegerPoller {
     /// are parsed in slice order (newest first), whatever order they arrive in.
     ///
     /// The first slice is the whole window (one request for a normal poll). A slice answering
-    /// the limit may be cut: it is asked again in narrower slices (a quarter as long, or half
-    /// the time its answer's spans spread over when that is less: the data is denser than the
-    /// slice; at most [`MAX_PIECES`] of them; its traces are skipped unparsed the second
-    /// time), before any older slice is parsed. A slice answering less than a quarter of the
+    /// the limit may be cut: it is asked again in narrower slices (see [`split`]; its traces
+    /// are skipped unparsed the second time), before any older slice is parsed. A slice answering less than a quarter of the
     /// limit makes the slices planned after it twice as long. The next older slice is asked
     /// before the current answer is parsed, so it is planned with the length known then.
     /// `Ok(false)`: the storage refused a search over every service. On any error the
@@ -286,25 +282,10 @@ impl JaegerPoller {
                         if answered >= slot.limit && width > MIN_WINDOW_MS {
                             // The answer may be cut at the limit: ask again in narrower
                             // slices, newest first, before anything older.
-                            let spread = starts.map_or(u64::MAX, |(a, b)| {
-                                (b.clamp(slot.from_ms, slot.to_ms)
-                                    - a.clamp(slot.from_ms, slot.to_ms))
-                                    / 2
-                            });
-                            let piece = (width / 4)
-                                .min(spread)
-                                .max(width.div_ceil(MAX_PIECES))
-                                .max(MIN_WINDOW_MS);
-                            let mut end = slot.from_ms;
-                            let mut pieces = Vec::new();
-                            while end < slot.to_ms {
-                                let next = (end + piece).min(slot.to_ms);
-                                pieces.push(Slot::planned(end, next));
-                                end = next;
-                            }
+                            let pieces = split(slot.from_ms, slot.to_ms, starts);
                             // Oldest pushed first, so the newest ends up in front.
-                            for p in pieces {
-                                slots.push_front(p);
+                            for (from, to) in pieces {
+                                slots.push_front(Slot::planned(from, to));
                             }
                             continue;
                         }
@@ -347,6 +328,35 @@ impl JaegerPoller {
             }
         })
     }
+}
+
+/// The narrower slices, oldest first, that a slice `[from, to]` answering the limit is asked
+/// again in. `starts`: the earliest and latest span start in its answer. The answer holds (at
+/// most) the limit's worth of traces in `[a, b]`: that part is asked in two halves, the time
+/// after `b` and the time before `a` in one slice each (a storage answering newest first, like
+/// Jaeger's memory storage, leaves nothing after `b` and the rest before `a`; one that
+/// answers in another order is still read whole, a slice answering the limit is split again).
+/// Without `starts`, or when that gives fewer than two slices, the slice is split in quarters.
+fn split(from: u64, to: u64, starts: Option<(u64, u64)>) -> Vec<(u64, u64)> {
+    let mut cuts = vec![from];
+    if let Some((a, b)) = starts {
+        let (a, b) = (a.clamp(from, to), b.clamp(from, to));
+        cuts.extend([a, a + (b - a) / 2, b, to]);
+    }
+    cuts.push(to);
+    cuts.dedup();
+    if cuts.len() < 3 {
+        let quarter = (to - from) / 4;
+        cuts = vec![
+            from,
+            from + quarter,
+            from + 2 * quarter,
+            from + 3 * quarter,
+            to,
+        ];
+        cuts.dedup();
+    }
+    cuts.windows(2).map(|w| (w[0], w[1])).collect()
 }
 
 /// One slice of a search: planned, or asked (its request runs on its own thread).
@@ -776,6 +786,25 @@ mod tests {
         assert_eq!(tracker.lock().unwrap().len(), 40);
         assert_eq!(r.spans, 40, "{r:?}");
         assert_eq!(p.window_end_ms, Some(now + 1000));
+    }
+
+    #[test]
+    fn a_full_slice_is_split_around_the_time_its_answer_covered() {
+        // Answer spread over [600, 800] of [0, 1000]: after it, its two halves, before it.
+        assert_eq!(
+            split(0, 1000, Some((600, 800))),
+            vec![(0, 600), (600, 700), (700, 800), (800, 1000)]
+        );
+        // Starts outside the slice are clamped to it; an answer covering it all is halved.
+        assert_eq!(split(0, 1000, Some((0, 5000))), vec![(0, 500), (500, 1000)]);
+    }
+
+    #[test]
+    fn a_full_slice_without_spread_is_split_in_quarters() {
+        let quarters = vec![(0, 250), (250, 500), (500, 750), (750, 1000)];
+        assert_eq!(split(0, 1000, None), quarters);
+        // Every span at the slice's start: one piece would be the slice again.
+        assert_eq!(split(0, 1000, Some((0, 0))), quarters);
     }
 
     #[test]
