@@ -13,17 +13,21 @@
 //! - `raw_traces`: Jaeger skips its clock-skew and de-duplication adjusters;
 //! - up to `SEARCH_LIMIT` traces per answer; a window answering the limit is searched in
 //!   slices, newest first, sized to what the previous slice answered (see `search`);
+//! - [`IN_FLIGHT`] searches at a time: the next slice is asked before the previous answer is
+//!   parsed, so Jaeger builds it while the watch parses (the answers are still parsed in
+//!   slice order, and nothing reaches the tracker before every slice of the poll is read);
 //! - the answer is read by [`crate::otlp_scan`] (no JSON tree), and with `--shard k/n` the
 //!   spans of another shard's traces are skipped by trace id before they are parsed.
 
 use crate::config::WatchConfig;
 use crate::error::{Result, WatchError};
-use crate::jaeger_client::{JaegerClient, Search};
+use crate::jaeger_client::{JaegerClient, Refused, Search};
 use crate::otlp_scan;
 use crate::tracker::{Shard, SkipReason, Tracker};
 use ordertrace::otlp_json::RecordedSpan;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
+use std::thread::ScopedJoinHandle;
 use std::time::Duration;
 
 pub use crate::jaeger_client::now_ms;
@@ -36,6 +40,9 @@ const MIN_LIMIT: usize = 500;
 pub const REFETCH_PER_POLL: usize = 200;
 /// Smallest window split when a search hits the limit.
 const MIN_WINDOW_MS: u64 = 1000;
+/// Search requests in flight at once (Jaeger answers them on its own threads while the watch
+/// parses the previous answer).
+pub const IN_FLIGHT: usize = 2;
 
 /// How the storage lets itself be searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,13 +216,17 @@ impl JaegerPoller {
         Ok(result)
     }
 
-    /// Searches `[from_ms, to_ms]` newest first in slices: a slice answering the limit is
-    /// asked again narrower (a quarter as long, or half the time its answer's spans spread
-    /// over when that is less: the data is denser than the slice; its traces are skipped
-    /// unparsed the second time), a slice answering less than a quarter of the limit makes
-    /// the next one twice as long.
-    /// The first slice is the whole window (one request for a normal poll). `Ok(false)`: the
-    /// storage refused a search over every service.
+    /// Searches `[from_ms, to_ms]` newest first in slices, [`IN_FLIGHT`] requests at a time:
+    /// Jaeger builds the next answers while this thread parses the previous one. The answers
+    /// are parsed in slice order (newest first), whatever order they arrive in.
+    ///
+    /// The first slice is the whole window (one request for a normal poll). A slice answering
+    /// the limit may be cut: it is asked again in narrower slices (see [`split`]; its traces
+    /// are skipped unparsed the second time), before any older slice is parsed. A slice answering less than a quarter of the
+    /// limit makes the slices planned after it twice as long. The next older slice is asked
+    /// before the current answer is parsed, so it is planned with the length known then.
+    /// `Ok(false)`: the storage refused a search over every service. On any error the
+    /// requests still in flight are waited for and their answers dropped.
     fn search(
         &mut self,
         service: Option<&str>,
@@ -224,70 +235,149 @@ impl JaegerPoller {
         read: &mut PollSpans,
         result: &mut PollResult,
     ) -> Result<bool> {
-        let mut end = to_ms;
-        let mut len = to_ms.saturating_sub(from_ms);
-        loop {
-            let start = end.saturating_sub(len).max(from_ms);
-            let Some((answered, starts)) = self.search_slice(service, start, end, read, result)?
-            else {
-                return Ok(false);
-            };
-            if answered >= self.limit && end - start > MIN_WINDOW_MS {
-                // The answer may be cut at the limit: ask for a narrower slice.
-                let spread = starts.map_or(u64::MAX, |(a, b)| {
-                    (b.clamp(start, end) - a.clamp(start, end)) / 2
-                });
-                len = ((end - start) / 4).min(spread).max(MIN_WINDOW_MS);
-                continue;
-            }
-            if start <= from_ms {
-                return Ok(true);
-            }
-            end = start;
-            if answered < self.limit / 4 {
-                len = len.saturating_mul(2);
-            }
-        }
-    }
-
-    /// One search request; the distinct traces answered, `None` when the storage refused a
-    /// search over every service. A storage whose limit is below ours (memory's
-    /// `max_traces`), or a search not answered within the request timeout, is asked again
-    /// with half the limit (down to `MIN_LIMIT`; the limit stays lower for later polls).
-    fn search_slice(
-        &mut self,
-        service: Option<&str>,
-        from_ms: u64,
-        to_ms: u64,
-        read: &mut PollSpans,
-        result: &mut PollResult,
-    ) -> Result<Option<Answered>> {
-        loop {
-            let q = Search {
-                service,
-                from_ms,
-                to_ms,
-                limit: self.limit,
-            };
-            result.requests += 1;
-            return match self.client.search(&q)? {
-                Ok(Some(body)) => Ok(Some(read.read(&body, result))),
-                Ok(None) => Ok(Some((0, None))),
-                Err(refused)
-                    if (refused.timed_out() || refused.body.contains("search depth"))
-                        && self.limit > MIN_LIMIT =>
-                {
-                    self.limit = (self.limit / 2).max(MIN_LIMIT);
-                    continue;
+        let client = &self.client;
+        let limit = &mut self.limit;
+        std::thread::scope(|scope| {
+            let mut slots: VecDeque<Slot<'_>> = VecDeque::new();
+            // Everything in [cursor, to_ms] is parsed or planned.
+            let mut cursor = to_ms;
+            let mut len = to_ms.saturating_sub(from_ms);
+            let mut planned_any = false;
+            loop {
+                while slots.len() < IN_FLIGHT && (cursor > from_ms || !planned_any) {
+                    let start = cursor.saturating_sub(len).max(from_ms);
+                    slots.push_back(Slot::planned(start, cursor));
+                    cursor = start;
+                    planned_any = true;
                 }
-                Err(refused) if service.is_none() && refused.body.contains("service") => Ok(None),
-                Err(refused) => Err(WatchError::Source(format!(
-                    "Jaeger answered {} to {}: {}",
-                    refused.status,
-                    self.client.search_url(&q)?,
-                    refused.body
-                ))),
-            };
+                for slot in slots.iter_mut().take(IN_FLIGHT) {
+                    if slot.fetch.is_none() {
+                        slot.limit = *limit;
+                        let q = Search {
+                            service,
+                            from_ms: slot.from_ms,
+                            to_ms: slot.to_ms,
+                            limit: slot.limit,
+                        };
+                        slot.fetch = Some(scope.spawn(move || client.search(&q)));
+                    }
+                }
+                let Some(mut slot) = slots.pop_front() else {
+                    return Ok(true);
+                };
+                let fetched = match slot.fetch.take().map(|h| h.join()) {
+                    Some(Ok(fetched)) => fetched?,
+                    _ => {
+                        return Err(WatchError::Source(format!(
+                            "the request to Jaeger at {} for a search failed inside the watch (a panic)",
+                            client.url()
+                        )));
+                    }
+                };
+                result.requests += 1;
+                let answered = match fetched {
+                    Ok(Some(body)) => {
+                        let (answered, starts) = read.read(&body, result);
+                        let width = slot.to_ms - slot.from_ms;
+                        if answered >= slot.limit && width > MIN_WINDOW_MS {
+                            // The answer may be cut at the limit: ask again in narrower
+                            // slices, newest first, before anything older.
+                            let pieces = split(slot.from_ms, slot.to_ms, starts);
+                            // Oldest pushed first, so the newest ends up in front.
+                            for (from, to) in pieces {
+                                slots.push_front(Slot::planned(from, to));
+                            }
+                            continue;
+                        }
+                        answered
+                    }
+                    Ok(None) => 0,
+                    Err(refused)
+                        if (refused.timed_out() || refused.body.contains("search depth"))
+                            && slot.limit > MIN_LIMIT =>
+                    {
+                        // Too many traces for the storage or the timeout: ask this slice
+                        // again with half the limit (once, however many answers said so).
+                        if slot.limit == *limit {
+                            *limit = (*limit / 2).max(MIN_LIMIT);
+                        }
+                        slots.push_front(Slot::planned(slot.from_ms, slot.to_ms));
+                        continue;
+                    }
+                    Err(refused) if service.is_none() && refused.body.contains("service") => {
+                        return Ok(false);
+                    }
+                    Err(refused) => {
+                        let q = Search {
+                            service,
+                            from_ms: slot.from_ms,
+                            to_ms: slot.to_ms,
+                            limit: slot.limit,
+                        };
+                        return Err(WatchError::Source(format!(
+                            "Jaeger answered {} to {}: {}",
+                            refused.status,
+                            client.search_url(&q)?,
+                            refused.body
+                        )));
+                    }
+                };
+                if answered < *limit / 4 {
+                    len = len.saturating_mul(2);
+                }
+            }
+        })
+    }
+}
+
+/// The narrower slices, oldest first, that a slice `[from, to]` answering the limit is asked
+/// again in. `starts`: the earliest and latest span start in its answer. The answer holds (at
+/// most) the limit's worth of traces in `[a, b]`: that part is asked in two halves, the time
+/// after `b` and the time before `a` in one slice each (a storage answering newest first, like
+/// Jaeger's memory storage, leaves nothing after `b` and the rest before `a`; one that
+/// answers in another order is still read whole, a slice answering the limit is split again).
+/// Without `starts`, or when that gives fewer than two slices, the slice is split in quarters.
+fn split(from: u64, to: u64, starts: Option<(u64, u64)>) -> Vec<(u64, u64)> {
+    let mut cuts = vec![from];
+    if let Some((a, b)) = starts {
+        let (a, b) = (a.clamp(from, to), b.clamp(from, to));
+        cuts.extend([a, a + (b - a) / 2, b, to]);
+    }
+    cuts.push(to);
+    cuts.dedup();
+    if cuts.len() < 3 {
+        let quarter = (to - from) / 4;
+        cuts = vec![
+            from,
+            from + quarter,
+            from + 2 * quarter,
+            from + 3 * quarter,
+            to,
+        ];
+        cuts.dedup();
+    }
+    cuts.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// One slice of a search: planned, or asked (its request runs on its own thread).
+struct Slot<'s> {
+    from_ms: u64,
+    to_ms: u64,
+    /// The limit it was asked with.
+    limit: usize,
+    fetch: Option<ScopedJoinHandle<'s, Fetched>>,
+}
+
+/// What a search request gave (see [`JaegerClient::search`]).
+type Fetched = Result<std::result::Result<Option<Vec<u8>>, Refused>>;
+
+impl Slot<'_> {
+    fn planned(from_ms: u64, to_ms: u64) -> Self {
+        Slot {
+            from_ms,
+            to_ms,
+            limit: 0,
+            fetch: None,
         }
     }
 }
@@ -568,6 +658,153 @@ mod tests {
         assert_eq!(tracker.lock().unwrap().len(), 3);
         assert_eq!(r.traces, 3);
         assert!(r.requests > 2, "{r:?}");
+    }
+
+    /// A fake Jaeger holding one trace per second over the last `n` seconds before `now`,
+    /// answering searches newest first cut at the limit after `delay`, counting the requests
+    /// that run at the same time; `fail_from..fail_to` (Unix ms): a search whose window
+    /// overlaps it answers 500.
+    struct SlicedJaeger {
+        url: String,
+        most_at_once: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    fn sliced_jaeger(
+        now: u64,
+        n: u64,
+        delay: Duration,
+        fail: std::sync::Arc<std::sync::Mutex<Option<(u64, u64)>>>,
+    ) -> SlicedJaeger {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let running = std::sync::Arc::new(AtomicUsize::new(0));
+        let most_at_once = std::sync::Arc::new(AtomicUsize::new(0));
+        let most = std::sync::Arc::clone(&most_at_once);
+        let url = fake_jaeger(move |line| {
+            if line.contains("/api/v3/services") {
+                return ("200 OK", SERVICES.into());
+            }
+            let now_running = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now_running, Ordering::SeqCst);
+            std::thread::sleep(delay);
+            running.fetch_sub(1, Ordering::SeqCst);
+            let ms = |k: &str| {
+                let t = humantime::parse_rfc3339(&param(line, k).unwrap()).unwrap();
+                t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+            };
+            let (from, to) = (ms("query.start_time_min"), ms("query.start_time_max"));
+            if let Some((a, b)) = *fail.lock().unwrap()
+                && from <= b
+                && a <= to
+            {
+                return (
+                    "500 Internal Server Error",
+                    r#"{"error":{"message":"storage hiccup"}}"#.into(),
+                );
+            }
+            let limit: usize = param(line, "query.num_traces").unwrap().parse().unwrap();
+            let orders: Vec<(u128, String, u64)> = (1..=n)
+                .map(|i| (i as u128, format!("ORD-{i}"), now - i * 1000))
+                .filter(|(_, _, start)| (from..=to).contains(start))
+                .take(limit)
+                .collect();
+            if orders.is_empty() {
+                return (
+                    "404 Not Found",
+                    r#"{"error":{"message":"No traces found"}}"#.into(),
+                );
+            }
+            let hits: Vec<(u128, &str, u64)> = orders
+                .iter()
+                .map(|(t, o, s)| (*t, o.as_str(), *s))
+                .collect();
+            ("200 OK", answer(&hits))
+        });
+        SlicedJaeger { url, most_at_once }
+    }
+
+    #[test]
+    fn slices_asked_two_at_a_time_are_all_ingested_once() {
+        let now = now_ms();
+        let jaeger = sliced_jaeger(
+            now,
+            40,
+            Duration::from_millis(100),
+            std::sync::Arc::new(std::sync::Mutex::new(None)),
+        );
+        let mut p = JaegerPoller::new(&jaeger.url, Duration::from_secs(5)).unwrap();
+        // 40 traces, 8 per answer: the window is read in many slices.
+        p.limit = 8;
+        let tracker = Mutex::new(Tracker::new());
+        let cfg = WatchConfig::default();
+        let r = p.poll(&tracker, now, &cfg).unwrap();
+        assert_eq!(tracker.lock().unwrap().len(), 40);
+        assert_eq!(r.traces, 40);
+        assert_eq!(r.spans, 40, "each trace parsed once: {r:?}");
+        assert!(r.requests > 3, "{r:?}");
+        assert_eq!(
+            jaeger
+                .most_at_once
+                .load(std::sync::atomic::Ordering::SeqCst),
+            IN_FLIGHT
+        );
+        for i in 1..=40 {
+            assert!(
+                tracker
+                    .lock()
+                    .unwrap()
+                    .order(&format!("ORD-{i}"), now, &cfg, false)
+                    .is_some(),
+                "ORD-{i} missing"
+            );
+        }
+    }
+
+    #[test]
+    fn an_error_in_one_of_the_concurrent_slices_advances_nothing() {
+        let now = now_ms();
+        // The slice holding the traces 25 to 30 seconds old answers 500.
+        let fail = std::sync::Arc::new(std::sync::Mutex::new(Some((now - 30_000, now - 25_000))));
+        let jaeger = sliced_jaeger(
+            now,
+            40,
+            Duration::from_millis(20),
+            std::sync::Arc::clone(&fail),
+        );
+        let mut p = JaegerPoller::new(&jaeger.url, Duration::from_secs(5)).unwrap();
+        p.limit = 8;
+        let tracker = Mutex::new(Tracker::new());
+        let cfg = WatchConfig::default();
+        let e = p.poll(&tracker, now, &cfg).unwrap_err().to_string();
+        assert!(e.contains("500") && e.contains("storage hiccup"), "{e}");
+        // Nothing read in the slices that did answer reached the tracker, and the window
+        // did not move on.
+        assert_eq!(tracker.lock().unwrap().len(), 0);
+        assert_eq!(p.window_end_ms, None);
+        // Jaeger recovers: the next poll reads the same look-back window, every trace once.
+        *fail.lock().unwrap() = None;
+        let r = p.poll(&tracker, now + 1000, &cfg).unwrap();
+        assert_eq!(tracker.lock().unwrap().len(), 40);
+        assert_eq!(r.spans, 40, "{r:?}");
+        assert_eq!(p.window_end_ms, Some(now + 1000));
+    }
+
+    #[test]
+    fn a_full_slice_is_split_around_the_time_its_answer_covered() {
+        // Answer spread over [600, 800] of [0, 1000]: after it, its two halves, before it.
+        assert_eq!(
+            split(0, 1000, Some((600, 800))),
+            vec![(0, 600), (600, 700), (700, 800), (800, 1000)]
+        );
+        // Starts outside the slice are clamped to it; an answer covering it all is halved.
+        assert_eq!(split(0, 1000, Some((0, 5000))), vec![(0, 500), (500, 1000)]);
+    }
+
+    #[test]
+    fn a_full_slice_without_spread_is_split_in_quarters() {
+        let quarters = vec![(0, 250), (250, 500), (500, 750), (750, 1000)];
+        assert_eq!(split(0, 1000, None), quarters);
+        // Every span at the slice's start: one piece would be the slice again.
+        assert_eq!(split(0, 1000, Some((0, 0))), quarters);
     }
 
     #[test]
