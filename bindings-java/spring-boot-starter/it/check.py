@@ -49,25 +49,36 @@ def parse_mode():
     return parser.parse_args().mode
 
 
-def main():
-    mode = parse_mode()
-    order = f"ORD-STARTER-{mode.upper()}-{int(time.time() * 1000)}"
+def confirm_and_price(prefix, mode, user, what):
+    """Confirms a new order as the shop's client does (its traceparent and baggage, with `user`),
+    waits until the listener priced it and flushes the application. Returns (order, trace id,
+    tag, what the application saw) or None when a step failed (the failure is counted)."""
+    order = f"{prefix}-{mode.upper()}-{int(time.time() * 1000)}"
     trace, root = derived("trace", order, 16), derived("root", order, 8)
     tag = f"[{mode}] {order}"
-
-    status, body = http("POST", f"{APP}/orders/{order}/confirm?user={USER}",
-                        headers={"traceparent": f"00-{trace}-{root}-01", "baggage": f"order.id={order},user.id={USER}"})
-    if not check(status == 202, f"{tag}: POST /orders/{{id}}/confirm answers 202 ({status} {body})"):
-        return
+    status, body = http("POST", f"{APP}/orders/{order}/confirm?user={user}",
+                        headers={"traceparent": f"00-{trace}-{root}-01", "baggage": f"order.id={order},user.id={user}"})
+    if not check(status == 202, f"{tag}: {what}POST /orders/{{id}}/confirm answers 202 ({status} {body})"):
+        return None
     deadline = time.time() + 30
     seen = {}
     while time.time() < deadline and "price" not in seen:
         time.sleep(0.3)
         _, seen = http("GET", f"{APP}/seen/{order}")
         seen = seen if isinstance(seen, dict) else {}
-    if not check("price" in seen, f"{tag}: the listener consumed the message and got a price ({seen})"):
-        return
+    if not check("price" in seen, f"{tag}: {what}the listener consumed the message and got a price ({seen})"):
+        return None
     http("POST", f"{APP}/flush")
+    return order, trace, tag, seen
+
+
+def main():
+    mode = parse_mode()
+    placed = confirm_and_price("ORD-STARTER", mode, USER, "")
+    if placed is None:
+        return
+    order, trace, tag, seen = placed
+    root = derived("root", order, 8)
 
     # The agent's spans: HTTP server (confirm), publish, process, HTTP client, HTTP server (price).
     want_agent = 5 if mode == "agent" else 0
@@ -148,22 +159,10 @@ def bad_user_id(mode):
     """A user id that is not a UUID (user=42, and user.id=42 in the caller's baggage): the business
     call answers as usual, the flow goes through RabbitMQ and HTTP, and the order's stages record
     the rejected user id instead of failing."""
-    order = f"ORD-STARTER-BADUSER-{mode.upper()}-{int(time.time() * 1000)}"
-    trace, root = derived("trace", order, 16), derived("root", order, 8)
-    tag = f"[{mode}] {order}"
-    status, body = http("POST", f"{APP}/orders/{order}/confirm?user=42",
-                        headers={"traceparent": f"00-{trace}-{root}-01", "baggage": f"order.id={order},user.id=42"})
-    if not check(status == 202, f"{tag}: with user id 42, POST /orders/{{id}}/confirm still answers 202 ({status} {body})"):
+    placed = confirm_and_price("ORD-STARTER-BADUSER", mode, "42", "with user id 42, ")
+    if placed is None:
         return
-    deadline = time.time() + 30
-    seen = {}
-    while time.time() < deadline and "price" not in seen:
-        time.sleep(0.3)
-        _, seen = http("GET", f"{APP}/seen/{order}")
-        seen = seen if isinstance(seen, dict) else {}
-    if not check("price" in seen, f"{tag}: with user id 42 the listener still consumed the message and priced it ({seen})"):
-        return
-    http("POST", f"{APP}/flush")
+    order, trace, tag, seen = placed
     deadline = time.time() + 40
     while True:
         ours = [s for scope, s in trace_spans(trace) if scope == "ordertrace"]
