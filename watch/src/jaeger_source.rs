@@ -32,8 +32,10 @@ use std::time::Duration;
 
 pub use crate::jaeger_client::now_ms;
 
-/// Traces asked for per search.
-pub const SEARCH_LIMIT: usize = 20_000;
+/// Traces asked for per search: Jaeger's own default `max_traces` of its in-memory storage, so
+/// a backfill of up to 100,000 orders is one answer (each re-asked slice costs Jaeger the whole
+/// answer again: with 20,000, 50,000 orders took 9 requests and re-sent 316,212 spans).
+pub const SEARCH_LIMIT: usize = 100_000;
 /// The least traces asked for per search when halving it (see `search_slice`).
 const MIN_LIMIT: usize = 500;
 /// Open orders re-read by trace id per poll at most.
@@ -591,7 +593,16 @@ mod tests {
         let tracker = Mutex::new(Tracker::new());
         let r = p.poll(&tracker, now, &WatchConfig::default()).unwrap();
         assert_eq!(r.spans, 1);
-        assert_eq!(p.limit, 5000);
+        assert_eq!(p.limit, halved_to_at_most(5000));
+    }
+
+    /// The limit after halving SEARCH_LIMIT until it is at most `bound`.
+    fn halved_to_at_most(bound: usize) -> usize {
+        let mut limit = SEARCH_LIMIT;
+        while limit > bound {
+            limit /= 2;
+        }
+        limit
     }
 
     #[test]
@@ -612,7 +623,7 @@ mod tests {
         let tracker = Mutex::new(Tracker::new());
         let r = p.poll(&tracker, now, &WatchConfig::default()).unwrap();
         assert_eq!(r.spans, 1);
-        assert_eq!(p.limit, 5000);
+        assert_eq!(p.limit, halved_to_at_most(5000));
     }
 
     #[test]
