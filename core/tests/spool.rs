@@ -152,6 +152,10 @@ impl Drop for TempDir {
 }
 
 fn tracer(receiver: &Receiver, spool: &Path) -> OrderTracer {
+    tracer_with_queue(receiver, spool, 100)
+}
+
+fn tracer_with_queue(receiver: &Receiver, spool: &Path, queue: usize) -> OrderTracer {
     OrderTracer::builder()
         .without_env()
         .service_name("crm-api")
@@ -161,7 +165,7 @@ fn tracer(receiver: &Receiver, spool: &Path) -> OrderTracer {
         .heartbeat_interval(None)
         .scheduled_delay(Duration::from_millis(20))
         .max_export_batch_size(BATCH as usize)
-        .max_queue_size(100)
+        .max_queue_size(queue)
         .export_timeout(Duration::from_secs(2))
         .build()
         .unwrap()
@@ -406,5 +410,39 @@ fn a_batch_the_collector_rejects_on_the_way_from_memory_is_not_spooled() {
         (c.spans_dropped_rejected, c.spans_spooled, c.spans_exported),
         (10, 0, 20)
     );
+    tracer.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn an_endpoint_that_keeps_going_down_and_up_loses_no_span_and_repeats_none() {
+    // Down 120 ms, up 250 ms, over and over while 3,000 spans end: exports fail mid-batch,
+    // batches go back from memory to disk and are replayed while new ones arrive.
+    let receiver = Arc::new(Receiver::new());
+    receiver.start();
+    let spool = TempDir::new("flapping");
+    // A queue for every span: this test is about the spool and the retries, not queue drops.
+    let tracer = tracer_with_queue(&receiver, &spool.0, 10_000);
+    let flapping = Arc::new(AtomicBool::new(true));
+    let flapper = {
+        let (receiver, flapping) = (Arc::clone(&receiver), Arc::clone(&flapping));
+        std::thread::spawn(move || {
+            while flapping.load(Ordering::SeqCst) {
+                receiver.stop();
+                std::thread::sleep(Duration::from_millis(120));
+                receiver.start();
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+    };
+    for chunk in 0..30 {
+        emit(&tracer, chunk * 100..(chunk + 1) * 100);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    flapping.store(false, Ordering::SeqCst);
+    flapper.join().unwrap();
+    tracer.flush(Duration::from_secs(60)).unwrap();
+    let c = tracer.counters();
+    assert_eq!(c.spans_dropped, 0, "{c:?}");
+    assert_in_order_once(&receiver.seqs(), 0..3000);
     tracer.shutdown(Duration::from_secs(5)).unwrap();
 }
