@@ -104,28 +104,14 @@ fn has_order(spans: &[RecordedSpan], order_id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read, Write};
+    use ordertrace_watch::fake_jaeger;
     use std::net::TcpListener;
 
     const TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// Answers every request on a loopback port with one fixed HTTP response.
-    fn answering(status: &str, body: &'static str) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let response = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten().take(8) {
-                let mut stream = stream;
-                let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf);
-                let _ = stream.write_all(response.as_bytes());
-            }
-        });
-        format!("http://{addr}")
+    /// Answers every request with one fixed HTTP response.
+    fn answering(status: &'static str, body: &'static str) -> String {
+        fake_jaeger::serve(move |_| (status, body.to_string()))
     }
 
     #[test]
@@ -176,34 +162,9 @@ mod tests {
         assert!(err.to_string().contains("query port"), "{err}");
     }
 
-    /// Answers `/api/v3/services` with `services` and everything else with 404, counting
-    /// the requests.
+    /// Answers `/api/v3/services` with `services` and everything else with 404.
     fn jaeger_with_services(services: &'static str) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten().take(8) {
-                let mut buf = [0u8; 4096];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]);
-                let (status, body) = if request.starts_with("GET /api/v3/services ") {
-                    ("200 OK", services)
-                } else {
-                    (
-                        "404 Not Found",
-                        r#"{"error":{"message":"No traces found"}}"#,
-                    )
-                };
-                let _ = stream.write_all(
-                    format!(
-                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                    .as_bytes(),
-                );
-            }
-        });
-        format!("http://{addr}")
+        fake_jaeger::with_services("200 OK", services)
     }
 
     #[test]

@@ -306,34 +306,10 @@ fn timeline_exit_codes_tell_bad_input_from_unknown_orders() {
     let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
 }
 
-/// A Jaeger query service with no data on a loopback port: `{}` for the services (as Jaeger
-/// answers when empty), 404 "No traces found" for everything else.
+/// A Jaeger query service with no data: `{}` for the services (as Jaeger answers when
+/// empty), 404 "No traces found" for everything else.
 fn empty_jaeger() -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten().take(8) {
-            let mut buf = [0u8; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            let (status, body) = if buf[..n].starts_with(b"GET /api/v3/services ") {
-                ("200 OK", "{}")
-            } else {
-                (
-                    "404 Not Found",
-                    r#"{"error":{"message":"No traces found"}}"#,
-                )
-            };
-            let _ = stream.write_all(
-                format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-                .as_bytes(),
-            );
-        }
-    });
-    format!("http://{addr}")
+    ordertrace_watch::fake_jaeger::with_services("200 OK", "{}")
 }
 
 #[test]

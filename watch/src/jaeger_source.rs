@@ -391,66 +391,7 @@ fn poisoned() -> WatchError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read, Write};
-    use std::net::TcpListener;
-
-    /// Answers every request on a loopback port with `body` for `/api/v3/services` and 404
-    /// for anything else.
-    fn jaeger_answering(services_status: &'static str, services_body: &'static str) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten().take(16) {
-                let mut buf = [0u8; 4096];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]);
-                let (status, body) = if request.starts_with("GET /api/v3/services ") {
-                    (services_status, services_body)
-                } else {
-                    ("404 Not Found", "{}")
-                };
-                let _ = stream.write_all(
-                    format!(
-                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                    .as_bytes(),
-                );
-            }
-        });
-        format!("http://{addr}")
-    }
-
-    /// A fake Jaeger on a loopback port: `route` gets each request line and answers
-    /// (status line, body).
-    fn fake_jaeger(
-        route: impl Fn(&str) -> (&'static str, String) + Send + Sync + 'static,
-    ) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let route = std::sync::Arc::new(route);
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten().take(64) {
-                let route = std::sync::Arc::clone(&route);
-                // One thread per request: a slow answer does not hold up the next one.
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 8192];
-                    let n = stream.read(&mut buf).unwrap_or(0);
-                    let request = String::from_utf8_lossy(&buf[..n]).to_string();
-                    let line = request.lines().next().unwrap_or_default().to_string();
-                    let (status, body) = route(&line);
-                    let _ = stream.write_all(
-                    format!(
-                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                    .as_bytes(),
-                );
-                });
-            }
-        });
-        format!("http://{addr}")
-    }
+    use crate::fake_jaeger::{serve as fake_jaeger, with_services as jaeger_answering};
 
     /// A query parameter of a request line, decoded.
     fn param(line: &str, key: &str) -> Option<String> {

@@ -18,6 +18,8 @@ pub mod api;
 pub mod board;
 pub mod config;
 pub mod error;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake_jaeger;
 pub mod file_source;
 pub mod jaeger_client;
 pub mod jaeger_source;
