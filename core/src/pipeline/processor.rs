@@ -350,14 +350,7 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
             // their capacity, so callers neither wait for a copy nor fault in fresh pages.
             std::mem::swap(&mut state.spans, &mut taken);
         }
-        // Batches are taken off the front through one drain: `drain(..n)` per batch would
-        // shift everything behind it each time, quadratic in a long queue.
-        let mut spans = taken.drain(..);
-        loop {
-            let batch: Vec<SpanData> = spans.by_ref().take(batch_size).collect();
-            if batch.is_empty() {
-                break;
-            }
+        for batch in batches(&mut taken, batch_size) {
             let n = batch.len();
             let outcome = export_guarded(sink, runtime, batch);
             let mut state = shared.lock();
@@ -374,6 +367,16 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
             shared.progress.notify_all();
         }
     }
+}
+
+/// Empties `spans` front to back in batches of at most `size`, through one drain: `drain(..n)`
+/// per batch would shift everything behind it each time, quadratic in a long queue.
+fn batches(spans: &mut Vec<SpanData>, size: usize) -> impl Iterator<Item = Vec<SpanData>> + '_ {
+    let mut drain = spans.drain(..);
+    std::iter::from_fn(move || {
+        let batch: Vec<SpanData> = drain.by_ref().take(size).collect();
+        (!batch.is_empty()).then_some(batch)
+    })
 }
 
 /// Exports one batch; an exporter that panics must not take the worker (and every later span)
@@ -462,13 +465,7 @@ fn run_writer(shared: &Shared, spool: &Spool) {
             }
         }
         write_step(shared, spool, &mut to_disk);
-        // One drain for all batches (see run_worker).
-        let mut spans = taken.drain(..);
-        loop {
-            let batch: Vec<SpanData> = spans.by_ref().take(batch_size).collect();
-            if batch.is_empty() {
-                break;
-            }
+        for batch in batches(&mut taken, batch_size) {
             let n = batch.len();
             let mut state = shared.lock();
             let seq = state.next_seq;
