@@ -21,6 +21,7 @@
 //! Every handle a program made is freed at its end (once), so memory stays flat.
 
 use crate::targets::Outcome;
+use ordertrace::OrderEvent;
 use ordertrace_ffi::{
     OtAttribute, OtHeader, OtHeaders, OtStage, OtStageStart, OtStr, OtTracer, OtTracerConfig,
     Status, ot_buffer_free, ot_buffer_str, ot_headers_check, ot_headers_extract, ot_headers_free,
@@ -44,17 +45,12 @@ pub const MAX_ERROR_MESSAGE: usize = 1024;
 /// Most calls one input makes (longer programs are cut).
 const MAX_CALLS: usize = 48;
 
-const EVENTS: [&str; 9] = [
-    "order_submitted",
-    "model_uploaded",
-    "order_confirmed",
-    "order_status_changed",
-    "price_calculated",
-    "manufacturing_started",
-    "manufacturing_completed",
-    "order_shipped",
-    "order_lost",
-];
+/// An event name: one of the schema's, or (one pick in nine) a name it does not know.
+fn event_name(pick: u8) -> &'static str {
+    let all = OrderEvent::ALL;
+    all.get(usize::from(pick) % (all.len() + 1))
+        .map_or("order_lost", |e| e.name())
+}
 
 /// The tracer every program shares: exports to /dev/null, so a long run writes nothing.
 fn shared_tracer() -> *const OtTracer {
@@ -478,7 +474,7 @@ fn run(
                 let (event, en) = if p.byte().is_multiple_of(4) {
                     p.str()
                 } else {
-                    (ot(EVENTS[usize::from(p.byte()) % EVENTS.len()]), false)
+                    (ot(event_name(p.byte())), false)
                 };
                 let (order_id, on) = p.str();
                 let (user_id, un) = p.str();
