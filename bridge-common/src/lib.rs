@@ -15,6 +15,8 @@
 //! assert!(p.message.contains("boom"));
 //! ```
 
+#[cfg(feature = "native-allocator")]
+mod allocator;
 mod error;
 mod incoming;
 mod span_kind;
