@@ -20,13 +20,58 @@ use std::time::Duration;
 
 type Result<T> = std::result::Result<T, NativeError>;
 
-/// A Java string as Rust text; `None` for a Java null.
-fn opt_string(env: &Env<'_>, s: &JString<'_>) -> Result<Option<String>> {
+/// Room for a short ASCII string read in place (order ids, user ids, statuses), with the NUL
+/// HotSpot writes after the copied bytes.
+const SHORT_TEXT: usize = 256;
+
+/// A Java string as Rust text, borrowed from `buf` when it can be; `None` for a Java null.
+///
+/// Why not only `GetStringUTFChars`: it allocates a copy in the JVM, the `jni` crate then
+/// makes an owned `String`, and its release re-checks the thread's attachment: on a stage
+/// start that was most of the bridge's own cost (BENCHMARKS.md, JNI profile). A short ASCII
+/// string (its modified UTF-8 length equals its length in UTF-16 units, so no NUL and nothing
+/// above U+007F, where modified UTF-8 and UTF-8 agree byte for byte) is copied straight into
+/// the caller's stack buffer with `GetStringUTFRegion`; anything else takes the general path.
+fn java_str<'b>(
+    env: &Env<'_>,
+    s: &JString<'_>,
+    buf: &'b mut [u8; SHORT_TEXT],
+) -> Result<Option<std::borrow::Cow<'b, str>>> {
     if s.is_null() {
         return Ok(None);
     }
+    let raw = env.get_raw();
+    let jstr = s.as_raw();
+    // SAFETY: `raw` is this thread's live JNIEnv (we are inside a native method) and `jstr` a
+    // live, non-null local reference; the functions are JNI 1.1/1.2, present in every JVM
+    // this library supports.
+    let (units, utf_len) = unsafe {
+        (
+            ((**raw).v1_1.GetStringLength)(raw, jstr),
+            ((**raw).v1_1.GetStringUTFLength)(raw, jstr),
+        )
+    };
+    if units == utf_len && usize::try_from(utf_len).is_ok_and(|n| n < SHORT_TEXT) {
+        let n = utf_len as usize;
+        // SAFETY: as above; the region [0, units) is the whole string, and `buf` has room for
+        // its `n` bytes plus the NUL HotSpot appends.
+        unsafe {
+            ((**raw).v1_2.GetStringUTFRegion)(raw, jstr, 0, units, buf.as_mut_ptr().cast());
+        }
+        if let Ok(text) = std::str::from_utf8(&buf[..n])
+            && text.is_ascii()
+        {
+            return Ok(Some(std::borrow::Cow::Borrowed(text)));
+        }
+    }
     let chars = s.mutf8_chars(env)?;
-    Ok(Some(chars.to_str().into_owned()))
+    Ok(Some(std::borrow::Cow::Owned(chars.to_str().into_owned())))
+}
+
+/// A Java string as owned Rust text; `None` for a Java null.
+fn opt_string(env: &Env<'_>, s: &JString<'_>) -> Result<Option<String>> {
+    let mut buf = [0u8; SHORT_TEXT];
+    Ok(java_str(env, s, &mut buf)?.map(std::borrow::Cow::into_owned))
 }
 
 /// A Java string that must not be null; `what` names it in the error.
@@ -233,17 +278,22 @@ native!(Java_io_ordertrace_NativeBridge_stageStart(
     parent_headers: JObjectArray<'caller>
 ) -> jlong, |env| {
     let tracer = tracer_ref(tracer)?;
+    // The strings are read into stack buffers (see `java_str`): no allocation for short ids.
+    let (mut order_buf, mut user_buf) = ([0u8; SHORT_TEXT], [0u8; SHORT_TEXT]);
     // A null order id is a missing one: the core's id rules decide (lenient: the stage starts).
-    let order_id = opt_string(env, &order_id)?.unwrap_or_default();
+    let order_id = java_str(env, &order_id, &mut order_buf)?.unwrap_or_default();
     let mut b = tracer.stage(event(event_index)?, &order_id).kind(span_kind(kind)?);
-    if let Some(user) = opt_string(env, &user_id)?.filter(|s| !s.is_empty()) {
+    if let Some(user) = java_str(env, &user_id, &mut user_buf)?.filter(|s| !s.is_empty()) {
         b = b.user_id(&user);
     }
-    let from = opt_string(env, &status_from)?.filter(|s| !s.is_empty());
-    let to = opt_string(env, &status_to)?.filter(|s| !s.is_empty());
-    if from.is_some() || to.is_some() {
-        // The core says which one is missing or malformed.
-        b = b.status_change(from.as_deref().unwrap_or(""), to.as_deref().unwrap_or(""));
+    if !status_from.is_null() || !status_to.is_null() {
+        let (mut from_buf, mut to_buf) = ([0u8; SHORT_TEXT], [0u8; SHORT_TEXT]);
+        let from = java_str(env, &status_from, &mut from_buf)?.filter(|s| !s.is_empty());
+        let to = java_str(env, &status_to, &mut to_buf)?.filter(|s| !s.is_empty());
+        if from.is_some() || to.is_some() {
+            // The core says which one is missing or malformed.
+            b = b.status_change(from.as_deref().unwrap_or(""), to.as_deref().unwrap_or(""));
+        }
     }
     if !attribute_keys.is_null() {
         let keys = strings(env, &attribute_keys, "attribute key")?;

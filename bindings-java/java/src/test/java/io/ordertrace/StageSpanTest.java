@@ -22,6 +22,24 @@ class StageSpanTest extends Fixture {
     }
 
     @Test
+    void orderIdsBeyondAsciiAndAtTheLengthLimitArriveUnchanged() throws Exception {
+        // The bridge reads short ASCII strings in place and everything else the general way:
+        // a letter beyond ASCII, a character outside the BMP (a surrogate pair in Java) and the
+        // longest allowed id must all reach the span exactly as Java had them.
+        String[] ids = {"ORD-\u00dc-1", "ORD-\uD83D\uDE00-2", "ORD-" + "9".repeat(124)};
+        for (String id : ids) {
+            try (StageSpan s = tracer().stage(OrderEvent.ORDER_CONFIRMED, id).userId(USER).start()) {
+                assertEquals(id, s.orderId());
+            }
+        }
+        List<JsonNode> exported = spans();
+        for (String id : ids) {
+            assertEquals(1, exported.stream().filter(sp -> id.equals(attr(sp, "order.id"))).count(), id);
+        }
+        assertEquals(ids.length, exported.stream().filter(sp -> USER.equals(attr(sp, "user.id"))).count());
+    }
+
+    @Test
     void stageIsExportedWithOrderUserEventAndAttributes() throws Exception {
         try (StageSpan s = tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-1").userId(USER).attribute("crm.channel", "web")
                 .attribute("crm.items", 3).attribute("crm.rush", true).attribute("crm.weight", 2.5).start()) {
