@@ -174,6 +174,9 @@ pub(crate) struct Encoded {
     seq: u64,
     spans: u32,
     bytes: Vec<u8>,
+    /// A copy of a batch being sent from memory at the same time: a failed write is not
+    /// counted here (the pipeline settles it with the export's outcome).
+    copy_of_sent: bool,
 }
 
 impl Encoded {
@@ -183,7 +186,25 @@ impl Encoded {
         let mut bytes = vec![0u8; HEADER_LEN];
         codec::encode_into(batch, &mut bytes);
         record::fill_header(&mut bytes, seq, unix_ms_now(), spans);
-        Self { seq, spans, bytes }
+        Self {
+            seq,
+            spans,
+            bytes,
+            copy_of_sent: false,
+        }
+    }
+
+    /// Encodes a copy of `batch`, which is being sent from memory at the same time.
+    pub(crate) fn copy_of_sent(seq: u64, batch: Vec<SpanData>) -> Self {
+        Self {
+            copy_of_sent: true,
+            ..Self::new(seq, batch)
+        }
+    }
+
+    /// Whether this is a copy of a batch being sent from memory.
+    pub(crate) fn is_copy_of_sent(&self) -> bool {
+        self.copy_of_sent
     }
 
     /// The record's sequence number.
@@ -504,6 +525,7 @@ impl Spool {
             let result = self.write(&mut s, rec.seq, rec.spans, &rec.bytes);
             match &result {
                 Ok(()) => Counters::add(&self.counters.spooled, rec.spans as usize),
+                Err(_) if rec.copy_of_sent => {}
                 Err(_) => {
                     Counters::add(
                         &self.counters.dropped_spool_write_failed,
