@@ -2,7 +2,8 @@
 //! down and brought back on the same port: spans wait on disk while it is down, arrive in
 //! order and once each when it is back, also through a new tracer (the next process); a
 //! healthy endpoint never makes the pipeline touch the disk; one folder, one tracer; a batch
-//! the collector refuses as invalid (HTTP 400) is dropped and counted, not retried forever.
+//! the collector refuses as invalid (HTTP 400) or too large (413) is dropped and counted, not
+//! retried forever; a `kill -9` loses only spans newer than the last completed spool write.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
@@ -24,6 +25,8 @@ struct Receiver {
     poison: Arc<AtomicI64>,
     /// Milliseconds each request waits before its answer (a slow collector).
     delay_ms: Arc<AtomicU64>,
+    /// The status answered to the poisoned request: 400 (invalid) or 413 (too large).
+    poison_status: Arc<AtomicU64>,
 }
 
 impl Receiver {
@@ -38,6 +41,7 @@ impl Receiver {
             up: Arc::new(AtomicBool::new(false)),
             poison: Arc::new(AtomicI64::new(-1)),
             delay_ms: Arc::new(AtomicU64::new(0)),
+            poison_status: Arc::new(AtomicU64::new(400)),
         }
     }
 
@@ -52,13 +56,17 @@ impl Receiver {
         let (up, seqs) = (Arc::clone(&self.up), Arc::clone(&self.seqs));
         let poison = Arc::clone(&self.poison);
         let delay = Arc::clone(&self.delay_ms);
+        let status = Arc::clone(&self.poison_status);
         std::thread::spawn(move || {
             while up.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let (up, seqs) = (Arc::clone(&up), Arc::clone(&seqs));
                         let (poison, delay) = (Arc::clone(&poison), Arc::clone(&delay));
-                        std::thread::spawn(move || serve(stream, &up, &seqs, &poison, &delay));
+                        let status = Arc::clone(&status);
+                        std::thread::spawn(move || {
+                            serve(stream, &up, &seqs, (&poison, &status), &delay)
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -82,7 +90,7 @@ fn serve(
     stream: TcpStream,
     up: &AtomicBool,
     seqs: &Mutex<Vec<i64>>,
-    poison: &AtomicI64,
+    (poison, poison_status): (&AtomicI64, &AtomicU64),
     delay_ms: &AtomicU64,
 ) {
     stream
@@ -130,7 +138,10 @@ fn serve(
         }
         std::thread::sleep(Duration::from_millis(delay_ms.load(Ordering::SeqCst)));
         let answer = if batch.contains(&poison.load(Ordering::SeqCst)) {
-            "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
+            match poison_status.load(Ordering::SeqCst) {
+                413 => "HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n",
+                _ => "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n",
+            }
         } else {
             seqs.lock().unwrap().extend(batch);
             "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n"
@@ -433,6 +444,37 @@ fn a_batch_the_collector_rejects_on_the_way_from_memory_is_not_spooled() {
     assert_eq!(
         (c.spans_dropped_rejected, c.spans_spooled, c.spans_exported),
         (10, 0, 20)
+    );
+    tracer.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn a_batch_too_large_for_the_collector_is_dropped_and_counted_not_retried() {
+    let receiver = Receiver::new();
+    receiver.poison.store(5, Ordering::SeqCst);
+    receiver.poison_status.store(413, Ordering::SeqCst);
+    receiver.start();
+    let spool = TempDir::new("too-large");
+    let tracer = tracer(&receiver, &spool.0);
+    emit(&tracer, 0..30);
+    tracer.flush(Duration::from_secs(20)).unwrap();
+    let got = receiver.seqs();
+    let rejected = 30 - got.len();
+    assert!(
+        (1..=10).contains(&rejected) && !got.contains(&5),
+        "arrived {got:?}"
+    );
+    let c = tracer.counters();
+    assert_eq!(
+        (c.spans_dropped_rejected, c.spans_exported, c.spool_spans),
+        (rejected as u64, got.len() as u64, 0)
+    );
+    let error = tracer.last_export_error().unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "rejected a batch of {rejected} spans as too large"
+        )) && error.contains("413"),
+        "{error}"
     );
     tracer.shutdown(Duration::from_secs(5)).unwrap();
 }

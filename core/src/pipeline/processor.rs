@@ -19,7 +19,7 @@
 
 use super::config::{BatchSettings, PipelineConfig};
 use super::counters::{Counters, PipelineCounters};
-use super::exporter::{SpanSink, rejected_permanently};
+use super::exporter::{SpanSink, permanent_rejection, rejected_permanently};
 use super::spool::{self, Encoded, Head, Removed, Spool};
 use crate::error::{OrderTraceError, Result, panic_message};
 use opentelemetry::Context;
@@ -663,6 +663,11 @@ fn run_exporter(
     sink: &SpanSink,
 ) {
     let mut backoff = RETRY_MIN;
+    // The newest record replay has sent (accepted or not). A record older than it is a retry
+    // of one that failed while newer ones went through: it goes alone, and nothing newer
+    // goes before it is through, so a record is overtaken only by the others of the round
+    // in which it first failed (at most REPLAY_IN_FLIGHT - 1), however often it fails.
+    let mut replay_sent_up_to = 0u64;
     loop {
         let work = {
             let mut state = shared.lock();
@@ -767,13 +772,20 @@ fn run_exporter(
             }
             Work::Disk(limit) => {
                 let mut taken: Vec<spool::Taken> = Vec::with_capacity(REPLAY_IN_FLIGHT);
-                while taken.len() < REPLAY_IN_FLIGHT {
+                let mut width = REPLAY_IN_FLIGHT;
+                while taken.len() < width {
                     match spool.take_before(limit) {
                         Head::Empty => break,
                         // Removed and counted by the spool; each such record is gone, so
                         // this ends.
                         Head::Unreadable(removed) => shared.lock().finished(removed.own_spans),
-                        Head::Record(t) => taken.push(t),
+                        Head::Record(t) => {
+                            if taken.is_empty() && t.seq < replay_sent_up_to {
+                                width = 1;
+                            }
+                            replay_sent_up_to = replay_sent_up_to.max(t.seq);
+                            taken.push(t);
+                        }
                     }
                 }
                 replay(shared, spool, runtime, sink, taken)
@@ -860,8 +872,9 @@ fn replay(
 
 /// The pipeline's last error after a permanent rejection.
 fn rejected_message(spans: usize, e: &OrderTraceError) -> String {
+    let why = permanent_rejection(e).unwrap_or("for good");
     format!(
-        "the collector rejected a batch of {spans} spans as invalid, so it was dropped \
+        "the collector rejected a batch of {spans} spans {why}, so it was dropped \
          (counted in spans_dropped_rejected) instead of being sent again: {e}"
     )
 }
