@@ -16,17 +16,27 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// What the receiver does wrong on purpose.
+#[derive(Default)]
+struct Faults {
+    /// A request holding the span whose `seq` is this gets `poison_status` (-1: none).
+    poison: AtomicI64,
+    /// 400 (invalid) or 413 (too large).
+    poison_status: AtomicU64,
+    /// A request holding the span whose `seq` is this gets 500 `flaky_left` more times.
+    flaky: AtomicI64,
+    flaky_left: AtomicU64,
+    /// Milliseconds each request waits before its answer (a slow collector).
+    delay_ms: AtomicU64,
+}
+
 /// A minimal OTLP/HTTP receiver: records the `seq` attribute of every span it accepts, and
-/// answers 400 Bad Request to a request holding the span whose `seq` is `poison`.
+/// answers with the [`Faults`] it is given.
 struct Receiver {
     port: u16,
     seqs: Arc<Mutex<Vec<i64>>>,
     up: Arc<AtomicBool>,
-    poison: Arc<AtomicI64>,
-    /// Milliseconds each request waits before its answer (a slow collector).
-    delay_ms: Arc<AtomicU64>,
-    /// The status answered to the poisoned request: 400 (invalid) or 413 (too large).
-    poison_status: Arc<AtomicU64>,
+    faults: Arc<Faults>,
 }
 
 impl Receiver {
@@ -35,13 +45,17 @@ impl Receiver {
             .and_then(|l| l.local_addr())
             .unwrap()
             .port();
+        let faults = Faults {
+            poison: AtomicI64::new(-1),
+            poison_status: AtomicU64::new(400),
+            flaky: AtomicI64::new(-1),
+            ..Faults::default()
+        };
         Self {
             port,
             seqs: Arc::default(),
             up: Arc::new(AtomicBool::new(false)),
-            poison: Arc::new(AtomicI64::new(-1)),
-            delay_ms: Arc::new(AtomicU64::new(0)),
-            poison_status: Arc::new(AtomicU64::new(400)),
+            faults: Arc::new(faults),
         }
     }
 
@@ -54,19 +68,14 @@ impl Receiver {
         listener.set_nonblocking(true).unwrap();
         self.up.store(true, Ordering::SeqCst);
         let (up, seqs) = (Arc::clone(&self.up), Arc::clone(&self.seqs));
-        let poison = Arc::clone(&self.poison);
-        let delay = Arc::clone(&self.delay_ms);
-        let status = Arc::clone(&self.poison_status);
+        let faults = Arc::clone(&self.faults);
         std::thread::spawn(move || {
             while up.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let (up, seqs) = (Arc::clone(&up), Arc::clone(&seqs));
-                        let (poison, delay) = (Arc::clone(&poison), Arc::clone(&delay));
-                        let status = Arc::clone(&status);
-                        std::thread::spawn(move || {
-                            serve(stream, &up, &seqs, (&poison, &status), &delay)
-                        });
+                        let faults = Arc::clone(&faults);
+                        std::thread::spawn(move || serve(stream, &up, &seqs, &faults));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -86,13 +95,7 @@ impl Receiver {
     }
 }
 
-fn serve(
-    stream: TcpStream,
-    up: &AtomicBool,
-    seqs: &Mutex<Vec<i64>>,
-    (poison, poison_status): (&AtomicI64, &AtomicU64),
-    delay_ms: &AtomicU64,
-) {
+fn serve(stream: TcpStream, up: &AtomicBool, seqs: &Mutex<Vec<i64>>, faults: &Faults) {
     stream
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
@@ -136,9 +139,19 @@ fn serve(
                 batch.push(i);
             }
         }
-        std::thread::sleep(Duration::from_millis(delay_ms.load(Ordering::SeqCst)));
-        let answer = if batch.contains(&poison.load(Ordering::SeqCst)) {
-            match poison_status.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(
+            faults.delay_ms.load(Ordering::SeqCst),
+        ));
+        let flaky = batch.contains(&faults.flaky.load(Ordering::SeqCst))
+            && faults
+                .flaky_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        let answer = if flaky {
+            // Not retried inside opentelemetry-otlp (it retries 429/502/503/504 itself).
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n"
+        } else if batch.contains(&faults.poison.load(Ordering::SeqCst)) {
+            match faults.poison_status.load(Ordering::SeqCst) {
                 413 => "HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n",
                 _ => "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n",
             }
@@ -392,7 +405,7 @@ fn a_spooled_batch_the_collector_rejects_is_dropped_and_counted_and_the_rest_flo
     let tracer = tracer(&receiver, &spool.0);
     emit(&tracer, 0..30);
     wait_for(&tracer, "30 spooled spans", |c| c.spans_spooled == 30);
-    receiver.poison.store(15, Ordering::SeqCst);
+    receiver.faults.poison.store(15, Ordering::SeqCst);
     receiver.start();
     tracer.flush(Duration::from_secs(20)).unwrap();
     // Exactly the batch holding seq 15 is missing (batches hold up to 10 spans; where they
@@ -431,7 +444,7 @@ fn a_spooled_batch_the_collector_rejects_is_dropped_and_counted_and_the_rest_flo
 #[test]
 fn a_batch_the_collector_rejects_on_the_way_from_memory_is_not_spooled() {
     let receiver = Receiver::new();
-    receiver.poison.store(5, Ordering::SeqCst);
+    receiver.faults.poison.store(5, Ordering::SeqCst);
     receiver.start();
     let spool = TempDir::new("rejected-memory");
     let tracer = tracer(&receiver, &spool.0);
@@ -451,8 +464,8 @@ fn a_batch_the_collector_rejects_on_the_way_from_memory_is_not_spooled() {
 #[test]
 fn a_batch_too_large_for_the_collector_is_dropped_and_counted_not_retried() {
     let receiver = Receiver::new();
-    receiver.poison.store(5, Ordering::SeqCst);
-    receiver.poison_status.store(413, Ordering::SeqCst);
+    receiver.faults.poison.store(5, Ordering::SeqCst);
+    receiver.faults.poison_status.store(413, Ordering::SeqCst);
     receiver.start();
     let spool = TempDir::new("too-large");
     let tracer = tracer(&receiver, &spool.0);
@@ -476,6 +489,26 @@ fn a_batch_too_large_for_the_collector_is_dropped_and_counted_not_retried() {
         )) && error.contains("413"),
         "{error}"
     );
+    tracer.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn a_spooled_record_that_keeps_failing_is_overtaken_only_by_its_first_round() {
+    // 100 spans spooled (10 records); then the record holding seq 15 fails 3 times while the
+    // others are accepted: with several records replayed at once, the retries go alone, so
+    // only the records sent with it the first time may arrive before it.
+    let receiver = Receiver::new();
+    let spool = TempDir::new("retried-alone");
+    let tracer = tracer(&receiver, &spool.0);
+    emit(&tracer, 0..100);
+    wait_for(&tracer, "100 spooled spans", |c| c.spans_spooled >= 100);
+    receiver.faults.flaky.store(15, Ordering::SeqCst);
+    receiver.faults.flaky_left.store(3, Ordering::SeqCst);
+    receiver.start();
+    tracer.flush(Duration::from_secs(30)).unwrap();
+    assert_eq!(receiver.faults.flaky_left.load(Ordering::SeqCst), 0);
+    assert_in_order_once(&receiver.seqs(), 0..100);
+    assert_eq!(tracer.counters().spans_dropped, 0);
     tracer.shutdown(Duration::from_secs(5)).unwrap();
 }
 
@@ -613,7 +646,7 @@ fn kill_and_replay(receiver: &Receiver, spool: &Path, kill_after: Duration) -> K
     let (handed, depth) = *last.lock().unwrap();
     assert!(handed > 0, "the child printed no progress");
 
-    receiver.delay_ms.store(0, Ordering::SeqCst);
+    receiver.faults.delay_ms.store(0, Ordering::SeqCst);
     if !receiver.up.load(Ordering::SeqCst) {
         receiver.start();
     }
@@ -685,7 +718,7 @@ fn a_kill_9_while_the_collector_is_slow_loses_only_spans_newer_than_the_last_spo
     // the spool takes the rest while batches are still being sent from memory.
     for round in 0..3 {
         let receiver = Receiver::new();
-        receiver.delay_ms.store(50, Ordering::SeqCst);
+        receiver.faults.delay_ms.store(50, Ordering::SeqCst);
         receiver.start();
         let spool = TempDir::new("kill-slow");
         let o = kill_and_replay(
