@@ -41,12 +41,15 @@ const HANDOFF_MAX_SPANS: usize = super::config::DEFAULT_MAX_QUEUE_SIZE;
 /// so each record is written as soon as it is encoded.
 const WRITE_STEP_RECORDS: usize = 1;
 /// Spool records replayed at once: their export requests are in flight together, so a
-/// collector's latency is paid once per this many records, not once per record (the spool's
-/// `ACKED` moves only over contiguous accepted records, so any value is safe across a crash).
-/// 1 for now: with 4, a benchmark run against Jaeger-on-badger on an overloaded box missed
-/// 2,048 spans (parts of batches the collector had accepted) that the 1-in-flight run did not,
-/// cause not found, and 4 showed no replay speed-up there (Jaeger's ingest was the limit).
-/// See BENCHMARKS.md, "Second pass".
+/// collector's latency is paid once per this many records, not once per record. Any value is
+/// safe: the spool's `ACKED` moves only over contiguous accepted records (nothing skipped
+/// after a crash), and a record that failed while newer ones went through is retried alone
+/// (it is overtaken only by the others of its first round; see `run_exporter`).
+/// 1: against Jaeger on badger, 4 was no faster (replay of 200,000 spans: 1 in flight 19.3 s
+/// and 26.7 s, 4 in flight 25.2 s and 23.7 s, alternating, load 5-9; Jaeger's CPU is the
+/// limit), and one request at a time keeps Jaeger's storage writes in order. The 2,048 spans
+/// once missed in a 4-in-flight `kill -9` run were the in-memory hand-off held behind newer
+/// records on disk, not the replay (fixed; see BENCHMARKS.md, "Third pass").
 const REPLAY_IN_FLIGHT: usize = 1;
 /// How often the spool's age bound is applied.
 const EXPIRY_EVERY: Duration = Duration::from_secs(1);

@@ -48,6 +48,13 @@
 //! exported. By age (`ORDERTRACE_SPOOL_MAX_AGE_SECS`, default 86400): records older than that
 //! are dropped before they would be sent, counted in `spans_dropped_spool_expired`.
 //!
+//! # What a `kill -9` loses
+//! The pipeline puts a batch in memory for the exporter only while nothing waits here, and
+//! before it writes a batch here it writes every older batch that is only in memory (including
+//! a copy of the one being sent, removed again if the collector takes it). So every record here
+//! is older than anything only in memory, and a `kill -9` loses a tail: the spans in memory at
+//! that moment (the pipeline's `queue_depth`), all newer than the last completed write.
+//!
 //! # Duplicates
 //! Replay may keep several records in flight at once (the pipeline's `REPLAY_IN_FLIGHT`, 1 at
 //! present); they may be accepted out of order, and `ACKED` moves only over a contiguous run of
