@@ -592,8 +592,9 @@ fn kill_child_emits_until_killed() {
             .end();
         if seq % 16 == 15 {
             // Handed over first, then the depth: the depth bounds what of those is in memory.
-            let depth = tracer.counters().queue_depth;
-            writeln!(out, "handed {} depth {depth}", seq + 1).unwrap();
+            let c = tracer.counters();
+            let (depth, spooled) = (c.queue_depth, c.spans_spooled);
+            writeln!(out, "handed {} depth {depth} spooled {spooled}", seq + 1).unwrap();
             out.flush().unwrap();
         }
         std::thread::sleep(Duration::from_micros(100));
@@ -608,8 +609,9 @@ struct KillOutcome {
     spool_found: u64,
 }
 
-/// Starts the child against `receiver`, SIGKILLs it after `kill_after`, then starts the
-/// receiver fast and up, replays the child's spool through a new tracer and counts every seq.
+/// Starts the child against `receiver`, SIGKILLs it `kill_after` after it reported its first
+/// spooled span, then starts the receiver fast and up, replays the child's spool through a
+/// new tracer and counts every seq.
 fn kill_and_replay(receiver: &Receiver, spool: &Path, kill_after: Duration) -> KillOutcome {
     use std::process::{Command, Stdio};
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -627,23 +629,32 @@ fn kill_and_replay(receiver: &Receiver, spool: &Path, kill_after: Duration) -> K
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let last = Arc::new(Mutex::new((0i64, 0i64)));
+    let last = Arc::new(Mutex::new((0i64, 0i64, 0u64)));
     let reader = {
         let last = Arc::clone(&last);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
                 let words: Vec<&str> = line.split_whitespace().collect();
-                if let ["handed", handed, "depth", depth] = words[..] {
-                    *last.lock().unwrap() = (handed.parse().unwrap(), depth.parse().unwrap());
+                if let ["handed", handed, "depth", depth, "spooled", spooled] = words[..] {
+                    *last.lock().unwrap() = (
+                        handed.parse().unwrap(),
+                        depth.parse().unwrap(),
+                        spooled.parse().unwrap(),
+                    );
                 }
             }
         })
     };
+    // The kill must come while spooling, however fast this machine is.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last.lock().unwrap().2 == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     std::thread::sleep(kill_after);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     reader.join().unwrap();
-    let (handed, depth) = *last.lock().unwrap();
+    let (handed, depth, _) = *last.lock().unwrap();
     assert!(handed > 0, "the child printed no progress");
 
     receiver.faults.delay_ms.store(0, Ordering::SeqCst);
@@ -707,7 +718,7 @@ fn assert_only_a_tail_is_lost(o: &KillOutcome) {
 fn a_kill_9_while_the_collector_is_down_loses_only_spans_newer_than_the_last_spool_write() {
     let receiver = Receiver::new();
     let spool = TempDir::new("kill-down");
-    let o = kill_and_replay(&receiver, &spool.0, Duration::from_millis(1500));
+    let o = kill_and_replay(&receiver, &spool.0, Duration::from_millis(500));
     assert!(o.spool_found > 0, "the child spooled nothing");
     assert_only_a_tail_is_lost(&o);
 }
@@ -724,7 +735,7 @@ fn a_kill_9_while_the_collector_is_slow_loses_only_spans_newer_than_the_last_spo
         let o = kill_and_replay(
             &receiver,
             &spool.0,
-            Duration::from_millis(2000 + 400 * round),
+            Duration::from_millis(100 + 300 * round),
         );
         assert!(
             o.spool_found > 0,
