@@ -122,27 +122,40 @@ impl SpanSink {
     }
 }
 
-/// Whether an export error says the collector refused the batch itself, so that sending it
-/// again can never succeed: HTTP 400 Bad Request, or gRPC `InvalidArgument` (the OTLP
-/// specification's non-retryable answers about the data). Other failures (unreachable,
+/// Why the collector refused a batch for good, if an export error says so: HTTP 400 Bad
+/// Request or gRPC `InvalidArgument` ("invalid", the OTLP specification's non-retryable answers
+/// about the data), or HTTP 413 Payload Too Large ("too large": the same bytes would be refused
+/// again). Sending such a batch again can never succeed. Other failures (unreachable,
 /// timeouts, 429/5xx, and also 401/403, which a configuration fix cures) are retried.
 ///
 /// `opentelemetry-otlp` reports only a message, so this reads its wording:
 /// "HTTP export failed with status code: 400" and
-/// "... export failed with gRPC code: InvalidArgument".
-pub(crate) fn rejected_permanently(error: &OrderTraceError) -> bool {
+/// "... export failed with gRPC code: InvalidArgument". It does not report an OTLP
+/// `partial_success` (spans the collector accepted the request but did not keep): 0.33 only
+/// logs it (`HttpTraceClient.PartialSuccess`, warn level) and returns success.
+pub(crate) fn permanent_rejection(error: &OrderTraceError) -> Option<&'static str> {
     let OrderTraceError::Export(message) = error else {
-        return false;
+        return None;
     };
-    let http_400 = message.split("status code: ").nth(1).is_some_and(|rest| {
-        let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        code == "400"
-    });
+    let http_code: Option<String> = message
+        .split("status code: ")
+        .nth(1)
+        .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect());
     let grpc_invalid = message
         .split("gRPC code: ")
         .nth(1)
         .is_some_and(|rest| rest.starts_with("InvalidArgument"));
-    http_400 || grpc_invalid
+    match http_code.as_deref() {
+        Some("400") => Some("as invalid"),
+        Some("413") => Some("as too large"),
+        _ if grpc_invalid => Some("as invalid"),
+        _ => None,
+    }
+}
+
+/// Whether the collector refused the batch for good ([`permanent_rejection`]).
+pub(crate) fn rejected_permanently(error: &OrderTraceError) -> bool {
+    permanent_rejection(error).is_some()
 }
 
 fn build_otlp(
@@ -217,6 +230,19 @@ mod tests {
     }
 
     #[test]
+    fn http_413_payload_too_large_is_a_permanent_rejection() {
+        let e = export_error("HTTP export failed with status code: 413");
+        assert!(rejected_permanently(&e));
+        assert_eq!(permanent_rejection(&e), Some("as too large"));
+    }
+
+    #[test]
+    fn http_400_is_rejected_as_invalid() {
+        let e = export_error("HTTP export failed with status code: 400");
+        assert_eq!(permanent_rejection(&e), Some("as invalid"));
+    }
+
+    #[test]
     fn unavailable_endpoints_and_retryable_codes_are_not_rejections() {
         for message in [
             "HTTP export failed: network error",
@@ -224,6 +250,7 @@ mod tests {
             "HTTP export failed with status code: 429",
             "HTTP export failed with status code: 401",
             "HTTP export failed with status code: 4000",
+            "HTTP export failed with status code: 4130",
             "TonicTracesClient export failed with gRPC code: Unavailable",
             "no answer from the collector within 10000 ms",
         ] {

@@ -6,8 +6,12 @@
 //! Without a spool, one worker thread takes batches off the queue and exports them; a failed
 //! export loses its batch (counted). With a spool ([`super::spool`]) two threads share the
 //! work: the spool writer takes every batch off the queue and hands it to the exporter in
-//! memory while the exporter keeps up, or writes it to disk when the exporter is failing or
-//! behind; the exporter sends the batch with the lowest sequence number next, from memory or
+//! memory while the exporter keeps up and nothing waits on disk, or writes it to disk when the
+//! exporter is failing or behind. Before it writes a batch, every older one that is only in
+//! memory (the hand-off, and a copy of the one being sent) is written first, so what a
+//! `kill -9` loses is always newer than every record on disk: at most the spans in memory
+//! then (`queue_depth`), never one handed over before the last completed spool write. The
+//! exporter sends the batch with the lowest sequence number next, from memory or
 //! from disk (replaying up to `REPLAY_IN_FLIGHT` spool records at once), and retries with
 //! backoff. A batch the collector refuses as invalid is dropped and counted
 //! (`spans_dropped_rejected`), not retried. Neither holds the callers' lock while touching the
@@ -15,7 +19,7 @@
 
 use super::config::{BatchSettings, PipelineConfig};
 use super::counters::{Counters, PipelineCounters};
-use super::exporter::{SpanSink, rejected_permanently};
+use super::exporter::{SpanSink, permanent_rejection, rejected_permanently};
 use super::spool::{self, Encoded, Head, Removed, Spool};
 use crate::error::{OrderTraceError, Result, panic_message};
 use opentelemetry::Context;
@@ -37,18 +41,35 @@ const HANDOFF_MAX_SPANS: usize = super::config::DEFAULT_MAX_QUEUE_SIZE;
 /// so each record is written as soon as it is encoded.
 const WRITE_STEP_RECORDS: usize = 1;
 /// Spool records replayed at once: their export requests are in flight together, so a
-/// collector's latency is paid once per this many records, not once per record (the spool's
-/// `ACKED` moves only over contiguous accepted records, so any value is safe across a crash).
-/// 1 for now: with 4, a benchmark run against Jaeger-on-badger on an overloaded box missed
-/// 2,048 spans (parts of batches the collector had accepted) that the 1-in-flight run did not,
-/// cause not found, and 4 showed no replay speed-up there (Jaeger's ingest was the limit).
-/// See BENCHMARKS.md, "Second pass".
+/// collector's latency is paid once per this many records, not once per record. Any value is
+/// safe: the spool's `ACKED` moves only over contiguous accepted records (nothing skipped
+/// after a crash), and a record that failed while newer ones went through is retried alone
+/// (it is overtaken only by the others of its first round; see `run_exporter`).
+/// 1: against Jaeger on badger, 4 was no faster (replay of 200,000 spans: 1 in flight 19.3 s
+/// and 26.7 s, 4 in flight 25.2 s and 23.7 s, alternating, load 5-9; Jaeger's CPU is the
+/// limit), and one request at a time keeps Jaeger's storage writes in order. The 2,048 spans
+/// once missed in a 4-in-flight `kill -9` run were the in-memory hand-off held behind newer
+/// records on disk, not the replay (fixed; see BENCHMARKS.md, "Third pass").
 const REPLAY_IN_FLIGHT: usize = 1;
 /// How often the spool's age bound is applied.
 const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 
 /// A batch with its place in the export order.
 type Numbered = (u64, Vec<SpanData>);
+
+/// A batch that was being exported from memory when the writer had to spool something newer:
+/// the writer wrote a copy first, so that a `kill -9` never finds a record on disk newer than
+/// a batch that was only in memory. The export's outcome and the write's decide what happens
+/// to the copy ([`settle_spilled`]).
+#[derive(Debug, Clone, Copy)]
+struct Spilled {
+    seq: u64,
+    spans: usize,
+    /// The export ended: `true` if the collector took the batch (or refused it for good).
+    sent: Option<bool>,
+    /// The write ended: `true` if the copy is on disk.
+    written: Option<bool>,
+}
 
 #[derive(Debug, Default)]
 struct QueueState {
@@ -73,8 +94,11 @@ struct QueueState {
     returned: VecDeque<Numbered>,
     /// Sequence numbers on their way to disk; the exporter sends nothing newer meanwhile.
     writing: BTreeSet<u64>,
-    /// Spans of the in-memory batch being exported now.
-    exporting_in_memory: usize,
+    /// The batch being exported from memory now; shared with the writer, which writes a copy
+    /// of it to disk before anything newer (see [`Spilled`]).
+    exporting: Option<(u64, Arc<Vec<SpanData>>)>,
+    /// The copy on disk of the batch being exported from memory, until both halves are known.
+    spilled: Option<Spilled>,
     /// Spans the writer took for the disk and has not written yet.
     to_disk_spans: usize,
     /// The last export failed: new batches go to disk until one succeeds.
@@ -103,7 +127,7 @@ impl QueueState {
         self.unrouted()
             + self.handoff_spans
             + self.returned.iter().map(|(_, b)| b.len()).sum::<usize>()
-            + self.exporting_in_memory
+            + self.exporting.as_ref().map_or(0, |(_, b)| b.len())
             + self.to_disk_spans
     }
 
@@ -472,16 +496,13 @@ fn run_writer(shared: &Shared, spool: &Spool) {
             state.next_seq += 1;
             state.routed += n as u64;
             let giving_up = state.give_up_at.is_some_and(|g| Instant::now() >= g);
-            if giving_up && !state.handoff.is_empty() {
-                // Shutting down and the exporter is out of time: memory goes to disk now.
-                let handoff: Vec<Numbered> = state.handoff.drain(..).collect();
-                state.handoff_spans = 0;
-                for (s, b) in handoff {
-                    state.writing.insert(s);
-                    state.returned.push_back((s, b));
-                }
-            }
+            // Memory only while nothing waits on disk: what is in memory is then always newer
+            // than every record on disk, so a `kill -9` loses a tail, never a batch older
+            // than one that survives.
+            let spool_idle =
+                spool.head_seq().is_none() && state.writing.is_empty() && state.returned.is_empty();
             let to_memory = !giving_up
+                && spool_idle
                 && !state.exporter_failing
                 && !state.exporter_exited
                 && state.handoff_spans + n <= handoff_cap;
@@ -491,10 +512,18 @@ fn run_writer(shared: &Shared, spool: &Spool) {
                 shared.wake_exporter.notify_one();
                 continue;
             }
+            let older = spill_older(&mut state);
             state.writing.insert(seq);
             state.to_disk_spans += n;
             drop(state);
-            // Encoded without any lock; written a step (several records) at a time.
+            // Oldest first, each written as soon as it is encoded (no lock held meanwhile).
+            for record in older {
+                to_disk.push(match record {
+                    Older::Batch(s, b) => Encoded::new(s, b),
+                    Older::BeingSent(s, b) => Encoded::copy_of_sent(s, b.as_ref().clone()),
+                });
+                write_step(shared, spool, &mut to_disk);
+            }
             to_disk.push(Encoded::new(seq, batch));
             if to_disk.len() >= WRITE_STEP_RECORDS {
                 write_step(shared, spool, &mut to_disk);
@@ -513,21 +542,102 @@ fn run_writer(shared: &Shared, spool: &Spool) {
     }
 }
 
+/// A batch older than the one the writer is about to spool, only in memory until now.
+enum Older {
+    Batch(u64, Vec<SpanData>),
+    /// The batch being exported from memory: a copy goes to disk ([`Spilled`]).
+    BeingSent(u64, Arc<Vec<SpanData>>),
+}
+
+/// Takes every batch that is only in memory (the one being exported, the hand-off, those
+/// returned after a failure) for the disk, oldest first, marking each as being written: the
+/// writer writes them before anything newer.
+fn spill_older(state: &mut QueueState) -> Vec<Older> {
+    let mut older: Vec<Older> = Vec::new();
+    if let (Some((seq, batch)), None) = (&state.exporting, state.spilled) {
+        state.spilled = Some(Spilled {
+            seq: *seq,
+            spans: batch.len(),
+            sent: None,
+            written: None,
+        });
+        state.writing.insert(*seq);
+        older.push(Older::BeingSent(*seq, Arc::clone(batch)));
+    }
+    // Returned batches are marked as being written already.
+    let returned: Vec<Numbered> = state.returned.drain(..).collect();
+    let handoff: Vec<Numbered> = state.handoff.drain(..).collect();
+    state.handoff_spans = 0;
+    for (seq, batch) in returned.into_iter().chain(handoff) {
+        state.writing.insert(seq);
+        state.to_disk_spans += batch.len();
+        older.push(Older::Batch(seq, batch));
+    }
+    older.sort_by_key(|o| match o {
+        Older::Batch(seq, _) | Older::BeingSent(seq, _) => *seq,
+    });
+    older
+}
+
 /// Writes the records gathered by the writer, under one spool lock, and tells the exporter.
 fn write_step(shared: &Shared, spool: &Spool, records: &mut Vec<Encoded>) {
     if records.is_empty() {
         return;
     }
-    let seqs: Vec<u64> = records.iter().map(Encoded::seq).collect();
-    let spans: usize = records.iter().map(Encoded::spans).sum();
+    let written: Vec<(u64, usize, bool)> = records
+        .iter()
+        .map(|r| (r.seq(), r.spans(), r.is_copy_of_sent()))
+        .collect();
     let (removed, results) = spool.append_all(std::mem::take(records));
     let mut state = shared.lock();
-    state.to_disk_spans -= spans;
-    for seq in seqs {
-        state.writing.remove(&seq);
+    let mut settle = false;
+    for ((seq, spans, copy), result) in written.iter().zip(&results) {
+        if *copy {
+            // Leaves `writing` when settled: the exporter must not replay it before.
+            if let Some(spilled) = state.spilled.as_mut().filter(|s| s.seq == *seq) {
+                spilled.written = Some(result.is_ok());
+                settle = true;
+            }
+        } else {
+            state.to_disk_spans -= spans;
+            state.writing.remove(seq);
+        }
     }
     let result = results.into_iter().find(Result::is_err).unwrap_or(Ok(()));
     after_write(shared, &mut state, removed, result);
+    if settle {
+        settle_spilled(shared, spool, state);
+    }
+}
+
+/// Once both the export and the write of a [`Spilled`] batch have ended: a batch the collector
+/// took is removed from the spool (counted done once); one it did not take stays on disk for
+/// the replay; if the write failed too, it is lost and counted.
+fn settle_spilled<'a>(shared: &'a Shared, spool: &Spool, mut state: MutexGuard<'a, QueueState>) {
+    let Some(spilled) = state.spilled else { return };
+    let (Some(sent), Some(written)) = (spilled.sent, spilled.written) else {
+        return;
+    };
+    state.spilled = None;
+    match (sent, written) {
+        (true, true) => {
+            // Still in `writing`, so the exporter leaves it alone while it is removed.
+            drop(state);
+            let removed = spool.ack(spilled.seq);
+            state = shared.lock();
+            state.finished(removed.own_spans);
+        }
+        (true, false) => state.finished(spilled.spans as u64),
+        (false, true) => {} // replayed from disk, and counted done then
+        (false, false) => {
+            Counters::add(&shared.counters.dropped_spool_write_failed, spilled.spans);
+            Counters::add(&shared.counters.spool_write_errors, 1);
+            state.finished(spilled.spans as u64);
+        }
+    }
+    state.writing.remove(&spilled.seq);
+    shared.progress.notify_all();
+    shared.wake_exporter.notify_one();
 }
 
 fn after_write(shared: &Shared, state: &mut QueueState, removed: Removed, result: Result<()>) {
@@ -540,7 +650,7 @@ fn after_write(shared: &Shared, state: &mut QueueState, removed: Removed, result
 }
 
 enum Work {
-    Memory(u64, Vec<SpanData>),
+    Memory(u64, Arc<Vec<SpanData>>),
     /// Replay from the spool, records below this sequence number (older than anything in
     /// memory or being written).
     Disk(u64),
@@ -556,6 +666,11 @@ fn run_exporter(
     sink: &SpanSink,
 ) {
     let mut backoff = RETRY_MIN;
+    // The newest record replay has sent (accepted or not). A record older than it is a retry
+    // of one that failed while newer ones went through: it goes alone, and nothing newer
+    // goes before it is through, so a record is overtaken only by the others of the round
+    // in which it first failed (at most REPLAY_IN_FLIGHT - 1), however often it fails.
+    let mut replay_sent_up_to = 0u64;
     loop {
         let work = {
             let mut state = shared.lock();
@@ -575,7 +690,8 @@ fn run_exporter(
                     if memory < disk {
                         if let Some((seq, batch)) = state.handoff.pop_front() {
                             state.handoff_spans -= batch.len();
-                            state.exporting_in_memory = batch.len();
+                            let batch = Arc::new(batch);
+                            state.exporting = Some((seq, Arc::clone(&batch)));
                             break Work::Memory(seq, batch);
                         }
                     } else {
@@ -609,48 +725,70 @@ fn run_exporter(
             }
             Work::Memory(seq, batch) => {
                 let n = batch.len();
-                // Kept only in case the export fails, so the batch can go to disk.
-                let copy = batch.clone();
-                let result = export_guarded(sink, runtime, batch);
+                // The shared copy stays until the export ends, in case it fails or the writer
+                // must put it on disk.
+                let result = export_guarded(sink, runtime, batch.as_ref().clone());
                 let mut state = shared.lock();
-                state.exporting_in_memory = 0;
-                match result {
+                state.exporting = None;
+                let sent = match result {
                     Ok(()) => {
                         Counters::add(&shared.counters.exported, n);
-                        state.finished(n as u64);
                         Ok(())
                     }
                     Err(e) if rejected_permanently(&e) => {
                         // The collector answered: resending this batch cannot succeed.
                         Counters::add(&shared.counters.dropped_rejected, n);
-                        state.finished(n as u64);
                         state.last_error = Some(rejected_message(n, &e));
                         Ok(())
                     }
-                    Err(e) => {
-                        // This batch and everything behind it in memory go to disk, in order.
-                        state.writing.insert(seq);
-                        state.returned.push_back((seq, copy));
-                        let rest: Vec<Numbered> = state.handoff.drain(..).collect();
-                        state.handoff_spans = 0;
-                        for (s, b) in rest {
-                            state.writing.insert(s);
-                            state.returned.push_back((s, b));
-                        }
-                        shared.wake.notify_all();
-                        Err(e)
+                    Err(e) => Err(e),
+                };
+                match state.spilled.as_mut().filter(|s| s.seq == seq) {
+                    Some(spilled) => {
+                        // A copy is on (or on its way to) disk: it decides.
+                        spilled.sent = Some(sent.is_ok());
+                        settle_spilled(shared, spool, state);
+                        sent
                     }
+                    None => match sent {
+                        Ok(()) => {
+                            state.finished(n as u64);
+                            Ok(())
+                        }
+                        Err(e) => {
+                            // This batch and everything behind it in memory go to disk, in
+                            // order.
+                            let batch = Arc::try_unwrap(batch).unwrap_or_else(|b| (*b).clone());
+                            state.writing.insert(seq);
+                            state.returned.push_back((seq, batch));
+                            let rest: Vec<Numbered> = state.handoff.drain(..).collect();
+                            state.handoff_spans = 0;
+                            for (s, b) in rest {
+                                state.writing.insert(s);
+                                state.returned.push_back((s, b));
+                            }
+                            shared.wake.notify_all();
+                            Err(e)
+                        }
+                    },
                 }
             }
             Work::Disk(limit) => {
                 let mut taken: Vec<spool::Taken> = Vec::with_capacity(REPLAY_IN_FLIGHT);
-                while taken.len() < REPLAY_IN_FLIGHT {
+                let mut width = REPLAY_IN_FLIGHT;
+                while taken.len() < width {
                     match spool.take_before(limit) {
                         Head::Empty => break,
                         // Removed and counted by the spool; each such record is gone, so
                         // this ends.
                         Head::Unreadable(removed) => shared.lock().finished(removed.own_spans),
-                        Head::Record(t) => taken.push(t),
+                        Head::Record(t) => {
+                            if taken.is_empty() && t.seq < replay_sent_up_to {
+                                width = 1;
+                            }
+                            replay_sent_up_to = replay_sent_up_to.max(t.seq);
+                            taken.push(t);
+                        }
                     }
                 }
                 replay(shared, spool, runtime, sink, taken)
@@ -737,8 +875,9 @@ fn replay(
 
 /// The pipeline's last error after a permanent rejection.
 fn rejected_message(spans: usize, e: &OrderTraceError) -> String {
+    let why = permanent_rejection(e).unwrap_or("for good");
     format!(
-        "the collector rejected a batch of {spans} spans as invalid, so it was dropped \
+        "the collector rejected a batch of {spans} spans {why}, so it was dropped \
          (counted in spans_dropped_rejected) instead of being sent again: {e}"
     )
 }

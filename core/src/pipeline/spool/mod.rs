@@ -48,6 +48,13 @@
 //! exported. By age (`ORDERTRACE_SPOOL_MAX_AGE_SECS`, default 86400): records older than that
 //! are dropped before they would be sent, counted in `spans_dropped_spool_expired`.
 //!
+//! # What a `kill -9` loses
+//! The pipeline puts a batch in memory for the exporter only while nothing waits here, and
+//! before it writes a batch here it writes every older batch that is only in memory (including
+//! a copy of the one being sent, removed again if the collector takes it). So every record here
+//! is older than anything only in memory, and a `kill -9` loses a tail: the spans in memory at
+//! that moment (the pipeline's `queue_depth`), all newer than the last completed write.
+//!
 //! # Duplicates
 //! Replay may keep several records in flight at once (the pipeline's `REPLAY_IN_FLIGHT`, 1 at
 //! present); they may be accepted out of order, and `ACKED` moves only over a contiguous run of
@@ -174,6 +181,9 @@ pub(crate) struct Encoded {
     seq: u64,
     spans: u32,
     bytes: Vec<u8>,
+    /// A copy of a batch being sent from memory at the same time: a failed write is not
+    /// counted here (the pipeline settles it with the export's outcome).
+    copy_of_sent: bool,
 }
 
 impl Encoded {
@@ -183,7 +193,25 @@ impl Encoded {
         let mut bytes = vec![0u8; HEADER_LEN];
         codec::encode_into(batch, &mut bytes);
         record::fill_header(&mut bytes, seq, unix_ms_now(), spans);
-        Self { seq, spans, bytes }
+        Self {
+            seq,
+            spans,
+            bytes,
+            copy_of_sent: false,
+        }
+    }
+
+    /// Encodes a copy of `batch`, which is being sent from memory at the same time.
+    pub(crate) fn copy_of_sent(seq: u64, batch: Vec<SpanData>) -> Self {
+        Self {
+            copy_of_sent: true,
+            ..Self::new(seq, batch)
+        }
+    }
+
+    /// Whether this is a copy of a batch being sent from memory.
+    pub(crate) fn is_copy_of_sent(&self) -> bool {
+        self.copy_of_sent
     }
 
     /// The record's sequence number.
@@ -504,6 +532,7 @@ impl Spool {
             let result = self.write(&mut s, rec.seq, rec.spans, &rec.bytes);
             match &result {
                 Ok(()) => Counters::add(&self.counters.spooled, rec.spans as usize),
+                Err(_) if rec.copy_of_sent => {}
                 Err(_) => {
                     Counters::add(
                         &self.counters.dropped_spool_write_failed,
