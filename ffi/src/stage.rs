@@ -807,9 +807,15 @@ mod tests {
         let f = Fixture::new("record-bad");
         let none = ot("");
         let info = start_info("order_lost", "ORD-7");
+        let mut error = null_mut();
         assert_eq!(
-            unsafe { ot_stage_record(f.tracer, &info, none, none, none, null_mut()) },
+            unsafe { ot_stage_record(f.tracer, &info, none, none, none, &mut error) },
             Status::UnknownEvent
+        );
+        let message = take_text(error);
+        assert!(
+            message.starts_with("unknown order event \"order_lost\"; expected one of: "),
+            "{message}"
         );
         assert_eq!(
             unsafe { ot_stage_record(f.tracer, std::ptr::null(), none, none, none, null_mut()) },
