@@ -60,7 +60,10 @@ fn ffi(c: &mut Criterion) {
     };
     let mut handle = std::ptr::null_mut();
     // SAFETY: valid config and out pointer.
-    assert_eq!(unsafe { ot_tracer_new(&config, &mut handle) }, Status::Ok);
+    assert_eq!(
+        unsafe { ot_tracer_new(&config, &mut handle, std::ptr::null_mut()) },
+        Status::Ok
+    );
     let start = OtStageStart {
         event: s("price_calculated"),
         order_id: s("ORD-12345"),
@@ -73,14 +76,20 @@ fn ffi(c: &mut Criterion) {
         status_from: s(""),
         status_to: s(""),
     };
+    // Each call is given an error slot, as the C# binding does (`out IntPtr error`): on
+    // success the library writes NULL there, nothing is allocated.
+    let mut error = std::ptr::null_mut();
     group.bench_function("c_abi_round_trip", |b| {
         b.iter(|| {
             let mut stage = std::ptr::null_mut();
-            // SAFETY: live tracer handle, valid start info and out pointer; the stage handle
+            // SAFETY: live tracer handle, valid start info and out pointers; the stage handle
             // is freed once.
             unsafe {
-                assert_eq!(ot_stage_start(handle, &start, &mut stage), Status::Ok);
-                assert_eq!(ot_stage_end(stage), Status::Ok);
+                assert_eq!(
+                    ot_stage_start(handle, &start, &mut stage, &mut error),
+                    Status::Ok
+                );
+                assert_eq!(ot_stage_end(stage, &mut error), Status::Ok);
                 ot_stage_free(stage);
             }
         })
@@ -89,7 +98,8 @@ fn ffi(c: &mut Criterion) {
     group.bench_function("c_abi_stage_record", |b| {
         b.iter(|| {
             // SAFETY: live tracer handle, valid start info, empty error strings (no error).
-            let status = unsafe { ot_stage_record(handle, &start, empty, empty, empty) };
+            let status =
+                unsafe { ot_stage_record(handle, &start, empty, empty, empty, &mut error) };
             assert_eq!(status, Status::Ok);
         })
     });

@@ -1,5 +1,5 @@
 /* The C ABI used the way a C caller uses it: the generated header, the shared library,
- * status codes and last-error messages. Spans are checked as read back from the embedded
+ * status codes and error messages handed back by value (each call's OtBuffer **error). Spans are checked as read back from the embedded
  * file exporter. Exits 0 when every check passed; prints each failure.
  *
  *   gcc -Wall -Wextra -Werror -I include c/test_ordertrace.c -L <dir> -lordertrace_ffi
@@ -29,11 +29,26 @@ static OtStr s(const char *text) {
     return out;
 }
 
-static const char *last_error(void) {
-    static char buf[1024];
-    size_t n = ot_last_error_message((uint8_t *)buf, sizeof buf - 1);
-    buf[n < sizeof buf - 1 ? n : sizeof buf - 1] = '\0';
-    return buf;
+/* The message a failed call handed back in *error, copied into a static C string (valid
+ * until the next call of this function); the buffer is freed and *error set to NULL. ""
+ * when the call left no buffer. */
+static const char *take(OtBuffer **error) {
+    static char text[1024];
+    text[0] = '\0';
+    if (*error) {
+        OtStr m;
+        OtStatus status = ot_buffer_str(*error, &m, NULL);
+        if (status == OT_STATUS_OK) {
+            size_t n = m.len < sizeof text - 1 ? m.len : sizeof text - 1;
+            memcpy(text, m.ptr, n);
+            text[n] = '\0';
+        } else {
+            snprintf(text, sizeof text, "(ot_buffer_str failed: %d)", (int)status);
+        }
+        ot_buffer_free(*error);
+        *error = NULL;
+    }
+    return text;
 }
 
 static OtStageStart stage_info(const char *event, const char *order) {
@@ -46,13 +61,13 @@ static OtStageStart stage_info(const char *event, const char *order) {
 }
 
 static char *read_spans(const char *path) {
-    OtBuffer *buffer = NULL;
-    if (ot_read_spans_json(s(path), &buffer) != OT_STATUS_OK) {
-        fprintf(stderr, "cannot read spans: %s\n", last_error());
+    OtBuffer *buffer = NULL, *error = NULL;
+    if (ot_read_spans_json(s(path), &buffer, &error) != OT_STATUS_OK) {
+        fprintf(stderr, "cannot read spans: %s\n", take(&error));
         return NULL;
     }
     OtStr text;
-    ot_buffer_str(buffer, &text);
+    ot_buffer_str(buffer, &text, NULL);
     char *copy = malloc(text.len + 1);
     memcpy(copy, text.ptr, text.len);
     copy[text.len] = '\0';
@@ -74,16 +89,18 @@ static void check_spool_counters(const char *file) {
     config.identity = OT_DEFAULT;
     config.spool_dir = s(spool_dir);
     OtTracer *tracer = NULL;
-    CHECK(ot_tracer_new(&config, &tracer) == OT_STATUS_OK, "spooling tracer: %s", last_error());
+    OtBuffer *error = NULL;
+    CHECK(ot_tracer_new(&config, &tracer, &error) == OT_STATUS_OK, "spooling tracer: %s", take(&error));
     if (!tracer) return;
     for (int i = 0; i < 5; i++) {
         OtStageStart info = stage_info("order_confirmed", "ORD-SPOOL");
-        CHECK(ot_stage_record(tracer, &info, s(""), s(""), s("")) == OT_STATUS_OK, "record: %s", last_error());
+        CHECK(ot_stage_record(tracer, &info, s(""), s(""), s(""), &error) == OT_STATUS_OK, "record: %s",
+              take(&error));
     }
     /* Shut down: what the endpoint refused waits on disk (a flush would wait for the endpoint). */
-    CHECK(ot_tracer_shutdown(tracer, 5000) == OT_STATUS_OK, "shutdown: %s", last_error());
+    CHECK(ot_tracer_shutdown(tracer, 5000, &error) == OT_STATUS_OK, "shutdown: %s", take(&error));
     OtCounters c;
-    CHECK(ot_tracer_counters(tracer, &c) == OT_STATUS_OK, "spool counters");
+    CHECK(ot_tracer_counters(tracer, &c, &error) == OT_STATUS_OK, "spool counters: %s", take(&error));
     /* spans_spooled counts this process; the folder may still hold spans of an earlier run. */
     CHECK(c.spans_spooled == 5 && c.spool_spans >= 5 && c.spool_bytes > 0 && c.failed_exports > 0,
           "%llu spooled, %llu in the spool, %llu bytes, %llu failed exports",
@@ -95,7 +112,8 @@ static void check_spool_counters(const char *file) {
     ot_tracer_free(tracer);
 }
 
-/* strict_ids = 1: a bad id fails the start with OT_STATUS_INVALID_INPUT, and is counted. */
+/* strict_ids = 1: a bad id fails the start with OT_STATUS_INVALID_INPUT and the rule it broke
+ * in *error, and is counted. */
 static void check_strict_ids(const char *file) {
     char strict_file[1024];
     snprintf(strict_file, sizeof strict_file, "%s.strict", file);
@@ -106,23 +124,56 @@ static void check_strict_ids(const char *file) {
     config.identity = OT_DEFAULT;
     config.strict_ids = 1;
     OtTracer *tracer = NULL;
-    CHECK(ot_tracer_new(&config, &tracer) == OT_STATUS_OK, "strict tracer: %s", last_error());
+    OtBuffer *error = NULL;
+    CHECK(ot_tracer_new(&config, &tracer, &error) == OT_STATUS_OK, "strict tracer: %s", take(&error));
     if (!tracer) return;
     OtStage *none = NULL;
     OtStageStart bad = stage_info("order_confirmed", "");
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_INVALID_INPUT, "strict: empty order id");
-    CHECK(strstr(last_error(), "invalid order id: it is empty") != NULL, "strict message: %s", last_error());
+    CHECK(ot_stage_start(tracer, &bad, &none, &error) == OT_STATUS_INVALID_INPUT, "strict: empty order id");
+    const char *message = take(&error);
+    CHECK(strcmp(message, "invalid order id: it is empty") == 0, "strict message: %s", message);
     bad = stage_info("order_confirmed", "ORD-C2");
     bad.user_id = s("bob");
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_INVALID_INPUT, "strict: malformed user id");
+    CHECK(ot_stage_start(tracer, &bad, &none, NULL) == OT_STATUS_INVALID_INPUT, "strict: malformed user id");
     CHECK(none == NULL, "strict: no handle on failure");
     OtCounters c;
-    CHECK(ot_tracer_counters(tracer, &c) == OT_STATUS_OK && c.ids_rejected == 2 && c.spans_started == 0,
+    CHECK(ot_tracer_counters(tracer, &c, NULL) == OT_STATUS_OK && c.ids_rejected == 2 && c.spans_started == 0,
           "strict: %llu ids rejected, %llu spans", (unsigned long long)c.ids_rejected,
           (unsigned long long)c.spans_started);
-    ot_tracer_shutdown(tracer, 5000);
+    ot_tracer_shutdown(tracer, 5000, NULL);
     ot_tracer_free(tracer);
     remove(strict_file);
+}
+
+/* Errors are values: each failure hands back its own buffer (a later failure does not replace
+ * an earlier message), success writes NULL over whatever *error held, and NULL is accepted. */
+static void check_errors_are_values(OtTracer *tracer) {
+    OtBuffer *unknown = NULL, *no_tracer = NULL;
+    OtStage *none = NULL;
+    OtStageStart lost = stage_info("order_lost", "ORD-C3");
+    CHECK(ot_stage_start(tracer, &lost, &none, &unknown) == OT_STATUS_UNKNOWN_EVENT, "unknown event");
+    OtStageStart fine = stage_info("order_confirmed", "ORD-C3");
+    CHECK(ot_stage_start(NULL, &fine, &none, &no_tracer) == OT_STATUS_NULL_POINTER, "NULL tracer");
+    CHECK(unknown != NULL && no_tracer != NULL && unknown != no_tracer, "two failures, two buffers");
+    const char *first = take(&unknown);
+    CHECK(strstr(first, "unknown order event \"order_lost\"") == first, "first message kept: %s", first);
+    const char *second = take(&no_tracer);
+    CHECK(strcmp(second, "tracer is a NULL pointer") == 0, "second message: %s", second);
+
+    /* Success writes NULL: *error is never read, so garbage in it is fine. */
+    OtBuffer *error = (OtBuffer *)&fine;
+    CHECK(ot_order_id_check(s("ORD-5678"), &error) == OT_STATUS_OK && error == NULL,
+          "success sets *error to NULL (%p)", (void *)error);
+
+    /* NULL: the caller does not want the message; the status still says what happened. */
+    CHECK(ot_order_id_check(s("ORD 1"), NULL) == OT_STATUS_INVALID_INPUT, "failure with a NULL error pointer");
+    CHECK(ot_order_id_check(s("ORD-1"), NULL) == OT_STATUS_OK, "success with a NULL error pointer");
+
+    /* Reading an error buffer is itself a call that can fail. */
+    OtStr text;
+    CHECK(ot_buffer_str(NULL, &text, &error) == OT_STATUS_NULL_POINTER, "ot_buffer_str(NULL)");
+    const char *message = take(&error);
+    CHECK(strcmp(message, "buffer is a NULL pointer") == 0, "ot_buffer_str(NULL) message: %s", message);
 }
 
 int main(int argc, char **argv) {
@@ -140,7 +191,8 @@ int main(int argc, char **argv) {
     config.read_env = 0;
 
     OtTracer *tracer = NULL;
-    CHECK(ot_tracer_new(&config, &tracer) == OT_STATUS_OK, "tracer: %s", last_error());
+    OtBuffer *error = NULL;
+    CHECK(ot_tracer_new(&config, &tracer, &error) == OT_STATUS_OK, "tracer: %s", take(&error));
     if (!tracer) return 1;
 
     /* A stage with an attribute, a parent from HTTP headers and a price. */
@@ -156,20 +208,21 @@ int main(int argc, char **argv) {
     info.parent_header_count = 2;
     info.kind = OT_KIND_SERVER;
     OtStage *price = NULL;
-    CHECK(ot_stage_start(tracer, &info, &price) == OT_STATUS_OK, "start: %s", last_error());
-    CHECK(ot_stage_record_price(price, 249.9, s("EUR")) == OT_STATUS_OK, "price: %s", last_error());
+    CHECK(ot_stage_start(tracer, &info, &price, &error) == OT_STATUS_OK, "start: %s", take(&error));
+    CHECK(ot_stage_record_price(price, 249.9, s("EUR"), &error) == OT_STATUS_OK, "price: %s", take(&error));
 
     /* Outgoing headers carry this stage. */
     OtHeaders *out = NULL;
-    CHECK(ot_stage_inject(price, &out) == OT_STATUS_OK, "inject: %s", last_error());
+    CHECK(ot_stage_inject(price, &out, &error) == OT_STATUS_OK, "inject: %s", take(&error));
     size_t n = 0;
-    ot_headers_len(out, &n);
+    CHECK(ot_headers_len(out, &n, &error) == OT_STATUS_OK, "headers_len: %s", take(&error));
     int saw_traceparent = 0;
     char trace_id[33] = {0}, span_id[17] = {0};
-    ot_stage_ids(price, (uint8_t *)trace_id, (uint8_t *)span_id);
+    CHECK(ot_stage_ids(price, (uint8_t *)trace_id, (uint8_t *)span_id, &error) == OT_STATUS_OK, "ids: %s",
+          take(&error));
     for (size_t i = 0; i < n; i++) {
         OtStr k, v;
-        CHECK(ot_headers_get(out, i, &k, &v) == OT_STATUS_OK, "get %zu", i);
+        CHECK(ot_headers_get(out, i, &k, &v, &error) == OT_STATUS_OK, "get %zu: %s", i, take(&error));
         if (k.len == 11 && memcmp(k.ptr, "traceparent", 11) == 0) {
             saw_traceparent = 1;
             CHECK(v.len == 55 && memcmp(v.ptr + 36, span_id, 16) == 0, "traceparent names this stage");
@@ -177,13 +230,16 @@ int main(int argc, char **argv) {
     }
     CHECK(saw_traceparent, "inject wrote a traceparent (%zu headers)", n);
     OtStr k, v;
-    CHECK(ot_headers_get(out, n, &k, &v) == OT_STATUS_INVALID_INPUT, "index past the end is an error");
+    CHECK(ot_headers_get(out, n, &k, &v, &error) == OT_STATUS_INVALID_INPUT, "index past the end is an error");
+    const char *message = take(&error);
+    CHECK(strstr(message, "out of range") != NULL, "index message: %s", message);
     ot_headers_free(out);
-    CHECK(ot_stage_end(price) == OT_STATUS_OK, "end: %s", last_error());
+    CHECK(ot_stage_end(price, &error) == OT_STATUS_OK, "end: %s", take(&error));
 
     /* Use of a closed stage. */
-    CHECK(ot_stage_end(price) == OT_STATUS_CLOSED, "second end is OT_STATUS_CLOSED");
-    CHECK(strstr(last_error(), "already ended") != NULL, "closed message: %s", last_error());
+    CHECK(ot_stage_end(price, &error) == OT_STATUS_CLOSED, "second end is OT_STATUS_CLOSED");
+    message = take(&error);
+    CHECK(strstr(message, "already ended") != NULL, "closed message: %s", message);
     OtStatus closed = OT_STATUS_CLOSED; /* a typed status, named by the core's table */
     OtStr name = ot_status_name(closed);
     CHECK(name.len == 6 && memcmp(name.ptr, "CLOSED", 6) == 0, "ot_status_name(OT_STATUS_CLOSED) is CLOSED");
@@ -192,16 +248,15 @@ int main(int argc, char **argv) {
     /* A failing stage. */
     OtStageStart failing = stage_info("manufacturing_started", "ORD-C1");
     OtStage *manufacturing = NULL;
-    CHECK(ot_stage_start(tracer, &failing, &manufacturing) == OT_STATUS_OK, "start: %s", last_error());
+    CHECK(ot_stage_start(tracer, &failing, &manufacturing, &error) == OT_STATUS_OK, "start: %s", take(&error));
     CHECK(ot_stage_end_with_error(manufacturing, s("Mes.MachineOfflineException"), s("casting-2 is offline"),
-                                  s("at Mes.Machines.Reserve()")) == OT_STATUS_OK,
-          "end_with_error: %s", last_error());
+                                  s("at Mes.Machines.Reserve()"), &error) == OT_STATUS_OK,
+          "end_with_error: %s", take(&error));
     ot_stage_free(manufacturing);
 
     /* Bad input: each a status and a readable message, never a crash. */
+    check_errors_are_values(tracer);
     OtStage *none = NULL;
-    OtStageStart bad = stage_info("order_lost", "ORD-C2");
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_UNKNOWN_EVENT, "unknown event");
     /* Bad ids (lenient, the default): the stage starts, the problem is on it and counted. */
     const uint8_t invalid_utf8[] = {'O', 0xff};
     OtStageStart bad_ids[3];
@@ -213,32 +268,35 @@ int main(int argc, char **argv) {
     bad_ids[2].order_id.len = 2;
     for (int i = 0; i < 3; i++) {
         OtStage *lenient = NULL;
-        CHECK(ot_stage_start(tracer, &bad_ids[i], &lenient) == OT_STATUS_OK && lenient != NULL,
-              "bad ids %d still start a stage: %s", i, last_error());
-        CHECK(ot_stage_end(lenient) == OT_STATUS_OK, "end of lenient stage %d", i);
+        CHECK(ot_stage_start(tracer, &bad_ids[i], &lenient, &error) == OT_STATUS_OK && lenient != NULL,
+              "bad ids %d still start a stage: %s", i, take(&error));
+        CHECK(ot_stage_end(lenient, &error) == OT_STATUS_OK, "end of lenient stage %d: %s", i, take(&error));
         ot_stage_free(lenient);
     }
     check_strict_ids(file);
-    bad = stage_info("order_confirmed", "ORD-C2");
+    OtStageStart bad = stage_info("order_confirmed", "ORD-C2");
     bad.order_id.ptr = NULL;
-    CHECK(ot_stage_start(tracer, &bad, &none) == OT_STATUS_NULL_POINTER, "NULL order id with a length");
-    CHECK(ot_stage_start(NULL, &bad, &none) == OT_STATUS_NULL_POINTER, "NULL tracer");
+    CHECK(ot_stage_start(tracer, &bad, &none, &error) == OT_STATUS_NULL_POINTER, "NULL order id with a length");
+    message = take(&error);
+    CHECK(strcmp(message, "order id is a NULL pointer") == 0, "NULL order id message: %s", message);
     CHECK(none == NULL, "no handle on failure");
     OtHeader malformed[] = {{s("traceparent"), s("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")}};
-    CHECK(ot_headers_check(malformed, 1) == OT_STATUS_MALFORMED_HEADER, "uppercase traceparent is malformed");
+    CHECK(ot_headers_check(malformed, 1, &error) == OT_STATUS_MALFORMED_HEADER, "uppercase traceparent is malformed");
+    message = take(&error);
+    CHECK(strstr(message, "malformed traceparent header") == message, "malformed message: %s", message);
 
     /* Schema. */
     OtBuffer *schema = NULL;
-    CHECK(ot_schema_json(&schema) == OT_STATUS_OK, "schema");
+    CHECK(ot_schema_json(&schema, &error) == OT_STATUS_OK, "schema: %s", take(&error));
     OtStr schema_text;
-    ot_buffer_str(schema, &schema_text);
+    CHECK(ot_buffer_str(schema, &schema_text, &error) == OT_STATUS_OK, "schema text: %s", take(&error));
     CHECK(schema_text.len > 0 && memchr(schema_text.ptr, '{', schema_text.len) != NULL, "schema is JSON");
     ot_buffer_free(schema);
 
     /* Counters, shutdown, and what was actually exported. */
-    CHECK(ot_tracer_shutdown(tracer, 5000) == OT_STATUS_OK, "shutdown: %s", last_error());
+    CHECK(ot_tracer_shutdown(tracer, 5000, &error) == OT_STATUS_OK, "shutdown: %s", take(&error));
     OtCounters counters;
-    CHECK(ot_tracer_counters(tracer, &counters) == OT_STATUS_OK, "counters");
+    CHECK(ot_tracer_counters(tracer, &counters, &error) == OT_STATUS_OK, "counters: %s", take(&error));
     CHECK(counters.spans_started == 5 && counters.spans_exported == 5, "counters %llu started %llu exported",
           (unsigned long long)counters.spans_started, (unsigned long long)counters.spans_exported);
     CHECK(counters.ids_rejected == 3, "ids_rejected %llu, expected 3", (unsigned long long)counters.ids_rejected);
@@ -249,7 +307,9 @@ int main(int argc, char **argv) {
           (unsigned long long)counters.spool_bytes);
     OtStage *late = NULL;
     OtStageStart after = stage_info("order_shipped", "ORD-C1");
-    CHECK(ot_stage_start(tracer, &after, &late) == OT_STATUS_SHUT_DOWN, "stage after shutdown");
+    CHECK(ot_stage_start(tracer, &after, &late, &error) == OT_STATUS_SHUT_DOWN, "stage after shutdown");
+    message = take(&error);
+    CHECK(strcmp(message, "the tracer has been shut down") == 0, "shut down message: %s", message);
     ot_tracer_free(tracer);
 
     check_spool_counters(file);

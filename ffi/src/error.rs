@@ -1,37 +1,39 @@
-//! Statuses, the per-thread last error, and the guard every exported function runs in: no
-//! panic crosses the boundary, every failure leaves a message the caller can read. The codes
-//! are the core's one status table ([`Status`], `OtStatus` in C); the error conversion and
-//! panic guard are the ones the JNI bridge uses too (`ordertrace-bridge`).
+//! Statuses, and the guard every exported function runs in: no panic crosses the boundary,
+//! and a failure's message comes back with the call, as a value. Every fallible function
+//! returns an [`OtStatus`](Status) and takes a trailing `OtBuffer **error`: on failure
+//! `*error` receives a new [`OtBuffer`] with the message (read with `ot_buffer_str`, freed
+//! with `ot_buffer_free`), on success `*error` is set to NULL (nothing to free, nothing
+//! allocated); `error` may be NULL when the caller does not want the message. There is no
+//! per-thread "last error". The codes are the core's one status table ([`Status`], `OtStatus`
+//! in C); the error conversion and panic guard are the ones the JNI bridge uses too
+//! (`ordertrace-bridge`).
 
-use crate::strings::copy_out;
+use crate::buffer::OtBuffer;
 use ordertrace_bridge::{BridgeError, catch};
-use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use ordertrace::Status;
 
-thread_local! {
-    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-fn set_last_error(message: &str) {
-    LAST_ERROR.with(|m| {
-        let mut m = m.borrow_mut();
-        m.clear();
-        m.push_str(message);
-    });
-}
-
-/// Runs one exported call: its error or panic becomes a status and the thread's last error
-/// message; success clears the message.
-pub(crate) fn guard(f: impl FnOnce() -> Result<(), BridgeError>) -> Status {
+/// Runs one exported call: its error or panic becomes a status, and its message goes to
+/// `error` (the caller's `*error`, when it gave one); success sets `*error` to NULL.
+///
+/// Call it as `guard(unsafe { error.as_mut() }, || ...)`: the exported function's contract
+/// says `error` is NULL or writable.
+pub(crate) fn guard(
+    error: Option<&mut *mut OtBuffer>,
+    f: impl FnOnce() -> Result<(), BridgeError>,
+) -> Status {
     match catch(f) {
         Ok(()) => {
-            set_last_error("");
+            if let Some(slot) = error {
+                *slot = std::ptr::null_mut();
+            }
             Status::Ok
         }
         Err(e) => {
-            set_last_error(&e.message);
+            if let Some(slot) = error {
+                *slot = OtBuffer::into_raw(e.message);
+            }
             e.status
         }
     }
@@ -49,21 +51,6 @@ pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
     }
 }
 
-/// Copies the message of the last failed call on this thread into `buf` (up to `buf_len`
-/// bytes, UTF-8, no NUL) and returns its full length; 0 after a successful call. Pass
-/// `buf = NULL` to ask for the length.
-///
-/// # Safety
-/// `buf` must be NULL or point to `buf_len` writable bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_last_error_message(buf: *mut u8, buf_len: usize) -> usize {
-    catch_unwind(|| {
-        // SAFETY: the caller's promise about `buf` is forwarded.
-        LAST_ERROR.with(|m| unsafe { copy_out(&m.borrow(), buf, buf_len) })
-    })
-    .unwrap_or(0)
-}
-
 /// The name of a status code (`"INVALID_INPUT"`), from the core's status table; an unknown
 /// code gives `"UNKNOWN_STATUS"`. The text is static: never freed.
 #[unsafe(no_mangle)]
@@ -78,38 +65,73 @@ pub extern "C" fn ot_status_name(status: i32) -> crate::strings::OtStr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::buffer::tests::take_text;
+    use std::ptr::null_mut;
 
-    fn last_error() -> String {
-        let mut buf = vec![0u8; 512];
-        let n = unsafe { ot_last_error_message(buf.as_mut_ptr(), buf.len()) };
-        buf.truncate(n);
-        String::from_utf8(buf).unwrap()
+    /// Runs `f` in the guard with an error slot that holds garbage first (the guard must
+    /// overwrite it either way); the status and the slot afterwards.
+    fn guarded(f: impl FnOnce() -> Result<(), BridgeError>) -> (Status, *mut OtBuffer) {
+        let mut slot = std::ptr::NonNull::<OtBuffer>::dangling().as_ptr();
+        let status = guard(Some(&mut slot), f);
+        (status, slot)
     }
 
     #[test]
-    fn a_panic_becomes_a_status_and_a_message() {
-        let status = guard(|| panic!("boom at the boundary"));
-        assert_eq!(status, Status::Panic);
-        assert!(last_error().contains("boom at the boundary"));
+    fn a_failure_hands_its_message_back_in_error() {
+        let (status, error) = guarded(|| Err(BridgeError::null("tracer")));
+        assert_eq!(status, Status::NullPointer);
+        assert_eq!(take_text(error), "tracer is a NULL pointer");
     }
 
     #[test]
-    fn success_clears_the_last_error() {
+    fn success_sets_error_to_null() {
+        let (status, error) = guarded(|| Ok(()));
+        assert_eq!(status, Status::Ok);
+        assert!(error.is_null(), "success left {error:?} in *error");
+    }
+
+    #[test]
+    fn without_an_error_slot_a_failure_still_returns_its_status() {
         assert_eq!(
-            guard(|| Err(BridgeError::null("tracer"))),
-            Status::NullPointer
+            guard(None, || Err(BridgeError::closed("stage"))),
+            Status::Closed
         );
-        assert_eq!(last_error(), "tracer is a NULL pointer");
-        assert_eq!(guard(|| Ok(())), Status::Ok);
-        assert_eq!(last_error(), "");
+        assert_eq!(guard(None, || Ok(())), Status::Ok);
+    }
+
+    #[test]
+    fn a_panics_message_arrives_in_error() {
+        let (status, error) = guarded(|| panic!("boom at the boundary"));
+        assert_eq!(status, Status::Panic);
+        assert_eq!(
+            take_text(error),
+            "ordertrace panicked (a bug, please report it): boom at the boundary"
+        );
+    }
+
+    #[test]
+    fn a_panic_without_an_error_slot_is_still_a_panic_status() {
+        assert_eq!(guard(None, || panic!("unseen")), Status::Panic);
     }
 
     #[test]
     fn core_errors_keep_their_code_and_message() {
         let core = ordertrace::schema::validate_order_id("").unwrap_err();
         let text = core.to_string();
-        assert_eq!(guard(|| Err(core.into())), Status::InvalidInput);
-        assert_eq!(last_error(), text);
+        let (status, error) = guarded(|| Err(core.into()));
+        assert_eq!(status, Status::InvalidInput);
+        assert_eq!(take_text(error), text);
+    }
+
+    #[test]
+    fn each_failure_gets_its_own_buffer() {
+        let mut first = null_mut();
+        let mut second = null_mut();
+        guard(Some(&mut first), || Err(BridgeError::null("tracer")));
+        guard(Some(&mut second), || Err(BridgeError::null("stage")));
+        assert_ne!(first, second);
+        assert_eq!(take_text(second), "stage is a NULL pointer");
+        assert_eq!(take_text(first), "tracer is a NULL pointer");
     }
 
     #[test]

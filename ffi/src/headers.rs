@@ -1,6 +1,7 @@
 //! Propagation headers across the boundary: key/value lists in ([`OtHeader`]), opaque lists
 //! out ([`OtHeaders`]), and the strict check of incoming headers.
 
+use crate::buffer::OtBuffer;
 use crate::error::{Status, guard};
 use crate::strings::OtStr;
 use ordertrace_bridge::BridgeError;
@@ -59,11 +60,16 @@ pub(crate) unsafe fn read_headers<'a>(
 /// stage is lenient: it leaves malformed headers out and still joins the order's trace.)
 ///
 /// # Safety
-/// `headers` must be NULL (with `count` 0) or point to `count` readable [`OtHeader`]s.
+/// `headers` must be NULL (with `count` 0) or point to `count` readable [`OtHeader`]s;
+/// `error` NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_headers_check(headers: *const OtHeader, count: usize) -> Status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
+pub unsafe extern "C" fn ot_headers_check(
+    headers: *const OtHeader,
+    count: usize,
+    error: *mut *mut OtBuffer,
+) -> Status {
+    // SAFETY (all derefs): forwarded from the caller.
+    guard(unsafe { error.as_mut() }, || {
         let list = unsafe { read_headers(headers, count) }?;
         ordertrace::propagation::extract_strict(&list)?;
         Ok(())
@@ -80,16 +86,17 @@ pub unsafe extern "C" fn ot_headers_check(headers: *const OtHeader, count: usize
 ///
 /// # Safety
 /// `headers` must be NULL (with `count` 0) or point to `count` readable [`OtHeader`]s;
-/// `out_forward` and `out_read` writable.
+/// `out_forward` and `out_read` writable; `error` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_headers_extract(
     headers: *const OtHeader,
     count: usize,
     out_forward: *mut *mut OtHeaders,
     out_read: *mut *mut OtHeaders,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let forward_slot =
             unsafe { out_forward.as_mut() }.ok_or_else(|| BridgeError::null("out_forward"))?;
         let read_slot =
@@ -117,14 +124,16 @@ unsafe fn headers_ref<'a>(headers: *const OtHeaders) -> Result<&'a OtHeaders, Br
 /// Number of headers in the list.
 ///
 /// # Safety
-/// `headers` must be a live list from this library; `out_count` writable.
+/// `headers` must be a live list from this library; `out_count` writable; `error` NULL or
+/// writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_headers_len(
     headers: *const OtHeaders,
     out_count: *mut usize,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let h = unsafe { headers_ref(headers) }?;
         let out = unsafe { out_count.as_mut() }.ok_or_else(|| BridgeError::null("out_count"))?;
         *out = h.items.len();
@@ -135,16 +144,18 @@ pub unsafe extern "C" fn ot_headers_len(
 /// Header `index` of the list; the strings stay valid until [`ot_headers_free`].
 ///
 /// # Safety
-/// `headers` must be a live list from this library; `out_key`, `out_value` writable.
+/// `headers` must be a live list from this library; `out_key`, `out_value` writable; `error`
+/// NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_headers_get(
     headers: *const OtHeaders,
     index: usize,
     out_key: *mut OtStr,
     out_value: *mut OtStr,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let h = unsafe { headers_ref(headers) }?;
         let (k, v) = h.items.get(index).ok_or_else(|| BridgeError {
             status: Status::InvalidInput,
@@ -182,6 +193,7 @@ mod tests {
     use super::*;
     use crate::error::Status;
     use crate::strings::{OtStr, ot};
+    use std::ptr::null_mut;
 
     #[test]
     fn strict_check_accepts_valid_and_rejects_malformed_traceparent() {
@@ -189,15 +201,21 @@ mod tests {
             key: ot("traceparent"),
             value: ot("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
         }];
-        assert_eq!(unsafe { ot_headers_check(good.as_ptr(), 1) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_headers_check(good.as_ptr(), 1, null_mut()) },
+            Status::Ok
+        );
         let bad = [OtHeader {
             key: ot("traceparent"),
             value: ot("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
         }];
+        let mut error = null_mut();
         assert_eq!(
-            unsafe { ot_headers_check(bad.as_ptr(), 1) },
+            unsafe { ot_headers_check(bad.as_ptr(), 1, &mut error) },
             Status::MalformedHeader
         );
+        let message = crate::buffer::tests::take_text(error);
+        assert!(message.contains("traceparent"), "{message}");
     }
 
     fn raw(bytes: &[u8]) -> OtStr {
@@ -224,7 +242,7 @@ mod tests {
             },
         ];
         assert_eq!(
-            unsafe { ot_headers_check(list.as_ptr(), list.len()) },
+            unsafe { ot_headers_check(list.as_ptr(), list.len(), null_mut()) },
             Status::Ok
         );
     }
@@ -236,7 +254,7 @@ mod tests {
             value: raw(b"k=\xff"),
         }];
         assert_eq!(
-            unsafe { ot_headers_check(list.as_ptr(), list.len()) },
+            unsafe { ot_headers_check(list.as_ptr(), list.len(), null_mut()) },
             Status::MalformedHeader
         );
     }
@@ -266,7 +284,15 @@ mod tests {
         ];
         let (mut forward, mut read) = (std::ptr::null_mut(), std::ptr::null_mut());
         assert_eq!(
-            unsafe { ot_headers_extract(list.as_ptr(), list.len(), &mut forward, &mut read) },
+            unsafe {
+                ot_headers_extract(
+                    list.as_ptr(),
+                    list.len(),
+                    &mut forward,
+                    &mut read,
+                    null_mut(),
+                )
+            },
             Status::Ok
         );
         assert_eq!(
@@ -287,7 +313,7 @@ mod tests {
     fn extract_without_out_pointers_is_a_null_pointer_error() {
         let mut read = std::ptr::null_mut();
         assert_eq!(
-            unsafe { ot_headers_extract(std::ptr::null(), 0, std::ptr::null_mut(), &mut read) },
+            unsafe { ot_headers_extract(std::ptr::null(), 0, null_mut(), &mut read, null_mut()) },
             Status::NullPointer
         );
         assert!(read.is_null());
@@ -296,10 +322,13 @@ mod tests {
     #[test]
     fn a_null_list_with_a_count_is_rejected() {
         assert_eq!(
-            unsafe { ot_headers_check(std::ptr::null(), 2) },
+            unsafe { ot_headers_check(std::ptr::null(), 2, null_mut()) },
             Status::NullPointer
         );
-        assert_eq!(unsafe { ot_headers_check(std::ptr::null(), 0) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_headers_check(std::ptr::null(), 0, null_mut()) },
+            Status::Ok
+        );
     }
 
     #[test]
@@ -310,13 +339,18 @@ mod tests {
         let mut k = ot("");
         let mut v = ot("");
         assert_eq!(
-            unsafe { ot_headers_get(list, 0, &mut k, &mut v) },
+            unsafe { ot_headers_get(list, 0, &mut k, &mut v, null_mut()) },
             Status::Ok
         );
         assert_eq!(unsafe { k.as_str("k") }.unwrap(), "traceparent");
+        let mut error = null_mut();
         assert_eq!(
-            unsafe { ot_headers_get(list, 1, &mut k, &mut v) },
+            unsafe { ot_headers_get(list, 1, &mut k, &mut v, &mut error) },
             Status::InvalidInput
+        );
+        assert_eq!(
+            crate::buffer::tests::take_text(error),
+            "header index 1 is out of range (the list has 1)"
         );
         unsafe { ot_headers_free(list) };
     }

@@ -1,6 +1,7 @@
 //! Stage handles: one coarse call starts a stage with everything it needs; then attributes,
 //! price, errors, outgoing headers, end, free.
 
+use crate::buffer::OtBuffer;
 use crate::error::{Status, guard};
 use crate::headers::{OtHeader, OtHeaders, read_headers};
 use crate::strings::OtStr;
@@ -156,15 +157,16 @@ fn start(tracer: &ordertrace::OrderTracer, s: &OtStageStart) -> Result<Stage, Br
 ///
 /// # Safety
 /// `tracer` must be a live handle; `start` readable with readable strings and lists; `out`
-/// writable.
+/// writable; `error` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_stage_start(
     tracer: *const OtTracer,
     start_info: *const OtStageStart,
     out: *mut *mut OtStage,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let tracer = unsafe { tracer_ref(tracer) }?;
         let info = unsafe { start_info.as_ref() }.ok_or_else(|| BridgeError::null("start"))?;
         let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
@@ -183,7 +185,7 @@ pub unsafe extern "C" fn ot_stage_start(
 ///
 /// # Safety
 /// `tracer` must be a live handle; `start_info` readable with readable strings and lists;
-/// the error strings readable.
+/// the error strings readable; `error` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_stage_record(
     tracer: *const OtTracer,
@@ -191,19 +193,20 @@ pub unsafe extern "C" fn ot_stage_record(
     error_type: OtStr,
     message: OtStr,
     stacktrace: OtStr,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let tracer = unsafe { tracer_ref(tracer) }?;
         let info = unsafe { start_info.as_ref() }.ok_or_else(|| BridgeError::null("start"))?;
         let failed = unsafe { error_type.as_opt_str("error type") }?.is_some();
-        let error = if failed {
+        let reported = if failed {
             Some(unsafe { error_info(error_type, message, stacktrace) }?)
         } else {
             None
         };
         let stage = start(tracer, info)?;
-        match error {
+        match reported {
             Some(e) => Ok(stage.end_with_error(&e)?),
             None => {
                 stage.end();
@@ -254,14 +257,15 @@ unsafe fn error_info(
 /// Sets an attribute on an open stage.
 ///
 /// # Safety
-/// `stage` must be a live handle; `attribute` readable.
+/// `stage` must be a live handle; `attribute` readable; `error` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_stage_set_attribute(
     stage: *const OtStage,
     attribute: *const OtAttribute,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let a = unsafe { attribute.as_ref() }.ok_or_else(|| BridgeError::null("attribute"))?;
         let (key, value) = unsafe { attribute_value(a) }?;
         unsafe { with_open(stage, |s| Ok(s.set_attribute(key, value)?)) }
@@ -271,15 +275,16 @@ pub unsafe extern "C" fn ot_stage_set_attribute(
 /// Records the calculated price (`order.price.amount`, `order.price.currency`).
 ///
 /// # Safety
-/// `stage` must be a live handle; `currency` readable.
+/// `stage` must be a live handle; `currency` readable; `error` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_stage_record_price(
     stage: *const OtStage,
     amount: f64,
     currency: OtStr,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let currency = unsafe { currency.as_str("currency") }?;
         unsafe { with_open(stage, |s| Ok(s.record_price(amount, currency)?)) }
     })
@@ -289,16 +294,17 @@ pub unsafe extern "C" fn ot_stage_record_price(
 /// Error) and keeps the stage open.
 ///
 /// # Safety
-/// `stage` must be a live handle; the strings readable.
+/// `stage` must be a live handle; the strings readable; `error` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_stage_record_error(
     stage: *const OtStage,
     error_type: OtStr,
     message: OtStr,
     stacktrace: OtStr,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let e = unsafe { error_info(error_type, message, stacktrace) }?;
         unsafe { with_open(stage, |s| Ok(s.record_error(&e)?)) }
     })
@@ -307,11 +313,11 @@ pub unsafe extern "C" fn ot_stage_record_error(
 /// Ends the stage successfully.
 ///
 /// # Safety
-/// `stage` must be a live handle.
+/// `stage` must be a live handle; `error` NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_stage_end(stage: *const OtStage) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+pub unsafe extern "C" fn ot_stage_end(stage: *const OtStage, error: *mut *mut OtBuffer) -> Status {
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         unsafe { take_open(stage) }?.end();
         Ok(())
     })
@@ -321,16 +327,17 @@ pub unsafe extern "C" fn ot_stage_end(stage: *const OtStage) -> Status {
 /// rejected (for example an empty type): it is then ended as failed with a generic error.
 ///
 /// # Safety
-/// `stage` must be a live handle; the strings readable.
+/// `stage` must be a live handle; the strings readable; `error` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_stage_end_with_error(
     stage: *const OtStage,
     error_type: OtStr,
     message: OtStr,
     stacktrace: OtStr,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let s = unsafe { take_open(stage) }?;
         match unsafe { error_info(error_type, message, stacktrace) } {
             Ok(e) => Ok(s.end_with_error(&e)?),
@@ -347,14 +354,15 @@ pub unsafe extern "C" fn ot_stage_end_with_error(
 /// list for [`ot_headers_len`] / [`ot_headers_get`] / [`ot_headers_free`].
 ///
 /// # Safety
-/// `stage` must be a live handle; `out` writable.
+/// `stage` must be a live handle; `out` writable; `error` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_stage_inject(
     stage: *const OtStage,
     out: *mut *mut OtHeaders,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
         let items = unsafe {
             with_open(stage, |s| {
@@ -372,15 +380,17 @@ pub unsafe extern "C" fn ot_stage_inject(
 /// caller's buffers; readable after the stage ended.
 ///
 /// # Safety
-/// `stage` must be a live handle; `trace_id` 32 and `span_id` 16 writable bytes.
+/// `stage` must be a live handle; `trace_id` 32 and `span_id` 16 writable bytes; `error`
+/// NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_stage_ids(
     stage: *const OtStage,
     trace_id: *mut u8,
     span_id: *mut u8,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let h = unsafe { stage.as_ref() }.ok_or_else(|| BridgeError::null("stage"))?;
         if trace_id.is_null() || span_id.is_null() {
             return Err(BridgeError::null("id buffer"));
@@ -410,9 +420,11 @@ pub unsafe extern "C" fn ot_stage_free(stage: *mut OtStage) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::buffer::tests::take_text;
     use crate::error::Status;
     use crate::strings::ot;
     use crate::tracer::{ot_tracer_free, ot_tracer_new, ot_tracer_shutdown, tests::file_config};
+    use std::ptr::null_mut;
 
     fn start_info<'a>(event: &'a str, order: &'a str) -> OtStageStart {
         OtStageStart {
@@ -441,7 +453,7 @@ mod tests {
             let file = dir.join("s.jsonl").to_str().unwrap().to_string();
             let mut tracer = std::ptr::null_mut();
             assert_eq!(
-                unsafe { ot_tracer_new(&file_config(&file), &mut tracer) },
+                unsafe { ot_tracer_new(&file_config(&file), &mut tracer, null_mut()) },
                 Status::Ok
             );
             Fixture { tracer, dir, file }
@@ -451,14 +463,19 @@ mod tests {
         fn start(&self, event: &str, order: &str) -> *mut OtStage {
             let mut s = std::ptr::null_mut();
             assert_eq!(
-                unsafe { ot_stage_start(self.tracer, &start_info(event, order), &mut s) },
+                unsafe {
+                    ot_stage_start(self.tracer, &start_info(event, order), &mut s, null_mut())
+                },
                 Status::Ok
             );
             s
         }
 
         fn spans(&self) -> Vec<ordertrace::otlp_json::RecordedSpan> {
-            assert_eq!(unsafe { ot_tracer_shutdown(self.tracer, 5000) }, Status::Ok);
+            assert_eq!(
+                unsafe { ot_tracer_shutdown(self.tracer, 5000, null_mut()) },
+                Status::Ok
+            );
             ordertrace::otlp_json::read_file(std::path::Path::new(&self.file)).unwrap()
         }
     }
@@ -517,14 +534,14 @@ mod tests {
         info.user_id = ot("1B4E28BA-2FA1-11D2-883F-0016D3CCA427");
         let mut s = std::ptr::null_mut();
         assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
+            unsafe { ot_stage_start(f.tracer, &info, &mut s, null_mut()) },
             Status::Ok
         );
         assert_eq!(
-            unsafe { ot_stage_record_price(s, 125.5, ot("EUR")) },
+            unsafe { ot_stage_record_price(s, 125.5, ot("EUR"), null_mut()) },
             Status::Ok
         );
-        assert_eq!(unsafe { ot_stage_end(s) }, Status::Ok);
+        assert_eq!(unsafe { ot_stage_end(s, null_mut()) }, Status::Ok);
         unsafe { ot_stage_free(s) };
 
         let spans = f.spans();
@@ -562,10 +579,10 @@ mod tests {
         info.parent_header_count = parent.len();
         let mut s = std::ptr::null_mut();
         assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
+            unsafe { ot_stage_start(f.tracer, &info, &mut s, null_mut()) },
             Status::Ok
         );
-        assert_eq!(unsafe { ot_stage_end(s) }, Status::Ok);
+        assert_eq!(unsafe { ot_stage_end(s, null_mut()) }, Status::Ok);
         unsafe { ot_stage_free(s) };
         assert!(f.spans().iter().any(|s| s.name == "order_confirmed"));
     }
@@ -574,17 +591,25 @@ mod tests {
     fn a_closed_stage_refuses_further_calls_but_keeps_its_ids() {
         let f = Fixture::new("closed");
         let s = f.start("order_shipped", "ORD-2");
-        assert_eq!(unsafe { ot_stage_end(s) }, Status::Ok);
-        assert_eq!(unsafe { ot_stage_end(s) }, Status::Closed);
+        assert_eq!(unsafe { ot_stage_end(s, null_mut()) }, Status::Ok);
+        let mut error = null_mut();
+        assert_eq!(unsafe { ot_stage_end(s, &mut error) }, Status::Closed);
         assert_eq!(
-            unsafe { ot_stage_record_price(s, 1.0, ot("EUR")) },
+            take_text(error),
+            "the stage has already ended; start a new stage"
+        );
+        assert_eq!(
+            unsafe { ot_stage_record_price(s, 1.0, ot("EUR"), null_mut()) },
             Status::Closed
         );
         let mut out = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_stage_inject(s, &mut out) }, Status::Closed);
+        assert_eq!(
+            unsafe { ot_stage_inject(s, &mut out, null_mut()) },
+            Status::Closed
+        );
         let (mut t, mut sp) = ([0u8; 32], [0u8; 16]);
         assert_eq!(
-            unsafe { ot_stage_ids(s, t.as_mut_ptr(), sp.as_mut_ptr()) },
+            unsafe { ot_stage_ids(s, t.as_mut_ptr(), sp.as_mut_ptr(), null_mut()) },
             Status::Ok
         );
         assert_eq!(
@@ -604,6 +629,7 @@ mod tests {
                 ot("System.TimeoutException"),
                 ot("MES timed out"),
                 ot("at Mes.Price()"),
+                null_mut(),
             )
         };
         assert_eq!(status, Status::Ok);
@@ -619,13 +645,19 @@ mod tests {
     fn bad_event_and_kind_are_rejected_before_a_span_exists() {
         let f = Fixture::new("bad");
         let mut s = std::ptr::null_mut();
-        let status =
-            unsafe { ot_stage_start(f.tracer, &start_info("order_lost", "ORD-4"), &mut s) };
+        let status = unsafe {
+            ot_stage_start(
+                f.tracer,
+                &start_info("order_lost", "ORD-4"),
+                &mut s,
+                null_mut(),
+            )
+        };
         assert_eq!(status, Status::UnknownEvent);
         let mut info = start_info("order_shipped", "ORD-4");
         info.kind = 42;
         assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
+            unsafe { ot_stage_start(f.tracer, &info, &mut s, null_mut()) },
             Status::InvalidInput
         );
         assert!(s.is_null());
@@ -635,7 +667,7 @@ mod tests {
     fn counters(f: &Fixture) -> ordertrace::PipelineCounters {
         let mut c = ordertrace::PipelineCounters::default();
         assert_eq!(
-            unsafe { crate::tracer::ot_tracer_counters(f.tracer, &mut c) },
+            unsafe { crate::tracer::ot_tracer_counters(f.tracer, &mut c, null_mut()) },
             Status::Ok
         );
         c
@@ -649,7 +681,7 @@ mod tests {
         info.user_id = ot("42");
         let mut bad_user = std::ptr::null_mut();
         assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &info, &mut bad_user) },
+            unsafe { ot_stage_start(f.tracer, &info, &mut bad_user, null_mut()) },
             Status::Ok
         );
         info.order_id = OtStr {
@@ -659,7 +691,7 @@ mod tests {
         info.user_id = ot("");
         let mut bad_order = std::ptr::null_mut();
         assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &info, &mut bad_order) },
+            unsafe { ot_stage_start(f.tracer, &info, &mut bad_order, null_mut()) },
             Status::Ok
         );
         assert!(!bad_user.is_null() && !bad_order.is_null());
@@ -690,24 +722,26 @@ mod tests {
         let mut config = file_config(&file);
         config.strict_ids = 1;
         let mut tracer = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_tracer_new(&config, &mut tracer) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_tracer_new(&config, &mut tracer, null_mut()) },
+            Status::Ok
+        );
         let f = Fixture { tracer, dir, file };
         let mut s = std::ptr::null_mut();
         let mut info = start_info("order_confirmed", "ORD-S1");
         info.user_id = ot("12345");
+        let mut error = null_mut();
         assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &info, &mut s) },
+            unsafe { ot_stage_start(f.tracer, &info, &mut s, &mut error) },
             Status::InvalidInput
         );
-        let mut buf = [0u8; 256];
-        let n = unsafe { crate::error::ot_last_error_message(buf.as_mut_ptr(), buf.len()) };
         assert_eq!(
-            std::str::from_utf8(&buf[..n]).unwrap(),
+            take_text(error),
             "invalid user id: \"12345\" is not a UUID (expected 8-4-4-4-12 hex digits)"
         );
         let empty = start_info("order_confirmed", "");
         assert_eq!(
-            unsafe { ot_stage_start(f.tracer, &empty, &mut s) },
+            unsafe { ot_stage_start(f.tracer, &empty, &mut s, null_mut()) },
             Status::InvalidInput
         );
         assert!(s.is_null());
@@ -721,7 +755,7 @@ mod tests {
         config.strict_ids = 7;
         let mut tracer = std::ptr::null_mut();
         assert_eq!(
-            unsafe { ot_tracer_new(&config, &mut tracer) },
+            unsafe { ot_tracer_new(&config, &mut tracer, null_mut()) },
             Status::InvalidConfig
         );
         assert!(tracer.is_null());
@@ -736,12 +770,21 @@ mod tests {
         info.status_to = ot("in_production");
         let none = ot("");
         assert_eq!(
-            unsafe { ot_stage_record(f.tracer, &info, none, none, none) },
+            unsafe { ot_stage_record(f.tracer, &info, none, none, none, null_mut()) },
             Status::Ok
         );
         let failed = start_info("price_calculated", "ORD-6");
         assert_eq!(
-            unsafe { ot_stage_record(f.tracer, &failed, ot("Mes.Timeout"), ot("slow"), none) },
+            unsafe {
+                ot_stage_record(
+                    f.tracer,
+                    &failed,
+                    ot("Mes.Timeout"),
+                    ot("slow"),
+                    none,
+                    null_mut(),
+                )
+            },
             Status::Ok
         );
         let spans = f.spans();
@@ -764,12 +807,18 @@ mod tests {
         let f = Fixture::new("record-bad");
         let none = ot("");
         let info = start_info("order_lost", "ORD-7");
+        let mut error = null_mut();
         assert_eq!(
-            unsafe { ot_stage_record(f.tracer, &info, none, none, none) },
+            unsafe { ot_stage_record(f.tracer, &info, none, none, none, &mut error) },
             Status::UnknownEvent
         );
+        let message = take_text(error);
+        assert!(
+            message.starts_with("unknown order event \"order_lost\"; expected one of: "),
+            "{message}"
+        );
         assert_eq!(
-            unsafe { ot_stage_record(f.tracer, std::ptr::null(), none, none, none) },
+            unsafe { ot_stage_record(f.tracer, std::ptr::null(), none, none, none, null_mut()) },
             Status::NullPointer
         );
         assert!(f.spans().is_empty());

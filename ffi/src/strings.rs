@@ -1,4 +1,4 @@
-//! Strings across the boundary: [`OtStr`] in, copy-out buffers back.
+//! Strings across the boundary: [`OtStr`], a pointer and a length.
 
 use ordertrace_bridge::BridgeError;
 
@@ -50,21 +50,6 @@ impl OtStr {
     }
 }
 
-/// Copies `text` into the caller's buffer (truncated to `buf_len`, no NUL added) and returns
-/// the full length, so a caller with too small a buffer can retry with the right size.
-///
-/// # Safety
-/// `buf` must be NULL or point to `buf_len` writable bytes.
-pub(crate) unsafe fn copy_out(text: &str, buf: *mut u8, buf_len: usize) -> usize {
-    if !buf.is_null() {
-        let n = text.len().min(buf_len);
-        // SAFETY: `buf` has `buf_len` >= n writable bytes; the regions cannot overlap
-        // (ours is a Rust-owned string).
-        unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n) };
-    }
-    text.len()
-}
-
 #[cfg(test)]
 pub(crate) fn ot(s: &str) -> OtStr {
     OtStr {
@@ -112,20 +97,6 @@ mod tests {
             e.message.contains("order id") && e.message.contains("offset 2"),
             "{}",
             e.message
-        );
-    }
-
-    #[test]
-    fn copy_out_truncates_and_reports_the_full_length() {
-        let mut buf = [0u8; 4];
-        assert_eq!(
-            unsafe { copy_out("ordertrace", buf.as_mut_ptr(), buf.len()) },
-            10
-        );
-        assert_eq!(&buf, b"orde");
-        assert_eq!(
-            unsafe { copy_out("ordertrace", std::ptr::null_mut(), 0) },
-            10
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Tracer handles: create from explicit configuration or the environment, flush, shut down,
 //! read counters, free.
 
+use crate::buffer::OtBuffer;
 use crate::error::{Status, guard};
 use crate::strings::OtStr;
 use ordertrace::{OrderTracer, PipelineCounters};
@@ -96,14 +97,16 @@ fn hand_out(tracer: OrderTracer, out: *mut *mut OtTracer) -> Result<(), BridgeEr
 /// Creates a tracer from `config`; `*out` receives the handle.
 ///
 /// # Safety
-/// `config` must point to a readable config whose strings are readable; `out` writable.
+/// `config` must point to a readable config whose strings are readable; `out` writable;
+/// `error` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_tracer_new(
     config: *const OtTracerConfig,
     out: *mut *mut OtTracer,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let config = unsafe { config.as_ref() }.ok_or_else(|| BridgeError::null("config"))?;
         hand_out(build(config)?, out)
     })
@@ -112,10 +115,16 @@ pub unsafe extern "C" fn ot_tracer_new(
 /// Creates a tracer configured entirely by the environment (`OTEL_*`, `ORDERTRACE_*`).
 ///
 /// # Safety
-/// `out` must be writable.
+/// `out` must be writable; `error` NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_tracer_from_env(out: *mut *mut OtTracer) -> Status {
-    guard(|| hand_out(OrderTracer::from_env()?, out))
+pub unsafe extern "C" fn ot_tracer_from_env(
+    out: *mut *mut OtTracer,
+    error: *mut *mut OtBuffer,
+) -> Status {
+    // SAFETY: see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
+        hand_out(OrderTracer::from_env()?, out)
+    })
 }
 
 /// The tracer behind a handle.
@@ -134,11 +143,15 @@ pub(crate) unsafe fn tracer_ref<'a>(
 /// Exports everything ended so far; `Status::Timeout` after `timeout_ms`.
 ///
 /// # Safety
-/// `tracer` must be a live handle.
+/// `tracer` must be a live handle; `error` NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_tracer_flush(tracer: *const OtTracer, timeout_ms: u64) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+pub unsafe extern "C" fn ot_tracer_flush(
+    tracer: *const OtTracer,
+    timeout_ms: u64,
+    error: *mut *mut OtBuffer,
+) -> Status {
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         Ok(unsafe { tracer_ref(tracer) }?.flush(Duration::from_millis(timeout_ms))?)
     })
 }
@@ -147,11 +160,15 @@ pub unsafe extern "C" fn ot_tracer_flush(tracer: *const OtTracer, timeout_ms: u6
 /// with `Status::ShutDown`. Calling it again is harmless.
 ///
 /// # Safety
-/// `tracer` must be a live handle.
+/// `tracer` must be a live handle; `error` NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_tracer_shutdown(tracer: *const OtTracer, timeout_ms: u64) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+pub unsafe extern "C" fn ot_tracer_shutdown(
+    tracer: *const OtTracer,
+    timeout_ms: u64,
+    error: *mut *mut OtBuffer,
+) -> Status {
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         Ok(unsafe { tracer_ref(tracer) }?.shutdown(Duration::from_millis(timeout_ms))?)
     })
 }
@@ -160,14 +177,15 @@ pub unsafe extern "C" fn ot_tracer_shutdown(tracer: *const OtTracer, timeout_ms:
 /// `PipelineCounters`, `repr(C)`).
 ///
 /// # Safety
-/// `tracer` must be a live handle; `out` writable.
+/// `tracer` must be a live handle; `out` writable; `error` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_tracer_counters(
     tracer: *const OtTracer,
     out: *mut PipelineCounters,
+    error: *mut *mut OtBuffer,
 ) -> Status {
-    guard(|| {
-        // SAFETY: see the function's contract.
+    // SAFETY (all derefs): see the function's contract.
+    guard(unsafe { error.as_mut() }, || {
         let c = unsafe { tracer_ref(tracer) }?.counters();
         let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
         *slot = c;
@@ -190,6 +208,7 @@ pub unsafe extern "C" fn ot_tracer_free(tracer: *mut OtTracer) {
 pub(crate) mod tests {
     use super::*;
     use crate::strings::ot;
+    use std::ptr::null_mut;
 
     #[test]
     fn the_header_constants_are_the_bridges_encoding() {
@@ -225,8 +244,14 @@ pub(crate) mod tests {
         let mut config = file_config("/dev/null");
         config.service_name = ot("mes\0api");
         let mut tracer = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_tracer_new(&config, &mut tracer) }, Status::Ok);
-        assert_eq!(unsafe { ot_tracer_shutdown(tracer, 1000) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_tracer_new(&config, &mut tracer, null_mut()) },
+            Status::Ok
+        );
+        assert_eq!(
+            unsafe { ot_tracer_shutdown(tracer, 1000, null_mut()) },
+            Status::Ok
+        );
         unsafe { ot_tracer_free(tracer) };
     }
 
@@ -237,13 +262,25 @@ pub(crate) mod tests {
         let path = file.to_str().unwrap().to_string();
         let config = file_config(&path);
         let mut t = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_tracer_new(&config, &mut t) }, Status::Ok);
-        assert_eq!(unsafe { ot_tracer_flush(t, 1000) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_tracer_new(&config, &mut t, null_mut()) },
+            Status::Ok
+        );
+        assert_eq!(unsafe { ot_tracer_flush(t, 1000, null_mut()) }, Status::Ok);
         let mut c = PipelineCounters::default();
-        assert_eq!(unsafe { ot_tracer_counters(t, &mut c) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_tracer_counters(t, &mut c, null_mut()) },
+            Status::Ok
+        );
         assert_eq!(c.spans_started, 0);
-        assert_eq!(unsafe { ot_tracer_shutdown(t, 1000) }, Status::Ok);
-        assert_eq!(unsafe { ot_tracer_shutdown(t, 1000) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_tracer_shutdown(t, 1000, null_mut()) },
+            Status::Ok
+        );
+        assert_eq!(
+            unsafe { ot_tracer_shutdown(t, 1000, null_mut()) },
+            Status::Ok
+        );
         unsafe { ot_tracer_free(t) };
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -268,9 +305,15 @@ pub(crate) mod tests {
                 .unwrap()
                 .end();
         }
-        assert_eq!(unsafe { ot_tracer_shutdown(t, 5000) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_tracer_shutdown(t, 5000, null_mut()) },
+            Status::Ok
+        );
         let mut c = PipelineCounters::default();
-        assert_eq!(unsafe { ot_tracer_counters(t, &mut c) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_tracer_counters(t, &mut c, null_mut()) },
+            Status::Ok
+        );
         c
     }
 
@@ -279,7 +322,10 @@ pub(crate) mod tests {
         let dir = std::env::temp_dir().join(format!("ot-ffi-spool-{}", std::process::id()));
         let config = refused_otlp_config(dir.to_str().unwrap());
         let mut t = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_tracer_new(&config, &mut t) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_tracer_new(&config, &mut t, null_mut()) },
+            Status::Ok
+        );
         let c = counters_after_ending(t, 5);
         assert_eq!(c.spans_spooled, 5);
         assert_eq!(c.spool_spans, 5);
@@ -298,7 +344,10 @@ pub(crate) mod tests {
     fn spool_counters_stay_zero_without_a_spool_folder() {
         let config = refused_otlp_config("");
         let mut t = std::ptr::null_mut();
-        assert_eq!(unsafe { ot_tracer_new(&config, &mut t) }, Status::Ok);
+        assert_eq!(
+            unsafe { ot_tracer_new(&config, &mut t, null_mut()) },
+            Status::Ok
+        );
         let c = counters_after_ending(t, 5);
         assert_eq!(c.spans_failed, 5);
         assert_eq!(
@@ -318,15 +367,17 @@ pub(crate) mod tests {
         let mut config = file_config("/tmp/x.jsonl");
         config.otlp_endpoint = ot("http://127.0.0.1:4318/v1/traces");
         config.otlp_protocol = 7;
-        let mut t = std::ptr::null_mut();
+        let (mut t, mut error) = (null_mut(), null_mut());
         assert_eq!(
-            unsafe { ot_tracer_new(&config, &mut t) },
+            unsafe { ot_tracer_new(&config, &mut t, &mut error) },
             Status::InvalidConfig
         );
+        let message = crate::buffer::tests::take_text(error);
+        assert!(message.contains('7'), "names the protocol: {message}");
         let mut config = file_config("/tmp/x.jsonl");
         config.identity = 5;
         assert_eq!(
-            unsafe { ot_tracer_new(&config, &mut t) },
+            unsafe { ot_tracer_new(&config, &mut t, null_mut()) },
             Status::InvalidConfig
         );
         assert!(t.is_null());
@@ -334,13 +385,22 @@ pub(crate) mod tests {
 
     #[test]
     fn null_handles_are_errors() {
+        let mut error = null_mut();
         assert_eq!(
-            unsafe { ot_tracer_flush(std::ptr::null(), 10) },
+            unsafe { ot_tracer_flush(std::ptr::null(), 10, &mut error) },
             Status::NullPointer
         );
         assert_eq!(
-            unsafe { ot_tracer_new(std::ptr::null(), std::ptr::null_mut()) },
+            crate::buffer::tests::take_text(error),
+            "tracer is a NULL pointer"
+        );
+        assert_eq!(
+            unsafe { ot_tracer_new(std::ptr::null(), null_mut(), &mut error) },
             Status::NullPointer
+        );
+        assert_eq!(
+            crate::buffer::tests::take_text(error),
+            "config is a NULL pointer"
         );
         unsafe { ot_tracer_free(std::ptr::null_mut()) };
     }

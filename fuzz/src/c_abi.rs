@@ -9,8 +9,10 @@
 //! it comes with, and a handle used after its `*_free` (a freed pointer). Everything the ABI
 //! promises is checked after every call:
 //! - no call returns `PANIC`;
-//! - a failed call leaves a last error message of 1 to [`MAX_ERROR_MESSAGE`] bytes, a
-//!   successful one an empty message;
+//! - a failed call hands back its message in `*error` (a new buffer, 1 to
+//!   [`MAX_ERROR_MESSAGE`] bytes of UTF-8), a successful one writes NULL there (the slot holds
+//!   garbage before each call, so a call that leaves it unwritten is caught); one call in four
+//!   passes NULL for `error`, which every function must accept;
 //! - a required NULL argument gives `NULL_POINTER`, a call on an ended stage `CLOSED`, a list
 //!   index past the end `INVALID_INPUT`;
 //! - `ot_headers_check` passes exactly when `ot_headers_extract` reports no malformed header,
@@ -23,9 +25,9 @@
 use crate::targets::Outcome;
 use ordertrace::OrderEvent;
 use ordertrace_ffi::{
-    OtAttribute, OtHeader, OtHeaders, OtStage, OtStageStart, OtStr, OtTracer, OtTracerConfig,
-    Status, ot_buffer_free, ot_buffer_str, ot_headers_check, ot_headers_extract, ot_headers_free,
-    ot_headers_get, ot_headers_len, ot_last_error_message, ot_order_id_check, ot_stage_end,
+    OtAttribute, OtBuffer, OtHeader, OtHeaders, OtStage, OtStageStart, OtStr, OtTracer,
+    OtTracerConfig, Status, ot_buffer_free, ot_buffer_str, ot_headers_check, ot_headers_extract,
+    ot_headers_free, ot_headers_get, ot_headers_len, ot_order_id_check, ot_stage_end,
     ot_stage_end_with_error, ot_stage_free, ot_stage_ids, ot_stage_inject, ot_stage_record,
     ot_stage_record_error, ot_stage_record_price, ot_stage_set_attribute, ot_stage_start,
     ot_status_name, ot_tracer_counters, ot_tracer_flush, ot_tracer_free, ot_tracer_new,
@@ -39,7 +41,7 @@ use std::sync::OnceLock;
 /// A header read back from a list the library handed out: name and value bytes.
 type ByteHeader = (Vec<u8>, Vec<u8>);
 
-/// Longest last error message accepted: error messages quote a bounded prefix of the input.
+/// Longest error message accepted: error messages quote a bounded prefix of the input.
 pub const MAX_ERROR_MESSAGE: usize = 1024;
 
 /// Most calls one input makes (longer programs are cut).
@@ -58,7 +60,7 @@ fn shared_tracer() -> *const OtTracer {
     *TRACER.get_or_init(|| {
         let config = tracer_config("c-abi-fuzz", 0, -1, 0);
         let mut out = null_mut();
-        let status = unsafe { ot_tracer_new(&config, &mut out) };
+        let status = unsafe { ot_tracer_new(&config, &mut out, null_mut()) };
         assert_eq!(status, Status::Ok, "the fuzz tracer starts");
         out as usize
     }) as *const OtTracer
@@ -210,28 +212,89 @@ impl<'a> Program<'a> {
 /// Status checks of one call; records its signature.
 struct Calls {
     trail: Vec<(u8, i32)>,
+    /// The `error` argument of the call being made points here (when it is not NULL).
+    slot: *mut OtBuffer,
+    /// Whether the call being made was given `slot` (or NULL).
+    given: bool,
+    /// The message of every failed call that was given `slot`, in order.
+    messages: Vec<String>,
+}
+
+/// What `slot` holds before a call: not NULL and not a buffer, so a call that leaves
+/// `*error` unwritten is caught (and never read or freed).
+fn unwritten() -> *mut OtBuffer {
+    std::ptr::NonNull::dangling().as_ptr()
 }
 
 impl Calls {
-    /// Checks a call's status against the ABI's promises about the last error message.
+    fn new() -> Self {
+        Calls {
+            trail: Vec::new(),
+            slot: null_mut(),
+            given: false,
+            messages: Vec::new(),
+        }
+    }
+
+    /// The `error` argument of the next call: a slot to fill, or (one call in four) NULL,
+    /// which every function must accept.
+    fn error_out(&mut self) -> *mut *mut OtBuffer {
+        if self.trail.len() % 4 == 3 {
+            self.no_error()
+        } else {
+            self.error_slot()
+        }
+    }
+
+    /// An `error` argument pointing at the slot, which holds garbage until the call writes it.
+    fn error_slot(&mut self) -> *mut *mut OtBuffer {
+        self.given = true;
+        self.slot = unwritten();
+        std::ptr::addr_of_mut!(self.slot)
+    }
+
+    /// A NULL `error` argument: the caller does not want the message.
+    fn no_error(&mut self) -> *mut *mut OtBuffer {
+        self.given = false;
+        null_mut()
+    }
+
+    /// The message of the last failed call given the slot ("" when it had none).
+    fn message(&self) -> &str {
+        self.messages.last().map_or("", String::as_str)
+    }
+
+    /// Checks a call's status and its `*error` against the ABI's promises: success wrote
+    /// NULL, failure a buffer with a message of 1 to [`MAX_ERROR_MESSAGE`] bytes of UTF-8.
     fn after(&mut self, op: u8, status: Status) -> Result<Status, String> {
         self.trail.push((op, status.code()));
+        let given = std::mem::replace(&mut self.given, false);
+        let error = std::mem::replace(&mut self.slot, null_mut());
+        if given {
+            if status == Status::Ok {
+                if !error.is_null() {
+                    return Err(format!("op {op}: Ok but *error is {error:?}, not NULL"));
+                }
+            } else {
+                if error.is_null() || error == unwritten() {
+                    return Err(format!(
+                        "op {op}: {} left no message in *error ({error:?})",
+                        status.name()
+                    ));
+                }
+                let message = take_message(error)?;
+                if message.is_empty() || message.len() > MAX_ERROR_MESSAGE {
+                    return Err(format!(
+                        "op {op}: {} with a message of {} bytes: {message:.200}",
+                        status.name(),
+                        message.len()
+                    ));
+                }
+                self.messages.push(message);
+            }
+        }
         if status == Status::Panic {
-            return Err(format!("op {op}: PANIC: {}", last_error()));
-        }
-        let len = unsafe { ot_last_error_message(null_mut(), 0) };
-        if status == Status::Ok && len != 0 {
-            return Err(format!(
-                "op {op}: Ok but the last error is {:?}",
-                last_error()
-            ));
-        }
-        if status != Status::Ok && (len == 0 || len > MAX_ERROR_MESSAGE) {
-            return Err(format!(
-                "op {op}: {} with a last error of {len} bytes: {:.200}",
-                status.name(),
-                last_error()
-            ));
+            return Err(format!("op {op}: PANIC: {}", self.message()));
         }
         Ok(status)
     }
@@ -243,25 +306,37 @@ impl Calls {
                 "op {op}: {what}: got {}, expected {} ({})",
                 got.name(),
                 want.name(),
-                last_error()
+                self.message()
             ));
         }
         Ok(())
     }
 }
 
-fn last_error() -> String {
-    let len = unsafe { ot_last_error_message(null_mut(), 0) };
-    let mut buf = vec![0u8; len];
-    let n = unsafe { ot_last_error_message(buf.as_mut_ptr(), buf.len()) };
-    buf.truncate(n);
-    String::from_utf8_lossy(&buf).into_owned()
+/// The text of an error buffer the library handed out (UTF-8, or the promise is broken);
+/// frees it.
+fn take_message(error: *mut OtBuffer) -> Result<String, String> {
+    let mut text = OtStr {
+        ptr: null(),
+        len: 0,
+    };
+    let read = unsafe { ot_buffer_str(error, &mut text, null_mut()) };
+    let bytes = if read == Status::Ok && !text.ptr.is_null() {
+        unsafe { std::slice::from_raw_parts(text.ptr, text.len) }.to_vec()
+    } else {
+        Vec::new()
+    };
+    unsafe { ot_buffer_free(error) };
+    if read != Status::Ok {
+        return Err(format!("ot_buffer_str of an error buffer: {}", read.name()));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("an error message is not UTF-8: {e}"))
 }
 
 /// Reads a list the library handed out, checking reads past its end; frees it.
 fn take_list(calls: &mut Calls, list: *mut OtHeaders) -> Result<Vec<ByteHeader>, String> {
     let mut n = 0usize;
-    let status = unsafe { ot_headers_len(list, &mut n) };
+    let status = unsafe { ot_headers_len(list, &mut n, calls.error_out()) };
     calls.expect(100, status, Status::Ok, "ot_headers_len")?;
     let mut items = Vec::with_capacity(n);
     let empty = OtStr {
@@ -270,7 +345,7 @@ fn take_list(calls: &mut Calls, list: *mut OtHeaders) -> Result<Vec<ByteHeader>,
     };
     for i in 0..=n {
         let (mut k, mut v) = (empty, empty);
-        let status = unsafe { ot_headers_get(list, i, &mut k, &mut v) };
+        let status = unsafe { ot_headers_get(list, i, &mut k, &mut v, calls.error_out()) };
         if i == n {
             calls.expect(
                 101,
@@ -290,7 +365,7 @@ fn take_list(calls: &mut Calls, list: *mut OtHeaders) -> Result<Vec<ByteHeader>,
             items.push((read(k), read(v)));
         }
     }
-    let status = unsafe { ot_headers_get(list, 0, null_mut(), null_mut()) };
+    let status = unsafe { ot_headers_get(list, 0, null_mut(), null_mut(), calls.error_out()) };
     let want = if n == 0 {
         Status::InvalidInput
     } else {
@@ -310,7 +385,8 @@ fn extract(
     expect_null: bool,
 ) -> Result<Option<Vec<ByteHeader>>, String> {
     let (mut forward, mut read) = (null_mut(), null_mut());
-    let status = unsafe { ot_headers_extract(headers, count, &mut forward, &mut read) };
+    let status =
+        unsafe { ot_headers_extract(headers, count, &mut forward, &mut read, calls.error_out()) };
     if expect_null {
         calls.expect(
             op,
@@ -347,7 +423,7 @@ fn extract(
             return Err(format!("a problem line of {} bytes", v.len()));
         }
     }
-    let status = unsafe { ot_headers_check(headers, count) };
+    let status = unsafe { ot_headers_check(headers, count, calls.error_out()) };
     let status = calls.after(op, status)?;
     if (status == Status::Ok) == malformed {
         return Err(format!(
@@ -408,28 +484,29 @@ struct Live {
 
 /// Runs one program of C ABI calls.
 pub fn c_abi(input: &[u8]) -> Outcome {
-    let trail = program(input)?;
+    let calls = program(input)?;
     let mut h = DefaultHasher::new();
-    trail.hash(&mut h);
+    calls.trail.hash(&mut h);
     Ok(h.finish())
 }
 
-/// Runs one program; the calls made, as (op, status code), or the promise it broke.
-fn program(input: &[u8]) -> Result<Vec<(u8, i32)>, String> {
+/// Runs one program; the calls made (as (op, status code), and the messages of those that
+/// failed), or the promise it broke.
+fn program(input: &[u8]) -> Result<Calls, String> {
     let tracer = shared_tracer();
     let mut p = Program {
         input,
         at: 0,
         owned: Vec::new(),
     };
-    let mut calls = Calls { trail: Vec::new() };
+    let mut calls = Calls::new();
     let mut stages: Vec<Live> = Vec::new();
     let mut lists: Vec<Vec<OtHeader>> = Vec::new();
     let result = run(&mut p, &mut calls, tracer, &mut stages, &mut lists);
     for s in stages {
         unsafe { ot_stage_free(s.stage) };
     }
-    result.map(|()| calls.trail)
+    result.map(|()| calls)
 }
 
 fn run(
@@ -449,7 +526,7 @@ fn run(
         match op {
             0 => {
                 let (headers, count, null_string, null_list) = p.headers(lists);
-                let status = unsafe { ot_headers_check(headers, count) };
+                let status = unsafe { ot_headers_check(headers, count, calls.error_out()) };
                 if null_list || null_string {
                     calls.expect(op, status, Status::NullPointer, "check with NULL")?;
                 } else {
@@ -511,7 +588,8 @@ fn run(
                     en || on || un || an || hn || hl || fnull || tnull || null_attributes;
                 if op == 2 {
                     let mut out = null_mut();
-                    let status = unsafe { ot_stage_start(tracer, &info, &mut out) };
+                    let status =
+                        unsafe { ot_stage_start(tracer, &info, &mut out, calls.error_out()) };
                     let status = calls.after(op, status)?;
                     if status == Status::Ok {
                         if any_null {
@@ -530,42 +608,48 @@ fn run(
                     } else if !out.is_null() {
                         return Err(format!("{} but a stage was handed out", status.name()));
                     }
-                    let status = unsafe { ot_stage_start(tracer, &info, null_mut()) };
+                    let status =
+                        unsafe { ot_stage_start(tracer, &info, null_mut(), calls.error_out()) };
                     calls.expect(op, status, Status::NullPointer, "start without out")?;
-                    let status = unsafe { ot_stage_start(tracer, null(), &mut out) };
+                    let status =
+                        unsafe { ot_stage_start(tracer, null(), &mut out, calls.error_out()) };
                     calls.expect(op, status, Status::NullPointer, "start without info")?;
-                    let status = unsafe { ot_stage_start(null(), &info, &mut out) };
+                    let status =
+                        unsafe { ot_stage_start(null(), &info, &mut out, calls.error_out()) };
                     calls.expect(op, status, Status::NullPointer, "start without tracer")?;
                 } else {
                     let (error_type, _) = p.str();
                     let (message, _) = p.str();
                     let (stacktrace, _) = p.str();
-                    let status =
-                        unsafe { ot_stage_record(tracer, &info, error_type, message, stacktrace) };
+                    let error = calls.error_out();
+                    let status = unsafe {
+                        ot_stage_record(tracer, &info, error_type, message, stacktrace, error)
+                    };
                     calls.after(op, status)?;
                 }
             }
             4 => {
                 let (a, _) = attribute(p);
-                stage_call(calls, op, stages, stage_index, |s| unsafe {
-                    ot_stage_set_attribute(s, &a)
+                stage_call(calls, op, stages, stage_index, |s, e| unsafe {
+                    ot_stage_set_attribute(s, &a, e)
                 })?;
-                let status = unsafe { ot_stage_set_attribute(first(stages), null()) };
+                let status =
+                    unsafe { ot_stage_set_attribute(first(stages), null(), calls.error_out()) };
                 calls.expect(op, status, Status::NullPointer, "set_attribute without one")?;
             }
             5 => {
                 let amount = f64::from(p.byte() as i8) * 10f64.powi(i32::from(p.byte() % 40));
                 let (currency, _) = p.str();
-                stage_call(calls, op, stages, stage_index, |s| unsafe {
-                    ot_stage_record_price(s, amount, currency)
+                stage_call(calls, op, stages, stage_index, |s, e| unsafe {
+                    ot_stage_record_price(s, amount, currency, e)
                 })?;
             }
             6 => {
                 let (t, _) = p.str();
                 let (m, _) = p.str();
                 let (st, _) = p.str();
-                stage_call(calls, op, stages, stage_index, |s| unsafe {
-                    ot_stage_record_error(s, t, m, st)
+                stage_call(calls, op, stages, stage_index, |s, e| unsafe {
+                    ot_stage_record_error(s, t, m, st, e)
                 })?;
             }
             7 | 8 => {
@@ -574,11 +658,11 @@ fn run(
                 let (st, _) = p.str();
                 // Ending twice: the second end is CLOSED (the handle stays valid until freed).
                 // An error that is refused still ends the stage (documented), so any status ends it.
-                stage_call(calls, op, stages, stage_index, |s| unsafe {
+                stage_call(calls, op, stages, stage_index, |s, e| unsafe {
                     if op == 7 {
-                        ot_stage_end(s)
+                        ot_stage_end(s, e)
                     } else {
-                        ot_stage_end_with_error(s, t, m, st)
+                        ot_stage_end_with_error(s, t, m, st, e)
                     }
                 })?;
                 if let Some(i) = stage_index {
@@ -587,21 +671,29 @@ fn run(
             }
             9 => {
                 let mut list = null_mut();
-                stage_call(calls, op, stages, stage_index, |s| unsafe {
-                    ot_stage_inject(s, &mut list)
+                stage_call(calls, op, stages, stage_index, |s, e| unsafe {
+                    ot_stage_inject(s, &mut list, e)
                 })?;
                 if !list.is_null() {
                     let items = take_list(calls, list)?;
                     let again = as_ot_headers(&items);
                     extract(calls, op, again.as_ptr(), again.len(), false)?;
                 }
-                let status = unsafe { ot_stage_inject(first(stages), null_mut()) };
+                let status =
+                    unsafe { ot_stage_inject(first(stages), null_mut(), calls.error_out()) };
                 calls.expect(op, status, Status::NullPointer, "inject without out")?;
             }
             10 => {
                 let (mut trace, mut span) = ([0u8; 32], [0u8; 16]);
                 let stage = first(stages);
-                let status = unsafe { ot_stage_ids(stage, trace.as_mut_ptr(), span.as_mut_ptr()) };
+                let status = unsafe {
+                    ot_stage_ids(
+                        stage,
+                        trace.as_mut_ptr(),
+                        span.as_mut_ptr(),
+                        calls.error_out(),
+                    )
+                };
                 if stage.is_null() {
                     calls.expect(op, status, Status::NullPointer, "ids of NULL")?;
                 } else {
@@ -610,7 +702,9 @@ fn run(
                         return Err(format!("ids are not hex: {trace:?} {span:?}"));
                     }
                 }
-                let status = unsafe { ot_stage_ids(stage, null_mut(), span.as_mut_ptr()) };
+                let status = unsafe {
+                    ot_stage_ids(stage, null_mut(), span.as_mut_ptr(), calls.error_out())
+                };
                 calls.expect(op, status, Status::NullPointer, "ids without a buffer")?;
             }
             11 => {
@@ -622,7 +716,7 @@ fn run(
             }
             12 => {
                 let (id, null_len) = p.str();
-                let status = unsafe { ot_order_id_check(id) };
+                let status = unsafe { ot_order_id_check(id, calls.error_out()) };
                 if null_len {
                     calls.expect(op, status, Status::NullPointer, "order id NULL")?;
                 } else {
@@ -632,7 +726,7 @@ fn run(
             13 => {
                 let (id, null_len) = p.str();
                 let mut buffer = null_mut();
-                let status = unsafe { ot_user_id_normalize(id, &mut buffer) };
+                let status = unsafe { ot_user_id_normalize(id, &mut buffer, calls.error_out()) };
                 let status = calls.after(op, status)?;
                 if null_len && status != Status::NullPointer {
                     return Err(format!("user id NULL gave {}", status.name()));
@@ -642,7 +736,7 @@ fn run(
                         ptr: null(),
                         len: 0,
                     };
-                    let status = unsafe { ot_buffer_str(buffer, &mut text) };
+                    let status = unsafe { ot_buffer_str(buffer, &mut text, calls.error_out()) };
                     calls.expect(op, status, Status::Ok, "buffer_str")?;
                     let normalized = unsafe { std::slice::from_raw_parts(text.ptr, text.len) };
                     if normalized.len() != 36
@@ -655,32 +749,33 @@ fn run(
                             String::from_utf8_lossy(normalized)
                         ));
                     }
-                    let status = unsafe { ot_buffer_str(buffer, null_mut()) };
+                    let status = unsafe { ot_buffer_str(buffer, null_mut(), calls.error_out()) };
                     calls.expect(op, status, Status::NullPointer, "buffer_str without out")?;
                     unsafe { ot_buffer_free(buffer) };
                 } else if !buffer.is_null() {
                     return Err(format!("{} but a buffer was handed out", status.name()));
                 }
-                let status = unsafe { ot_buffer_str(null(), null_mut()) };
+                let status = unsafe { ot_buffer_str(null(), null_mut(), calls.error_out()) };
                 calls.expect(op, status, Status::NullPointer, "buffer_str of NULL")?;
                 unsafe { ot_buffer_free(null_mut()) };
             }
             14 => {
-                // A failed call, then the message read into buffers of every size.
-                let status = unsafe {
-                    ot_order_id_check(OtStr {
-                        ptr: null(),
-                        len: 3,
-                    })
+                // The same failed call with its message not wanted (NULL) and wanted: the same
+                // status, and a message naming the argument; then a success writes NULL over
+                // the garbage in the slot.
+                let null_id = OtStr {
+                    ptr: null(),
+                    len: 3,
                 };
+                let status = unsafe { ot_order_id_check(null_id, calls.no_error()) };
+                calls.expect(op, status, Status::NullPointer, "order id NULL, no message")?;
+                let status = unsafe { ot_order_id_check(null_id, calls.error_slot()) };
                 calls.expect(op, status, Status::NullPointer, "order id NULL")?;
-                let full = last_error();
-                let size = usize::from(p.byte()) % (full.len() + 2);
-                let mut buf = vec![0u8; size];
-                let n = unsafe { ot_last_error_message(buf.as_mut_ptr(), size) };
-                if n != full.len() || buf[..size.min(n)] != full.as_bytes()[..size.min(n)] {
-                    return Err(format!("last error in {size} bytes: {buf:?} of {full:?}"));
+                if calls.message() != "order id is a NULL pointer" {
+                    return Err(format!("order id NULL: message {:?}", calls.message()));
                 }
+                let status = unsafe { ot_order_id_check(ot("ORD-1"), calls.error_slot()) };
+                calls.expect(op, status, Status::Ok, "a plain order id")?;
             }
             15 => {
                 let code = i32::from_le_bytes([p.byte(), p.byte(), p.byte(), p.byte()]);
@@ -692,11 +787,11 @@ fn run(
                 }
             }
             16 => {
-                let status = unsafe { ot_tracer_counters(tracer, null_mut()) };
+                let status = unsafe { ot_tracer_counters(tracer, null_mut(), calls.error_out()) };
                 calls.expect(op, status, Status::NullPointer, "counters without out")?;
-                let status = unsafe { ot_tracer_flush(null(), 0) };
+                let status = unsafe { ot_tracer_flush(null(), 0, calls.error_out()) };
                 calls.expect(op, status, Status::NullPointer, "flush of NULL")?;
-                let status = unsafe { ot_headers_len(null(), null_mut()) };
+                let status = unsafe { ot_headers_len(null(), null_mut(), calls.error_out()) };
                 calls.expect(op, status, Status::NullPointer, "headers_len of NULL")?;
                 unsafe { ot_headers_free(null_mut()) };
                 unsafe { ot_tracer_free(null_mut()) };
@@ -704,7 +799,7 @@ fn run(
             17 if !p.byte().is_multiple_of(16) => {
                 // Most of the time only the cheap refusal: a tracer with no configuration.
                 let mut out = null_mut();
-                let status = unsafe { ot_tracer_new(null(), &mut out) };
+                let status = unsafe { ot_tracer_new(null(), &mut out, calls.error_out()) };
                 calls.expect(op, status, Status::NullPointer, "tracer_new without config")?;
             }
             17 => {
@@ -724,15 +819,15 @@ fn run(
                     config.otlp_protocol = 2 + i32::from(p.byte());
                 }
                 let mut out = null_mut();
-                let status = unsafe { ot_tracer_new(&config, &mut out) };
+                let status = unsafe { ot_tracer_new(&config, &mut out, calls.error_out()) };
                 let status = calls.after(op, status)?;
                 if null_len && status == Status::Ok {
                     return Err("a tracer made with a NULL service name of non-zero length".into());
                 }
                 if status == Status::Ok {
-                    let status = unsafe { ot_tracer_shutdown(out, 1000) };
+                    let status = unsafe { ot_tracer_shutdown(out, 1000, calls.error_out()) };
                     calls.after(op, status)?;
-                    let status = unsafe { ot_tracer_shutdown(out, 1000) };
+                    let status = unsafe { ot_tracer_shutdown(out, 1000, calls.error_out()) };
                     calls.after(op, status)?;
                     let info = OtStageStart {
                         event: ot("order_submitted"),
@@ -756,29 +851,31 @@ fn run(
                         },
                     };
                     let mut stage = null_mut();
-                    let status = unsafe { ot_stage_start(out, &info, &mut stage) };
+                    let status =
+                        unsafe { ot_stage_start(out, &info, &mut stage, calls.error_out()) };
                     calls.after(op, status)?;
                     if !stage.is_null() {
-                        unsafe { ot_stage_end(stage) };
+                        unsafe { ot_stage_end(stage, null_mut()) };
                         unsafe { ot_stage_free(stage) };
                     }
                     unsafe { ot_tracer_free(out) };
                 } else if !out.is_null() {
                     return Err(format!("{} but a tracer was handed out", status.name()));
                 }
-                let status = unsafe { ot_tracer_new(null(), &mut out) };
+                let status = unsafe { ot_tracer_new(null(), &mut out, calls.error_out()) };
                 calls.expect(op, status, Status::NullPointer, "tracer_new without config")?;
             }
             _ => {
                 // A header list with counts that do not match what is there: zero with a list,
                 // a list of NULL with a count.
                 let (headers, count, _, _) = p.headers(lists);
-                let status = unsafe { ot_headers_check(headers, 0) };
+                let status = unsafe { ot_headers_check(headers, 0, calls.error_out()) };
                 calls.expect(op, status, Status::Ok, "a count of 0 reads nothing")?;
-                let status = unsafe { ot_headers_check(null(), count.max(1)) };
+                let status = unsafe { ot_headers_check(null(), count.max(1), calls.error_out()) };
                 calls.expect(op, status, Status::NullPointer, "NULL list with a count")?;
                 let (mut f, mut r) = (null_mut(), null_mut());
-                let status = unsafe { ot_headers_extract(null(), 1, &mut f, &mut r) };
+                let status =
+                    unsafe { ot_headers_extract(null(), 1, &mut f, &mut r, calls.error_out()) };
                 calls.expect(op, status, Status::NullPointer, "extract of a NULL list")?;
             }
         }
@@ -791,16 +888,18 @@ fn first(stages: &[Live]) -> *const OtStage {
 }
 
 /// Calls `f` on the picked stage (or NULL when there is none) and checks the status: NULL
-/// gives NULL_POINTER, an ended stage CLOSED (or an argument error). Returns the index when the call succeeded.
+/// gives NULL_POINTER, an ended stage CLOSED (or an argument error). `f` gets the stage and
+/// the `error` argument. Returns the index when the call succeeded.
 fn stage_call(
     calls: &mut Calls,
     op: u8,
     stages: &[Live],
     index: Option<usize>,
-    f: impl FnOnce(*const OtStage) -> Status,
+    f: impl FnOnce(*const OtStage, *mut *mut OtBuffer) -> Status,
 ) -> Result<Option<usize>, String> {
     let (stage, ended) = index.map_or((null(), false), |i| (stages[i].stage, stages[i].ended));
-    let status = calls.after(op, f(stage))?;
+    let error = calls.error_out();
+    let status = calls.after(op, f(stage, error))?;
     // Arguments may be refused before the handle is looked at, so the promise is "an error",
     // and NULL_POINTER / CLOSED unless an argument was refused first.
     let argument_refused = matches!(
@@ -834,7 +933,7 @@ mod tests {
     fn ending_a_stage_twice_gives_closed_the_second_time() {
         let mut p = start(b"ORD-1");
         p.extend_from_slice(&[7, 0, 0, 0, 0, 7, 0, 0, 0, 0]);
-        let trail = program(&p).expect("no broken promise");
+        let trail = program(&p).expect("no broken promise").trail;
         let ends: Vec<i32> = trail
             .iter()
             .filter(|(op, _)| *op == 7)
@@ -847,23 +946,26 @@ mod tests {
     #[test]
     fn an_order_id_that_is_not_utf8_still_starts_a_stage_on_the_lenient_tracer() {
         // The shared tracer has lenient ids (the default): the bad id is recorded on the span.
-        let trail = program(&start(b"OR\xffD")).expect("no broken promise");
+        let trail = program(&start(b"OR\xffD"))
+            .expect("no broken promise")
+            .trail;
         assert_eq!(trail[0], (2, OK), "{trail:?}");
     }
 
     #[test]
     fn a_null_string_with_a_length_is_refused_with_null_pointer() {
         // op 12: ot_order_id_check of {NULL, 5}.
-        let trail = program(&[12, 0, 1, 4]).expect("no broken promise");
+        let trail = program(&[12, 0, 1, 4]).expect("no broken promise").trail;
         assert_eq!(trail, [(12, Status::NullPointer.code())]);
     }
 
     #[test]
     fn a_one_mib_order_id_is_refused_by_its_length_with_a_short_message() {
         // op 12 with a string of mode 3 and head 0xff: 1 MiB made by repeating its bytes.
-        let trail = program(&[12, 0, 3, 0xff, b'x']).expect("no broken promise");
-        assert_eq!(trail, [(12, Status::InvalidInput.code())]);
-        let message = last_error();
+        let calls = program(&[12, 0, 3, 0xff, b'x']).expect("no broken promise");
+        assert_eq!(calls.trail, [(12, Status::InvalidInput.code())]);
+        let message = calls.message();
+        assert!(message.starts_with("invalid order id: "), "{message:.200}");
         assert!(
             message.len() <= MAX_ERROR_MESSAGE,
             "{} bytes",
@@ -874,11 +976,46 @@ mod tests {
     #[test]
     fn extracting_forwards_and_reads_each_list_to_its_end() {
         // op 1: one header, traceparent (word 0) = a valid traceparent (word 3).
-        let trail = program(&[1, 0, 1, 2, 0, 2, 3, 1]).expect("no broken promise");
+        let trail = program(&[1, 0, 1, 2, 0, 2, 3, 1])
+            .expect("no broken promise")
+            .trail;
         assert_eq!(trail[0], (1, OK), "{trail:?}");
         assert!(
             trail.contains(&(101, Status::InvalidInput.code())),
             "the read past the end: {trail:?}"
         );
+    }
+
+    #[test]
+    fn op_14_gives_the_same_status_without_and_with_an_error_slot() {
+        let calls = program(&[14, 0]).expect("no broken promise");
+        let null = Status::NullPointer.code();
+        assert_eq!(calls.trail, [(14, null), (14, null), (14, OK)]);
+        assert_eq!(calls.messages, ["order id is a NULL pointer"]);
+    }
+
+    #[test]
+    fn every_fourth_call_passes_a_null_error_pointer() {
+        // Five op-12 checks of {NULL, n}: all NULL_POINTER, and a message for every call but
+        // the fourth, which was given NULL.
+        let calls = program(&[12, 0, 1, 4].repeat(5)).expect("no broken promise");
+        assert_eq!(calls.trail.len(), 5);
+        assert_eq!(calls.messages.len(), 4, "{:?}", calls.messages);
+    }
+
+    #[test]
+    fn the_checker_refuses_a_failure_that_left_error_unwritten() {
+        let mut calls = Calls::new();
+        calls.error_slot();
+        let broken = calls.after(12, Status::InvalidInput).unwrap_err();
+        assert!(broken.contains("left no message"), "{broken}");
+    }
+
+    #[test]
+    fn the_checker_refuses_a_success_that_left_error_unwritten() {
+        let mut calls = Calls::new();
+        calls.error_slot();
+        let broken = calls.after(12, Status::Ok).unwrap_err();
+        assert!(broken.contains("not NULL"), "{broken}");
     }
 }

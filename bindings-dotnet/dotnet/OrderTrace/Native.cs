@@ -69,52 +69,65 @@ namespace OrderTrace
             public long StartRecordAfterMs;
         }
 
-        [DllImport(Lib)] internal static extern UIntPtr ot_last_error_message(byte[] buf, UIntPtr bufLen);
-
-        [DllImport(Lib)] internal static extern int ot_tracer_new(ref OtTracerConfig config, out TracerHandle tracer);
-        [DllImport(Lib)] internal static extern int ot_tracer_from_env(out TracerHandle tracer);
-        [DllImport(Lib)] internal static extern int ot_tracer_flush(TracerHandle tracer, ulong timeoutMs);
-        [DllImport(Lib)] internal static extern int ot_tracer_shutdown(TracerHandle tracer, ulong timeoutMs);
-        [DllImport(Lib)] internal static extern int ot_tracer_counters(TracerHandle tracer, out PipelineCounters counters);
+        // Every fallible function takes a last `OtBuffer **error`: on failure a new buffer with the message
+        // (taken and freed by Check), on success NULL (IntPtr.Zero, nothing to free).
+        [DllImport(Lib)] internal static extern int ot_tracer_new(ref OtTracerConfig config, out TracerHandle tracer, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_tracer_from_env(out TracerHandle tracer, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_tracer_flush(TracerHandle tracer, ulong timeoutMs, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_tracer_shutdown(TracerHandle tracer, ulong timeoutMs, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_tracer_counters(TracerHandle tracer, out PipelineCounters counters, out IntPtr error);
         [DllImport(Lib)] internal static extern void ot_tracer_free(IntPtr tracer);
 
-        [DllImport(Lib)] internal static extern int ot_stage_start(TracerHandle tracer, ref OtStageStart start, out StageHandle stage);
-        [DllImport(Lib)] internal static extern int ot_stage_set_attribute(StageHandle stage, ref OtAttribute attribute);
-        [DllImport(Lib)] internal static extern int ot_stage_record_price(StageHandle stage, double amount, OtStr currency);
-        [DllImport(Lib)] internal static extern int ot_stage_record_error(StageHandle stage, OtStr type, OtStr message, OtStr stacktrace);
-        [DllImport(Lib)] internal static extern int ot_stage_end(StageHandle stage);
-        [DllImport(Lib)] internal static extern int ot_stage_end_with_error(StageHandle stage, OtStr type, OtStr message, OtStr stacktrace);
-        [DllImport(Lib)] internal static extern int ot_stage_inject(StageHandle stage, out IntPtr headers);
-        [DllImport(Lib)] internal static extern int ot_stage_ids(StageHandle stage, byte[] traceId, byte[] spanId);
+        [DllImport(Lib)] internal static extern int ot_stage_start(TracerHandle tracer, ref OtStageStart start, out StageHandle stage, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_set_attribute(StageHandle stage, ref OtAttribute attribute, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_record_price(StageHandle stage, double amount, OtStr currency, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_record_error(StageHandle stage, OtStr type, OtStr message, OtStr stacktrace, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_end(StageHandle stage, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_end_with_error(StageHandle stage, OtStr type, OtStr message, OtStr stacktrace, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_inject(StageHandle stage, out IntPtr headers, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_ids(StageHandle stage, byte[] traceId, byte[] spanId, out IntPtr error);
         [DllImport(Lib)] internal static extern void ot_stage_free(IntPtr stage);
 
-        [DllImport(Lib)] internal static extern int ot_headers_check(OtHeader[] headers, UIntPtr count);
-        [DllImport(Lib)] internal static extern int ot_headers_len(IntPtr headers, out UIntPtr count);
-        [DllImport(Lib)] internal static extern int ot_headers_get(IntPtr headers, UIntPtr index, out OtStr key, out OtStr value);
+        [DllImport(Lib)] internal static extern int ot_headers_check(OtHeader[] headers, UIntPtr count, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_headers_len(IntPtr headers, out UIntPtr count, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_headers_get(IntPtr headers, UIntPtr index, out OtStr key, out OtStr value, out IntPtr error);
         [DllImport(Lib)] internal static extern void ot_headers_free(IntPtr headers);
-        [DllImport(Lib)] internal static extern int ot_headers_extract(OtHeader[] headers, UIntPtr count, out IntPtr forward, out IntPtr read);
-        [DllImport(Lib)] internal static extern int ot_order_id_check(OtStr orderId);
-        [DllImport(Lib)] internal static extern int ot_user_id_normalize(OtStr userId, out IntPtr buffer);
+        [DllImport(Lib)] internal static extern int ot_headers_extract(OtHeader[] headers, UIntPtr count, out IntPtr forward, out IntPtr read, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_order_id_check(OtStr orderId, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_user_id_normalize(OtStr userId, out IntPtr buffer, out IntPtr error);
 
-        [DllImport(Lib)] internal static extern int ot_schema_json(out IntPtr buffer);
-        [DllImport(Lib)] internal static extern int ot_read_spans_json(OtStr path, out IntPtr buffer);
-        [DllImport(Lib)] internal static extern int ot_buffer_str(IntPtr buffer, out OtStr text);
+        [DllImport(Lib)] internal static extern int ot_schema_json(out IntPtr buffer, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_read_spans_json(OtStr path, out IntPtr buffer, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_buffer_str(IntPtr buffer, out OtStr text, out IntPtr error);
         [DllImport(Lib)] internal static extern void ot_buffer_free(IntPtr buffer);
 
-        /// <summary>Throws the library's error for a failed status, with the native message.</summary>
-        internal static void Check(int status)
+        /// <summary>
+        /// Throws the library's error for a failed status, with the message the call handed back in its
+        /// <c>error</c> buffer (which is freed here). On success <paramref name="error"/> is IntPtr.Zero: nothing to do.
+        /// </summary>
+        internal static void Check(int status, IntPtr error)
         {
             if (status == Ok) return;
-            throw new OrderTraceException((OrderTraceErrorCode)status, LastError());
+            throw new OrderTraceException((OrderTraceErrorCode)status, TakeMessage(error));
         }
 
-        internal static string LastError()
+        /// <summary>The text of a failed call's error buffer; frees it. Empty when the call handed none back.</summary>
+        internal static string TakeMessage(IntPtr error)
         {
-            var len = (int)ot_last_error_message(null, UIntPtr.Zero);
-            if (len == 0) return "";
-            var buf = new byte[len];
-            ot_last_error_message(buf, (UIntPtr)buf.Length);
-            return Encoding.UTF8.GetString(buf);
+            if (error == IntPtr.Zero) return "";
+            try
+            {
+                OtStr text;
+                IntPtr unreadable;
+                var status = ot_buffer_str(error, out text, out unreadable);
+                if (status == Ok) return Read(text);
+                ot_buffer_free(unreadable);
+                return "(the error message could not be read: status " + status + ")";
+            }
+            finally
+            {
+                ot_buffer_free(error);
+            }
         }
 
         /// <summary>Copies a native UTF-8 string (valid only until its owner is freed).</summary>
@@ -133,12 +146,13 @@ namespace OrderTrace
             try
             {
                 UIntPtr count;
-                Check(ot_headers_len(list, out count));
+                IntPtr error;
+                Check(ot_headers_len(list, out count, out error), error);
                 var items = new List<KeyValuePair<string, string>>((int)count);
                 for (ulong i = 0; i < (ulong)count; i++)
                 {
                     OtStr k, v;
-                    Check(ot_headers_get(list, (UIntPtr)i, out k, out v));
+                    Check(ot_headers_get(list, (UIntPtr)i, out k, out v, out error), error);
                     items.Add(new KeyValuePair<string, string>(Read(k), Read(v)));
                 }
                 return items;
@@ -155,7 +169,8 @@ namespace OrderTrace
             try
             {
                 OtStr text;
-                Check(ot_buffer_str(buffer, out text));
+                IntPtr error;
+                Check(ot_buffer_str(buffer, out text, out error), error);
                 return Read(text);
             }
             finally

@@ -15,7 +15,8 @@ namespace OrderTrace
             if (orderId == null) throw new System.ArgumentNullException("orderId");
             using (var s = new NativeStrings())
             {
-                Native.Check(Native.ot_order_id_check(s.Str(orderId)));
+                System.IntPtr error;
+                Native.Check(Native.ot_order_id_check(s.Str(orderId), out error), error);
             }
         }
 
@@ -29,7 +30,8 @@ namespace OrderTrace
             using (var s = new NativeStrings())
             {
                 System.IntPtr buffer;
-                Native.Check(Native.ot_user_id_normalize(s.Str(userId), out buffer));
+                System.IntPtr error;
+                Native.Check(Native.ot_user_id_normalize(s.Str(userId), out buffer, out error), error);
                 return Native.TakeBuffer(buffer);
             }
         }

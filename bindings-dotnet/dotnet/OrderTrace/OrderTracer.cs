@@ -157,8 +157,9 @@ namespace OrderTrace
                     StartRecordAfterMs = options.StartRecordAfter.HasValue ? (long)options.StartRecordAfter.Value.TotalMilliseconds : -1,
                 };
                 TracerHandle h;
-                var status = Native.ot_tracer_new(ref config, out h);
-                Native.Check(status);
+                IntPtr error;
+                var status = Native.ot_tracer_new(ref config, out h, out error);
+                Native.Check(status, error);
                 handle = h;
             }
         }
@@ -172,7 +173,8 @@ namespace OrderTrace
         public static OrderTracer FromEnvironment()
         {
             TracerHandle h;
-            Native.Check(Native.ot_tracer_from_env(out h));
+            IntPtr error;
+            Native.Check(Native.ot_tracer_from_env(out h, out error), error);
             return new OrderTracer(h);
         }
 
@@ -238,7 +240,8 @@ namespace OrderTrace
                     StatusTo = s.Str(statusTo),
                 };
                 StageHandle h;
-                Native.Check(Native.ot_stage_start(Handle, ref start, out h));
+                IntPtr error;
+                Native.Check(Native.ot_stage_start(Handle, ref start, out h, out error), error);
                 return new StageScope(h, orderEvent, orderId ?? "");
             }
         }
@@ -249,7 +252,8 @@ namespace OrderTrace
             get
             {
                 PipelineCounters c;
-                Native.Check(Native.ot_tracer_counters(Handle, out c));
+                IntPtr error;
+                Native.Check(Native.ot_tracer_counters(Handle, out c, out error), error);
                 return c;
             }
         }
@@ -257,20 +261,23 @@ namespace OrderTrace
         /// <summary>Exports everything ended so far; throws <see cref="OrderTraceErrorCode.Timeout"/> after <paramref name="timeout"/>.</summary>
         public void Flush(TimeSpan timeout)
         {
-            Native.Check(Native.ot_tracer_flush(Handle, (ulong)timeout.TotalMilliseconds));
+            IntPtr error;
+            Native.Check(Native.ot_tracer_flush(Handle, (ulong)timeout.TotalMilliseconds, out error), error);
         }
 
         /// <summary>Exports what is queued and stops the pipeline within <paramref name="timeout"/>; later stages fail.</summary>
         public void Shutdown(TimeSpan timeout)
         {
-            Native.Check(Native.ot_tracer_shutdown(Handle, (ulong)timeout.TotalMilliseconds));
+            IntPtr error;
+            Native.Check(Native.ot_tracer_shutdown(Handle, (ulong)timeout.TotalMilliseconds, out error), error);
         }
 
         /// <summary>The canonical order-event schema as JSON.</summary>
         public static string SchemaJson()
         {
             IntPtr buffer;
-            Native.Check(Native.ot_schema_json(out buffer));
+            IntPtr error;
+            Native.Check(Native.ot_schema_json(out buffer, out error), error);
             return Native.TakeBuffer(buffer);
         }
 
@@ -281,7 +288,8 @@ namespace OrderTrace
             using (var s = new NativeStrings())
             {
                 IntPtr buffer;
-                Native.Check(Native.ot_read_spans_json(s.Str(path), out buffer));
+                IntPtr error;
+                Native.Check(Native.ot_read_spans_json(s.Str(path), out buffer, out error), error);
                 return Native.TakeBuffer(buffer);
             }
         }

@@ -58,7 +58,8 @@ namespace OrderTrace
             using (var s = new NativeStrings())
             {
                 var list = pairs.Select(p => new Native.OtHeader { Key = s.Str(p.Key), Value = s.Bytes(p.Value) }).ToArray();
-                Native.Check(Native.ot_headers_check(list, (UIntPtr)list.Length));
+                IntPtr error;
+                Native.Check(Native.ot_headers_check(list, (UIntPtr)list.Length, out error), error);
             }
         }
 
@@ -71,7 +72,8 @@ namespace OrderTrace
             using (var s = new NativeStrings())
             {
                 var list = MessageHeaders(s, messageHeaders);
-                Native.Check(Native.ot_headers_check(list, (UIntPtr)list.Length));
+                IntPtr error;
+                Native.Check(Native.ot_headers_check(list, (UIntPtr)list.Length, out error), error);
             }
         }
 
@@ -106,7 +108,8 @@ namespace OrderTrace
         private static IncomingContext ExtractNative(Native.OtHeader[] list)
         {
             IntPtr forward, read;
-            Native.Check(Native.ot_headers_extract(list, (UIntPtr)list.Length, out forward, out read));
+            IntPtr error;
+            Native.Check(Native.ot_headers_extract(list, (UIntPtr)list.Length, out forward, out read, out error), error);
             var forwardItems = Native.TakeHeaders(forward);
             return new IncomingContext(forwardItems, Native.TakeHeaders(read));
         }

@@ -58,7 +58,8 @@ namespace OrderTrace
         {
             var trace = new byte[32];
             var span = new byte[16];
-            Native.Check(Native.ot_stage_ids(Handle, trace, span));
+            IntPtr error;
+            Native.Check(Native.ot_stage_ids(Handle, trace, span, out error), error);
             return new[] { System.Text.Encoding.ASCII.GetString(trace), System.Text.Encoding.ASCII.GetString(span) };
         }
 
@@ -107,7 +108,8 @@ namespace OrderTrace
             using (var s = new NativeStrings())
             {
                 var a = ToNative(s, key, value);
-                Native.Check(Native.ot_stage_set_attribute(Handle, ref a));
+                IntPtr error;
+                Native.Check(Native.ot_stage_set_attribute(Handle, ref a, out error), error);
             }
         }
 
@@ -117,7 +119,8 @@ namespace OrderTrace
             if (currency == null) throw new ArgumentNullException("currency");
             using (var s = new NativeStrings())
             {
-                Native.Check(Native.ot_stage_record_price(Handle, (double)amount, s.Str(currency)));
+                IntPtr error;
+                Native.Check(Native.ot_stage_record_price(Handle, (double)amount, s.Str(currency), out error), error);
             }
         }
 
@@ -127,8 +130,9 @@ namespace OrderTrace
             if (exception == null) throw new ArgumentNullException("exception");
             using (var s = new NativeStrings())
             {
+                IntPtr error;
                 Native.Check(Native.ot_stage_record_error(Handle, s.Str(TypeOf(exception)), s.Str(exception.Message),
-                    s.Str(exception.ToString())));
+                    s.Str(exception.ToString()), out error), error);
             }
         }
 
@@ -138,22 +142,25 @@ namespace OrderTrace
             if (exception == null) throw new ArgumentNullException("exception");
             using (var s = new NativeStrings())
             {
+                IntPtr error;
                 Native.Check(Native.ot_stage_end_with_error(Handle, s.Str(TypeOf(exception)), s.Str(exception.Message),
-                    s.Str(exception.ToString())));
+                    s.Str(exception.ToString()), out error), error);
             }
         }
 
         /// <summary>Ends the stage successfully.</summary>
         public void Complete()
         {
-            Native.Check(Native.ot_stage_end(Handle));
+            IntPtr error;
+            Native.Check(Native.ot_stage_end(Handle, out error), error);
         }
 
         /// <summary>The headers to send on the next hop (traceparent, tracestate, baggage).</summary>
         public IDictionary<string, string> Headers()
         {
             IntPtr list;
-            Native.Check(Native.ot_stage_inject(Handle, out list));
+            IntPtr error;
+            Native.Check(Native.ot_stage_inject(Handle, out list, out error), error);
             var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var kv in Native.TakeHeaders(list)) headers[kv.Key] = kv.Value;
             return headers;
