@@ -11,6 +11,7 @@ use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, TraceContextExt, Tr
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -42,11 +43,42 @@ struct Due {
 /// shards instead of all queueing on one mutex.
 const SHARDS: usize = 16;
 
+/// Hashes a span id (as `u64`) for a shard's map without SipHash: span ids are random (or
+/// SHA-256-derived), so folding the halves together is already a good hash. The fold matters:
+/// the shard is chosen by the low byte, so within a shard the low bits alone would be alike.
+#[derive(Debug, Default)]
+struct SpanIdHasher(u64);
+
+impl Hasher for SpanIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed here; anything else still gets a deterministic hash.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id ^ id.rotate_left(32);
+    }
+}
+
+/// One shard of the registry: open stages by span id (as `u64`).
+type Shard = HashMap<u64, OpenStage, BuildHasherDefault<SpanIdHasher>>;
+
+/// The registry's key of a span id.
+fn key(span_id: SpanId) -> u64 {
+    u64::from_be_bytes(span_id.to_bytes())
+}
+
 /// Registry of open stages, keyed by span id, split into [`SHARDS`] independently locked maps
 /// (chosen by the span id's low bits, which are random).
 #[derive(Debug)]
 pub(crate) struct OpenStages {
-    shards: [Mutex<HashMap<SpanId, OpenStage>>; SHARDS],
+    shards: [Mutex<Shard>; SHARDS],
     /// Heartbeat interval; `None`: no heartbeats.
     heartbeat_interval: Option<Duration>,
     /// How long a stage stays open before its start record is exported; `None`: the start
@@ -54,7 +86,7 @@ pub(crate) struct OpenStages {
     start_record_after: Option<Duration>,
 }
 
-fn lock(shard: &Mutex<HashMap<SpanId, OpenStage>>) -> MutexGuard<'_, HashMap<SpanId, OpenStage>> {
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     shard.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -67,7 +99,7 @@ impl OpenStages {
         start_record_threshold: Option<Duration>,
     ) -> Self {
         Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
             heartbeat_interval,
             start_record_after: start_record_threshold.filter(|t| !t.is_zero()),
         }
@@ -92,9 +124,8 @@ impl OpenStages {
         Some((shortest / 4).max(Duration::from_millis(5)))
     }
 
-    fn shard(&self, span_id: SpanId) -> &Mutex<HashMap<SpanId, OpenStage>> {
-        let low = span_id.to_bytes()[7] as usize;
-        &self.shards[low % SHARDS]
+    fn shard(&self, key: u64) -> &Mutex<Shard> {
+        &self.shards[(key as usize) % SHARDS]
     }
 
     /// Registers a stage that has just started at `started_at`; `status_change` goes on its
@@ -109,7 +140,7 @@ impl OpenStages {
         status_change: Vec<KeyValue>,
     ) {
         let now = Instant::now();
-        let span_id = context.span_id();
+        let key = key(context.span_id());
         let stage = OpenStage {
             context: context.clone(),
             event,
@@ -120,11 +151,13 @@ impl OpenStages {
             last_beat: now,
             pending_start: self.start_record_after.map(|_| status_change),
         };
-        lock(self.shard(span_id)).insert(span_id, stage);
+        lock(self.shard(key)).insert(key, stage);
     }
 
+    /// Forgets a stage that has ended.
     pub(crate) fn closed(&self, span_id: SpanId) {
-        lock(self.shard(span_id)).remove(&span_id);
+        let key = key(span_id);
+        lock(self.shard(key)).remove(&key);
     }
 
     /// Number of stages open now.

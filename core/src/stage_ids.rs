@@ -67,9 +67,13 @@ impl StageIds {
                 None
             }
         };
-        let user_id = match user_id.map(|u| u.and_then(|u| schema::check_uuid(&u).map(|()| u))) {
+        // A lowercase id (the usual case) is kept as given, without a copy.
+        let checked =
+            user_id.map(|u| u.and_then(|u| schema::check_uuid_case(&u).map(|up| (u, up))));
+        let user_id = match checked {
             None => None,
-            Some(Ok(u)) => Some(lowercase_arc(&u)),
+            Some(Ok((u, false))) => Some(u),
+            Some(Ok((u, true))) => Some(Arc::from(u.to_ascii_lowercase())),
             Some(Err(e)) => {
                 rejected.push((attr::USER_ID, e));
                 None
@@ -125,6 +129,14 @@ mod tests {
         );
         assert_eq!(ids.rejected_count(), 0);
         assert!(ids.problem_attributes().is_empty());
+    }
+
+    #[test]
+    fn a_lowercase_user_id_is_kept_without_a_copy() {
+        let given: Arc<str> = Arc::from("1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+        let ids = StageIds::check(Ok(Arc::from("ORD-1")), Some(Ok(Arc::clone(&given))));
+        let kept = ids.user_id.expect("accepted");
+        assert!(Arc::ptr_eq(&kept, &given));
     }
 
     #[test]
