@@ -340,22 +340,29 @@ pub(crate) fn check_uuid_case(user_id: &str) -> Result<bool> {
 }
 
 /// `None` unless `bytes` are a UUID (`8-4-4-4-12` hex digits); otherwise whether any digit is
-/// uppercase. Over a fixed 36 bytes without early exits, so the compiler unrolls it.
+/// uppercase. The 32 digits are gathered into one array and checked without early exits, so
+/// the compiler turns the loop into a few vector instructions (this runs on every stage).
 fn uuid_has_uppercase(bytes: &[u8]) -> Option<bool> {
-    let bytes: &[u8; 36] = bytes.try_into().ok()?;
-    let mut bad = false;
-    let mut upper = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            bad |= b != b'-';
-        } else {
-            let is_upper = b.wrapping_sub(b'A') < 6;
-            let is_digit_or_lower = b.wrapping_sub(b'0') < 10 || b.wrapping_sub(b'a') < 6;
-            bad |= !(is_upper | is_digit_or_lower);
-            upper |= is_upper;
-        }
+    let b: &[u8; 36] = bytes.try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
     }
-    (!bad).then_some(upper)
+    let mut digits = [0u8; 32];
+    digits[..8].copy_from_slice(&b[..8]);
+    digits[8..12].copy_from_slice(&b[9..13]);
+    digits[12..16].copy_from_slice(&b[14..18]);
+    digits[16..20].copy_from_slice(&b[19..23]);
+    digits[20..].copy_from_slice(&b[24..]);
+    let mut not_hex = 0u8;
+    let mut upper = 0u8;
+    for &c in &digits {
+        let is_upper = u8::from(c.wrapping_sub(b'A') < 6);
+        let is_hex =
+            u8::from(c.wrapping_sub(b'0') < 10) | u8::from(c.wrapping_sub(b'a') < 6) | is_upper;
+        not_hex |= is_hex ^ 1;
+        upper |= is_upper;
+    }
+    (not_hex == 0).then_some(upper != 0)
 }
 
 /// Checks an order status string (`order.status.from`/`to`): non-empty, bounded, printable.
