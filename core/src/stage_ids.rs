@@ -29,18 +29,22 @@ pub(crate) fn lowercase_arc(user_id: &str) -> Arc<str> {
     }
 }
 
+/// An id as a caller gave it to a stage builder: its text, or why it could not be read as text.
+/// The error is boxed so the builder, moved by value through each call of its chain, stays small.
+pub(crate) type IdInput = std::result::Result<Arc<str>, Box<OrderTraceError>>;
+
 /// An id handed over as bytes (C ABI, JNI), as text, or the error of an id that is not UTF-8:
 /// such an id breaks the rules like any other, so lenient mode still starts the stage.
-pub(crate) fn id_text(field: &'static str, bytes: &[u8]) -> Result<Arc<str>> {
+pub(crate) fn id_text(field: &'static str, bytes: &[u8]) -> IdInput {
     std::str::from_utf8(bytes).map(Arc::from).map_err(|e| {
-        OrderTraceError::invalid(
+        Box::new(OrderTraceError::invalid(
             field,
             format!(
                 "{} is not UTF-8 (invalid byte at offset {})",
                 quoted(bytes),
                 e.valid_up_to()
             ),
-        )
+        ))
     })
 }
 
@@ -58,8 +62,9 @@ pub(crate) struct StageIds {
 impl StageIds {
     /// Applies the rules to the ids a caller gave (an `Err` is an id that could not even be
     /// read as text, see [`id_text`]); what is rejected is kept with its error.
-    pub(crate) fn check(order_id: Result<Arc<str>>, user_id: Option<Result<Arc<str>>>) -> Self {
+    pub(crate) fn check(order_id: IdInput, user_id: Option<IdInput>) -> Self {
         let mut rejected = Vec::new();
+        let order_id = order_id.map_err(|e| *e);
         let order_id = match order_id.and_then(|o| schema::validate_order_id(&o).map(|()| o)) {
             Ok(o) => Some(o),
             Err(e) => {
@@ -68,8 +73,10 @@ impl StageIds {
             }
         };
         // A lowercase id (the usual case) is kept as given, without a copy.
-        let checked =
-            user_id.map(|u| u.and_then(|u| schema::check_uuid_case(&u).map(|up| (u, up))));
+        let checked = user_id.map(|u| {
+            u.map_err(|e| *e)
+                .and_then(|u| schema::check_uuid_case(&u).map(|up| (u, up)))
+        });
         let user_id = match checked {
             None => None,
             Some(Ok((u, false))) => Some(u),
