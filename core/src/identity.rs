@@ -126,15 +126,6 @@ fn root_context(trace_id: TraceId, root_span_id: SpanId) -> Context {
     ))
 }
 
-/// FNV-1a: cheap for short ids, and only picks a cache slot (a collision costs a SHA-256).
-fn slot(order_id: &str) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in order_id.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    (h as usize) % CACHED_ORDERS
-}
-
 /// The derived ids of an order and the context of its root span, from this thread's cache
 /// (see [`CACHED_ORDERS`]); computed, and cached, on a miss.
 pub(crate) fn order_ids(order_id: &str) -> (TraceId, SpanId, Context) {
@@ -147,7 +138,7 @@ pub(crate) fn order_ids(order_id: &str) -> (TraceId, SpanId, Context) {
         if cache.is_empty() {
             cache.resize_with(CACHED_ORDERS, || None);
         }
-        let entry = &mut cache[slot(order_id)];
+        let entry = &mut cache[(crate::stage_ids::id_hash(order_id) as usize) % CACHED_ORDERS];
         match entry {
             Some(c) if *c.order_id == *order_id => {}
             _ => *entry = Some(CachedOrder::new(order_id)),

@@ -9,7 +9,7 @@ use crate::open_stages::emit_start_record;
 use crate::propagation::{TraceHeaders, TraceStateList};
 use crate::schema::{self, OrderEvent, attr};
 use crate::stage::{Inherited, Stage};
-use crate::stage_ids::{IdInput, StageIds, id_text, lowercase_arc};
+use crate::stage_ids::{IdInput, StageIds, id_text, lowercase_arc, shared_id};
 use crate::tracer::OrderTracer;
 use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind};
 use opentelemetry::{KeyValue, StringValue};
@@ -56,7 +56,7 @@ impl<'t> StageBuilder<'t> {
 
     /// The ordering user's id (a UUID; checked at `start()` with the order id).
     pub fn user_id(mut self, user_id: &str) -> Self {
-        self.user_id = Some(Ok(Arc::from(user_id)));
+        self.user_id = Some(Ok(shared_id(user_id)));
         self
     }
 
