@@ -87,24 +87,74 @@ pub fn order_root_span_id(order_id: &str) -> SpanId {
     SpanId::from_bytes(bytes)
 }
 
-/// Both derived ids of an order. Stages of one order tend to follow each other on a thread,
-/// so the last order's ids are kept per thread: two SHA-256 runs saved per stage.
-pub(crate) fn order_ids(order_id: &str) -> (TraceId, SpanId) {
-    thread_local! {
-        static LAST: std::cell::RefCell<Option<(Box<str>, TraceId, SpanId)>> =
-            const { std::cell::RefCell::new(None) };
-    }
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        if let Some((id, trace, root)) = last.as_ref() {
-            if **id == *order_id {
-                return (*trace, *root);
-            }
+/// Orders whose derived ids each thread keeps: a service thread serves several orders at
+/// once (stages of different orders interleave), and deriving the ids costs two SHA-256 runs.
+/// Direct-mapped by a hash of the order id, so a look-up is one hash and one comparison;
+/// bounded at this many entries (ids at most [`crate::schema::MAX_ORDER_ID_LEN`] bytes) per
+/// thread.
+const CACHED_ORDERS: usize = 64;
+
+/// One cached order: its id, derived ids, and the remote context of its root span (what
+/// every stage but `order_submitted` hangs under), built once instead of once per stage.
+struct CachedOrder {
+    order_id: Box<str>,
+    trace_id: TraceId,
+    root_span_id: SpanId,
+    root: Context,
+}
+
+impl CachedOrder {
+    fn new(order_id: &str) -> Self {
+        let (trace_id, root_span_id) = (order_trace_id(order_id), order_root_span_id(order_id));
+        Self {
+            order_id: order_id.into(),
+            trace_id,
+            root_span_id,
+            root: root_context(trace_id, root_span_id),
         }
-        let ids = (order_trace_id(order_id), order_root_span_id(order_id));
-        *last = Some((order_id.into(), ids.0, ids.1));
-        ids
-    })
+    }
+}
+
+/// The remote context of an order's root span, the parent of its stages.
+fn root_context(trace_id: TraceId, root_span_id: SpanId) -> Context {
+    Context::new().with_remote_span_context(SpanContext::new(
+        trace_id,
+        root_span_id,
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    ))
+}
+
+/// The derived ids of an order and the context of its root span, from this thread's cache
+/// (see [`CACHED_ORDERS`]); computed, and cached, on a miss.
+pub(crate) fn order_ids(order_id: &str) -> (TraceId, SpanId, Context) {
+    thread_local! {
+        static CACHE: std::cell::RefCell<Vec<Option<CachedOrder>>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let looked_up = CACHE.try_with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.is_empty() {
+            cache.resize_with(CACHED_ORDERS, || None);
+        }
+        let entry = &mut cache[(crate::stage_ids::id_hash(order_id) as usize) % CACHED_ORDERS];
+        match entry {
+            Some(c) if *c.order_id == *order_id => {}
+            _ => *entry = Some(CachedOrder::new(order_id)),
+        }
+        entry
+            .as_ref()
+            .map(|c| (c.trace_id, c.root_span_id, c.root.clone()))
+    });
+    match looked_up {
+        Ok(Some(ids)) => ids,
+        // The thread is being torn down (its cache is gone): compute without caching.
+        _ => {
+            let c = CachedOrder::new(order_id);
+            (c.trace_id, c.root_span_id, c.root)
+        }
+    }
 }
 
 /// `sc` without the Level 2 `random-trace-id` flag: for a context whose trace id is derived
@@ -179,7 +229,7 @@ pub(crate) fn start_span(
     incoming: Option<SpanContext>,
     mut builder: SpanBuilder,
 ) -> (opentelemetry_sdk::trace::Span, bool) {
-    let (derived_trace, root_span) = order_ids(order_id);
+    let (derived_trace, root_span, root) = order_ids(order_id);
     let (parent, link) = match (mode, incoming) {
         (IdentityMode::Propagated, Some(sc)) => (Some(sc), None),
         (IdentityMode::OrderDerived, Some(sc)) if sc.trace_id() == derived_trace => {
@@ -208,16 +258,7 @@ pub(crate) fn start_span(
                 tracer.build_with_context(builder, &Context::new())
             })
         }
-        None => {
-            let root = SpanContext::new(
-                derived_trace,
-                root_span,
-                TraceFlags::SAMPLED,
-                true,
-                TraceState::default(),
-            );
-            tracer.build_with_context(builder, &Context::new().with_remote_span_context(root))
-        }
+        None => tracer.build_with_context(builder, &root),
     };
     (span, continues_parent)
 }
@@ -249,12 +290,40 @@ mod tests {
     #[test]
     fn cached_ids_match_fresh_ones_across_orders() {
         for id in ["ORD-1", "ORD-2", "ORD-1", "ORD-1", "ORD-3"] {
+            let (trace, root, cx) = order_ids(id);
             assert_eq!(
-                order_ids(id),
+                (trace, root),
                 (order_trace_id(id), order_root_span_id(id)),
                 "{id}"
             );
+            assert_eq!(cx.span().span_context().trace_id(), trace, "{id}");
+            assert_eq!(cx.span().span_context().span_id(), root, "{id}");
         }
+    }
+
+    #[test]
+    fn cache_answers_right_for_more_orders_than_it_holds() {
+        // More orders than slots, twice round: evicted and colliding entries must be
+        // recomputed, never answered with another order's ids.
+        let ids: Vec<String> = (0..3 * CACHED_ORDERS).map(|i| format!("ORD-{i}")).collect();
+        for _ in 0..2 {
+            for id in &ids {
+                let (trace, root, _) = order_ids(id);
+                assert_eq!(
+                    (trace, root),
+                    (order_trace_id(id), order_root_span_id(id)),
+                    "{id}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn root_context_is_a_sampled_remote_parent() {
+        let (_, _, cx) = order_ids("ORD-9");
+        let sc = cx.span().span_context().clone();
+        assert!(sc.is_remote());
+        assert!(sc.is_sampled());
     }
 
     #[test]

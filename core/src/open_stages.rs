@@ -11,6 +11,7 @@ use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, TraceContextExt, Tr
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -21,7 +22,10 @@ struct OpenStage {
     event: OrderEvent,
     order_id: Arc<str>,
     user_id: Option<Arc<str>>,
-    started: Instant,
+    /// When the stage started on the monotonic clock; `None` until the open-stage thread
+    /// first sees the stage (see [`OpenStages::first_seen`]): a stage start reads the clock
+    /// once, for `started_at`, not twice.
+    started: Option<Instant>,
     /// The stage span's start time: the start record carries it.
     started_at: SystemTime,
     last_beat: Instant,
@@ -42,19 +46,52 @@ struct Due {
 /// shards instead of all queueing on one mutex.
 const SHARDS: usize = 16;
 
+/// Hashes a span id (as `u64`) for a shard's map without SipHash: span ids are random (or
+/// SHA-256-derived), so folding the halves together is already a good hash. The fold matters:
+/// the shard is chosen by the low byte, so within a shard the low bits alone would be alike.
+#[derive(Debug, Default)]
+struct SpanIdHasher(u64);
+
+impl Hasher for SpanIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed here; anything else still gets a deterministic hash.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id ^ id.rotate_left(32);
+    }
+}
+
+/// One shard of the registry: open stages by span id (as `u64`).
+type Shard = HashMap<u64, OpenStage, BuildHasherDefault<SpanIdHasher>>;
+
+/// The registry's key of a span id.
+fn key(span_id: SpanId) -> u64 {
+    u64::from_be_bytes(span_id.to_bytes())
+}
+
 /// Registry of open stages, keyed by span id, split into [`SHARDS`] independently locked maps
 /// (chosen by the span id's low bits, which are random).
 #[derive(Debug)]
 pub(crate) struct OpenStages {
-    shards: [Mutex<HashMap<SpanId, OpenStage>>; SHARDS],
+    shards: [Mutex<Shard>; SHARDS],
     /// Heartbeat interval; `None`: no heartbeats.
     heartbeat_interval: Option<Duration>,
     /// How long a stage stays open before its start record is exported; `None`: the start
     /// record is not the registry's job (start records off, or exported at start).
     start_record_after: Option<Duration>,
+    /// When the registry was made: a placeholder for times not known yet.
+    created: Instant,
 }
 
-fn lock(shard: &Mutex<HashMap<SpanId, OpenStage>>) -> MutexGuard<'_, HashMap<SpanId, OpenStage>> {
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     shard.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -67,9 +104,10 @@ impl OpenStages {
         start_record_threshold: Option<Duration>,
     ) -> Self {
         Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
             heartbeat_interval,
             start_record_after: start_record_threshold.filter(|t| !t.is_zero()),
+            created: Instant::now(),
         }
     }
 
@@ -92,9 +130,8 @@ impl OpenStages {
         Some((shortest / 4).max(Duration::from_millis(5)))
     }
 
-    fn shard(&self, span_id: SpanId) -> &Mutex<HashMap<SpanId, OpenStage>> {
-        let low = span_id.to_bytes()[7] as usize;
-        &self.shards[low % SHARDS]
+    fn shard(&self, key: u64) -> &Mutex<Shard> {
+        &self.shards[(key as usize) % SHARDS]
     }
 
     /// Registers a stage that has just started at `started_at`; `status_change` goes on its
@@ -108,23 +145,25 @@ impl OpenStages {
         started_at: SystemTime,
         status_change: Vec<KeyValue>,
     ) {
-        let now = Instant::now();
-        let span_id = context.span_id();
+        let key = key(context.span_id());
         let stage = OpenStage {
             context: context.clone(),
             event,
             order_id: Arc::clone(order_id),
             user_id: user_id.cloned(),
-            started: now,
+            started: None,
             started_at,
-            last_beat: now,
+            // Set with `started` when the thread first sees the stage.
+            last_beat: self.created,
             pending_start: self.start_record_after.map(|_| status_change),
         };
-        lock(self.shard(span_id)).insert(span_id, stage);
+        lock(self.shard(key)).insert(key, stage);
     }
 
+    /// Forgets a stage that has ended.
     pub(crate) fn closed(&self, span_id: SpanId) {
-        lock(self.shard(span_id)).remove(&span_id);
+        let key = key(span_id);
+        lock(self.shard(key)).remove(&key);
     }
 
     /// Number of stages open now.
@@ -135,14 +174,40 @@ impl OpenStages {
     /// Exports the start record of every stage open for at least the threshold whose record
     /// is still pending, and a heartbeat for every stage whose last one is at least an
     /// interval old.
+    /// The monotonic start of a stage the thread sees for the first time: `now` less the
+    /// stage's age on the wall clock (`started_at`), an age within `[0, longest_first_age]`
+    /// so a jump of the wall clock cannot make it negative or older than the stage can be
+    /// (it was not there a tick earlier, or it would have been seen).
+    fn first_seen(
+        now: Instant,
+        wall_now: SystemTime,
+        started_at: SystemTime,
+        longest_first_age: Duration,
+    ) -> Instant {
+        let age = wall_now
+            .duration_since(started_at)
+            .unwrap_or(Duration::ZERO)
+            .min(longest_first_age);
+        now.checked_sub(age).unwrap_or(now)
+    }
+
     fn beat(&self, tracer: &SdkTracer) {
         let now = Instant::now();
+        let wall_now = SystemTime::now();
+        // A stage is seen within a tick of its start unless the thread was held up; a whole
+        // period allows for that and still bounds what a jump of the wall clock can do.
+        let longest_first_age = self.tick().map_or(Duration::ZERO, |t| t * 4);
         let mut due: Vec<Due> = Vec::new();
         for shard in &self.shards {
             // One shard locked at a time, briefly: stages keep starting and ending meanwhile.
             for s in lock(shard).values_mut() {
+                let started = *s.started.get_or_insert_with(|| {
+                    let started = Self::first_seen(now, wall_now, s.started_at, longest_first_age);
+                    s.last_beat = started;
+                    started
+                });
                 let start_record = match self.start_record_after {
-                    Some(after) if now.duration_since(s.started) >= after => s.pending_start.take(),
+                    Some(after) if now.duration_since(started) >= after => s.pending_start.take(),
                     _ => None,
                 };
                 let heartbeat = self
@@ -188,7 +253,7 @@ impl OpenStages {
                 );
             }
             if heartbeat {
-                let open_for = now.duration_since(started);
+                let open_for = started.map_or(Duration::ZERO, |t| now.duration_since(t));
                 let mut attributes = record_attributes(
                     event,
                     &order_id,
@@ -370,6 +435,33 @@ mod tests {
             open.closed(SpanId::from(span));
         }
         assert_eq!(open.len(), 0);
+    }
+
+    #[test]
+    fn first_seen_places_the_start_by_the_stages_wall_clock_age() {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let ms = Duration::from_millis;
+        let long = ms(1000);
+        assert_eq!(
+            OpenStages::first_seen(now, wall, wall - ms(40), long),
+            now - ms(40)
+        );
+    }
+
+    #[test]
+    fn first_seen_bounds_what_a_wall_clock_jump_can_do() {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let ms = Duration::from_millis;
+        let long = ms(1000);
+        // Started "in the future" (the clock went back): seen as starting now.
+        assert_eq!(OpenStages::first_seen(now, wall, wall + ms(500), long), now);
+        // Started "hours ago" (the clock jumped forward): no older than the bound.
+        assert_eq!(
+            OpenStages::first_seen(now, wall, wall - Duration::from_secs(7200), long),
+            now - long
+        );
     }
 
     #[test]

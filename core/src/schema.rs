@@ -277,6 +277,11 @@ pub fn validate_order_id(order_id: &str) -> Result<()> {
             ),
         ));
     }
+    // Printable ASCII (what order ids nearly always are) has no whitespace, control or
+    // bidirectional character: one byte loop instead of two passes over the chars.
+    if order_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Ok(());
+    }
     if let Some(c) = order_id
         .chars()
         .find(|c| c.is_whitespace() || c.is_control())
@@ -316,22 +321,48 @@ pub fn normalize_user_id(user_id: &str) -> Result<String> {
 
 /// Checks the 8-4-4-4-12 hex-digit form of a UUID, without allocating (it runs per stage).
 pub(crate) fn check_uuid(user_id: &str) -> Result<()> {
-    let bytes = user_id.as_bytes();
-    let well_formed = bytes.len() == 36
-        && bytes.iter().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => *b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        });
-    if well_formed {
-        return Ok(());
+    check_uuid_case(user_id).map(|_| ())
+}
+
+/// Checks a user id is a UUID, like [`check_uuid`], and tells whether it has uppercase hex
+/// digits (`Ok(true)`: it needs lowercasing), in one pass: this runs on every stage start.
+pub(crate) fn check_uuid_case(user_id: &str) -> Result<bool> {
+    match uuid_has_uppercase(user_id.as_bytes()) {
+        Some(upper) => Ok(upper),
+        None => Err(OrderTraceError::invalid(
+            "user id",
+            format!(
+                "{} is not a UUID (expected 8-4-4-4-12 hex digits)",
+                quoted_text(user_id)
+            ),
+        )),
     }
-    Err(OrderTraceError::invalid(
-        "user id",
-        format!(
-            "{} is not a UUID (expected 8-4-4-4-12 hex digits)",
-            quoted_text(user_id)
-        ),
-    ))
+}
+
+/// `None` unless `bytes` are a UUID (`8-4-4-4-12` hex digits); otherwise whether any digit is
+/// uppercase. The 32 digits are gathered into one array and checked without early exits, so
+/// the compiler turns the loop into a few vector instructions (this runs on every stage).
+fn uuid_has_uppercase(bytes: &[u8]) -> Option<bool> {
+    let b: &[u8; 36] = bytes.try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    let mut digits = [0u8; 32];
+    digits[..8].copy_from_slice(&b[..8]);
+    digits[8..12].copy_from_slice(&b[9..13]);
+    digits[12..16].copy_from_slice(&b[14..18]);
+    digits[16..20].copy_from_slice(&b[19..23]);
+    digits[20..].copy_from_slice(&b[24..]);
+    let mut not_hex = 0u8;
+    let mut upper = 0u8;
+    for &c in &digits {
+        let is_upper = u8::from(c.wrapping_sub(b'A') < 6);
+        let is_hex =
+            u8::from(c.wrapping_sub(b'0') < 10) | u8::from(c.wrapping_sub(b'a') < 6) | is_upper;
+        not_hex |= is_hex ^ 1;
+        upper |= is_upper;
+    }
+    (not_hex == 0).then_some(upper != 0)
 }
 
 /// Checks an order status string (`order.status.from`/`to`): non-empty, bounded, printable.
@@ -566,6 +597,19 @@ mod tests {
     }
 
     #[test]
+    fn order_id_with_an_ascii_byte_is_accepted_exactly_when_the_byte_is_printable() {
+        // The printable-ASCII fast path and the per-character rules must agree on every byte.
+        for b in 0u8..0x80 {
+            let id = format!("ORD-{}1", char::from(b));
+            assert_eq!(
+                validate_order_id(&id).is_ok(),
+                b.is_ascii_graphic(),
+                "byte {b:#04x}"
+            );
+        }
+    }
+
+    #[test]
     fn order_id_rejects_header_breaking_characters() {
         for id in ["ORD-1\r\nX-Evil: 1", "ORD-1\r", "ORD\u{85}1", "ORD\u{7f}"] {
             assert!(validate_order_id(id).is_err(), "{id:?}");
@@ -589,6 +633,36 @@ mod tests {
         for id in ["ORD-1+2", "ORD,1;x=y", "Bestellung-ü-42", "注文-7"] {
             assert!(validate_order_id(id).is_ok(), "{id:?}");
         }
+    }
+
+    #[test]
+    fn uuid_check_accepts_exactly_hex_digits_and_dashes_in_place() {
+        const GOOD: &str = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+        assert_eq!(check_uuid_case(GOOD).ok(), Some(false));
+        assert_eq!(
+            check_uuid_case("1B4E28BA-2FA1-11D2-883F-0016D3CCA427").ok(),
+            Some(true)
+        );
+        assert_eq!(
+            check_uuid_case("1b4e28ba-2fa1-11d2-883f-0016d3ccA427").ok(),
+            Some(true)
+        );
+        // Every byte value at every position: accepted only where the rule allows it.
+        for pos in 0..GOOD.len() {
+            for b in 0u8..0x80 {
+                let mut id = GOOD.as_bytes().to_vec();
+                id[pos] = b;
+                let id = String::from_utf8(id).expect("ASCII");
+                let allowed = if [8, 13, 18, 23].contains(&pos) {
+                    b == b'-'
+                } else {
+                    b.is_ascii_hexdigit()
+                };
+                assert_eq!(check_uuid(&id).is_ok(), allowed, "{id:?}");
+            }
+        }
+        assert!(check_uuid(&GOOD[..35]).is_err());
+        assert!(check_uuid(&format!("{GOOD}0")).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::open_stages::emit_start_record;
 use crate::propagation::{TraceHeaders, TraceStateList};
 use crate::schema::{self, OrderEvent, attr};
 use crate::stage::{Inherited, Stage};
-use crate::stage_ids::{StageIds, id_text, lowercase_arc};
+use crate::stage_ids::{IdInput, StageIds, id_text, lowercase_arc, shared_id};
 use crate::tracer::OrderTracer;
 use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind};
 use opentelemetry::{KeyValue, StringValue};
@@ -17,26 +17,25 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Collects a stage's inputs; [`StageBuilder::start`] validates them all and starts the span.
+///
+/// Each call of the chain moves the builder, so what is rare (errors, incoming headers) is
+/// boxed: the builder stays about 100 bytes instead of 368.
 #[must_use = "a stage starts only when start() is called"]
 pub struct StageBuilder<'t> {
     tracer: &'t OrderTracer,
     event: OrderEvent,
     /// As given; checked at `start()` (an `Err`: bytes that are not UTF-8).
-    order_id: Result<Arc<str>>,
+    order_id: IdInput,
     /// As given; checked at `start()`.
-    user_id: Option<Result<Arc<str>>>,
+    user_id: Option<IdInput>,
     attributes: Vec<KeyValue>,
-    incoming: Option<TraceHeaders>,
+    incoming: Option<Box<TraceHeaders>>,
     kind: SpanKind,
-    first_error: Option<OrderTraceError>,
+    first_error: Option<Box<OrderTraceError>>,
 }
 
 impl<'t> StageBuilder<'t> {
-    pub(crate) fn new(
-        tracer: &'t OrderTracer,
-        event: OrderEvent,
-        order_id: Result<Arc<str>>,
-    ) -> Self {
+    pub(crate) fn new(tracer: &'t OrderTracer, event: OrderEvent, order_id: IdInput) -> Self {
         Self {
             tracer,
             event,
@@ -51,13 +50,13 @@ impl<'t> StageBuilder<'t> {
 
     fn keep_first_error(&mut self, r: Result<()>) {
         if let (Err(e), None) = (r, &self.first_error) {
-            self.first_error = Some(e);
+            self.first_error = Some(Box::new(e));
         }
     }
 
     /// The ordering user's id (a UUID; checked at `start()` with the order id).
     pub fn user_id(mut self, user_id: &str) -> Self {
-        self.user_id = Some(Ok(Arc::from(user_id)));
+        self.user_id = Some(Ok(shared_id(user_id)));
         self
     }
 
@@ -95,7 +94,7 @@ impl<'t> StageBuilder<'t> {
 
     /// The propagation headers that arrived with the request or message.
     pub fn parent(mut self, incoming: &TraceHeaders) -> Self {
-        self.incoming = Some(incoming.clone());
+        self.incoming = Some(Box::new(incoming.clone()));
         self
     }
 
@@ -114,7 +113,7 @@ impl<'t> StageBuilder<'t> {
     /// attribute or status, or a shut-down tracer, is an error either way.
     pub fn start(self) -> Result<Stage> {
         if let Some(e) = self.first_error {
-            return Err(e);
+            return Err(*e);
         }
         let inner = self.tracer.inner()?;
         // --- ids: the rule and its lenient/strict outcome live in stage_ids ---
@@ -141,7 +140,7 @@ impl<'t> StageBuilder<'t> {
 
         let incoming_sc = self
             .incoming
-            .as_ref()
+            .as_deref()
             .and_then(TraceHeaders::remote_span_context);
         let started_at = SystemTime::now();
         // Sized once: growing it would cost a reallocation on every stage.
@@ -204,7 +203,7 @@ impl<'t> StageBuilder<'t> {
                 self.event,
                 Arc::from(""),
                 user_id,
-                inherited(self.incoming, continues_parent),
+                inherited(self.incoming.map(|h| *h), continues_parent),
                 self.tracer.clone(),
             ));
         };
@@ -240,7 +239,7 @@ impl<'t> StageBuilder<'t> {
             self.event,
             order_id,
             user_id,
-            inherited(self.incoming, continues_parent),
+            inherited(self.incoming.map(|h| *h), continues_parent),
             self.tracer.clone(),
         ))
     }
@@ -262,5 +261,21 @@ fn inherited(incoming: Option<TraceHeaders>, continues_parent: bool) -> Inherite
             },
         },
         None => Inherited::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_builder_stays_small_enough_to_move_through_its_chain() {
+        // Every call of `tracer.stage(..).user_id(..).attribute(..)` moves the builder: errors
+        // and incoming headers are boxed so a move is a few words, not a few hundred bytes.
+        assert!(
+            std::mem::size_of::<StageBuilder<'static>>() <= 128,
+            "{} bytes",
+            std::mem::size_of::<StageBuilder<'static>>()
+        );
     }
 }

@@ -29,18 +29,64 @@ pub(crate) fn lowercase_arc(user_id: &str) -> Arc<str> {
     }
 }
 
+/// A hash of an id for picking a slot of a small per-thread cache (FNV-1a: cheap for short ids;
+/// a collision only costs a cache miss).
+pub(crate) fn id_hash(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Ids each thread keeps to share with its next stages (order and user ids together).
+const SHARED_IDS: usize = 64;
+/// Longer ids are copied every time (a valid order id is at most this long).
+const SHARED_ID_MAX_LEN: usize = schema::MAX_ORDER_ID_LEN;
+
+/// An id as a shared string: a thread that starts stages for the same few orders and users
+/// hands each stage the same allocation (a reference count), instead of copying the id, and
+/// freeing the copy on the export thread, once per stage. Direct-mapped by [`id_hash`],
+/// [`SHARED_IDS`] entries per thread.
+pub(crate) fn shared_id(id: &str) -> Arc<str> {
+    thread_local! {
+        static IDS: std::cell::RefCell<Vec<Option<Arc<str>>>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if id.len() > SHARED_ID_MAX_LEN {
+        return Arc::from(id);
+    }
+    IDS.try_with(|ids| {
+        let mut ids = ids.borrow_mut();
+        if ids.is_empty() {
+            ids.resize(SHARED_IDS, None);
+        }
+        let slot = &mut ids[(id_hash(id) as usize) % SHARED_IDS];
+        match slot {
+            Some(kept) if **kept == *id => Arc::clone(kept),
+            _ => Arc::clone(slot.insert(Arc::from(id))),
+        }
+    })
+    // The thread is being torn down (its cache is gone): a copy.
+    .unwrap_or_else(|_| Arc::from(id))
+}
+
+/// An id as a caller gave it to a stage builder: its text, or why it could not be read as text.
+/// The error is boxed so the builder, moved by value through each call of its chain, stays small.
+pub(crate) type IdInput = std::result::Result<Arc<str>, Box<OrderTraceError>>;
+
 /// An id handed over as bytes (C ABI, JNI), as text, or the error of an id that is not UTF-8:
 /// such an id breaks the rules like any other, so lenient mode still starts the stage.
-pub(crate) fn id_text(field: &'static str, bytes: &[u8]) -> Result<Arc<str>> {
-    std::str::from_utf8(bytes).map(Arc::from).map_err(|e| {
-        OrderTraceError::invalid(
+pub(crate) fn id_text(field: &'static str, bytes: &[u8]) -> IdInput {
+    std::str::from_utf8(bytes).map(shared_id).map_err(|e| {
+        Box::new(OrderTraceError::invalid(
             field,
             format!(
                 "{} is not UTF-8 (invalid byte at offset {})",
                 quoted(bytes),
                 e.valid_up_to()
             ),
-        )
+        ))
     })
 }
 
@@ -58,8 +104,9 @@ pub(crate) struct StageIds {
 impl StageIds {
     /// Applies the rules to the ids a caller gave (an `Err` is an id that could not even be
     /// read as text, see [`id_text`]); what is rejected is kept with its error.
-    pub(crate) fn check(order_id: Result<Arc<str>>, user_id: Option<Result<Arc<str>>>) -> Self {
+    pub(crate) fn check(order_id: IdInput, user_id: Option<IdInput>) -> Self {
         let mut rejected = Vec::new();
+        let order_id = order_id.map_err(|e| *e);
         let order_id = match order_id.and_then(|o| schema::validate_order_id(&o).map(|()| o)) {
             Ok(o) => Some(o),
             Err(e) => {
@@ -67,9 +114,15 @@ impl StageIds {
                 None
             }
         };
-        let user_id = match user_id.map(|u| u.and_then(|u| schema::check_uuid(&u).map(|()| u))) {
+        // A lowercase id (the usual case) is kept as given, without a copy.
+        let checked = user_id.map(|u| {
+            u.map_err(|e| *e)
+                .and_then(|u| schema::check_uuid_case(&u).map(|up| (u, up)))
+        });
+        let user_id = match checked {
             None => None,
-            Some(Ok(u)) => Some(lowercase_arc(&u)),
+            Some(Ok((u, false))) => Some(u),
+            Some(Ok((u, true))) => Some(Arc::from(u.to_ascii_lowercase())),
             Some(Err(e)) => {
                 rejected.push((attr::USER_ID, e));
                 None
@@ -125,6 +178,30 @@ mod tests {
         );
         assert_eq!(ids.rejected_count(), 0);
         assert!(ids.problem_attributes().is_empty());
+    }
+
+    #[test]
+    fn shared_ids_are_the_same_text_whatever_the_cache_holds() {
+        // More ids than slots, twice round, plus one too long to keep: every answer is the
+        // asked id, and a repeated id still in the cache is the same allocation.
+        let ids: Vec<String> = (0..3 * SHARED_IDS).map(|i| format!("ORD-{i}")).collect();
+        for _ in 0..2 {
+            for id in &ids {
+                assert_eq!(&*shared_id(id), id.as_str());
+            }
+        }
+        let first = shared_id("ORD-A");
+        assert!(Arc::ptr_eq(&first, &shared_id("ORD-A")));
+        let long = "O".repeat(SHARED_ID_MAX_LEN + 1);
+        assert_eq!(&*shared_id(&long), long.as_str());
+    }
+
+    #[test]
+    fn a_lowercase_user_id_is_kept_without_a_copy() {
+        let given: Arc<str> = Arc::from("1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+        let ids = StageIds::check(Ok(Arc::from("ORD-1")), Some(Ok(Arc::clone(&given))));
+        let kept = ids.user_id.expect("accepted");
+        assert!(Arc::ptr_eq(&kept, &given));
     }
 
     #[test]

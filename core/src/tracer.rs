@@ -323,7 +323,7 @@ impl OrderTracer {
 
     /// Begins a stage for `event` of `order_id`; finish it with [`StageBuilder::start`].
     pub fn stage(&self, event: OrderEvent, order_id: &str) -> StageBuilder<'_> {
-        StageBuilder::new(self, event, Ok(Arc::from(order_id)))
+        StageBuilder::new(self, event, Ok(crate::stage_ids::shared_id(order_id)))
     }
 
     /// Like [`stage`](Self::stage) with the order id as bytes, for bridges handing over

@@ -163,7 +163,10 @@ impl Shared {
 
     /// Counts order ids and user ids a stage start refused.
     pub(crate) fn count_ids_rejected(&self, n: usize) {
-        Counters::add(&self.counters.ids_rejected, n);
+        // Nearly every stage rejects nothing: no write to a counter all threads share.
+        if n > 0 {
+            Counters::add(&self.counters.ids_rejected, n);
+        }
     }
 
     /// The spool folder in use, if any.
