@@ -35,6 +35,26 @@ namespace OrderTrace.Tests
         }
 
         [Test]
+        public void IdsAndAttributesBeyondAsciiArriveAsSent()
+        {
+            // ASCII is copied char by char, the rest encoded as UTF-8 (NativeStrings.Str): a
+            // letter beyond ASCII, a surrogate pair and an ASCII id after them must all arrive.
+            var ids = new[] { "ORD-\u00dc-1", "ORD-\uD83D\uDE00-2", "ORD-3" };
+            foreach (var id in ids)
+            {
+                var attributes = new Dictionary<string, object> { { "mes.note", "f\u00fcr " + id } };
+                using (Tracer.StartStage(OrderEvent.PriceCalculated, id, null, null, attributes)) { }
+            }
+            var spans = Spans();
+            Assert.Equal(ids.Length, spans.Count, "every stage exported");
+            for (var i = 0; i < ids.Length; i++)
+            {
+                Assert.Equal(ids[i], Attr(spans[i], "order.id"), "order id " + i);
+                Assert.Equal("f\u00fcr " + ids[i], Attr(spans[i], "mes.note"), "attribute " + i);
+            }
+        }
+
+        [Test]
         public void BadOrMissingIdsStartTheStageWithTheProblemRecorded()
         {
             using (Tracer.StartStage(OrderEvent.OrderConfirmed, "ORD-1", "bob")) { }

@@ -20,7 +20,16 @@ namespace OrderTrace
     /// <summary>A native stage; freeing it ends the stage if it is still open.</summary>
     internal sealed class StageHandle : SafeHandle
     {
-        public StageHandle() : base(IntPtr.Zero, true) { }
+        /// <summary>
+        /// Takes ownership of a stage pointer the library just handed out. The start call
+        /// returns a plain pointer rather than letting the marshaller build the SafeHandle
+        /// (<c>out StageHandle</c>): Mono creates that one through reflection, which cost about
+        /// 340 ns of a 3,066 ns stage (BENCHMARKS.md, issue 13).
+        /// </summary>
+        internal StageHandle(IntPtr stage) : base(IntPtr.Zero, true)
+        {
+            SetHandle(stage);
+        }
 
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
 

@@ -239,10 +239,9 @@ namespace OrderTrace
                     StatusFrom = s.Str(statusFrom),
                     StatusTo = s.Str(statusTo),
                 };
-                StageHandle h;
-                IntPtr error;
-                Native.Check(Native.ot_stage_start(Handle, ref start, out h, out error), error);
-                return new StageScope(h, orderEvent, orderId ?? "");
+                IntPtr stage, error;
+                Native.Check(Native.ot_stage_start(Handle, ref start, out stage, out error), error);
+                return new StageScope(new StageHandle(stage), orderEvent, orderId ?? "");
             }
         }
 
