@@ -20,18 +20,20 @@ use std::time::Duration;
 
 type Result<T> = std::result::Result<T, NativeError>;
 
-/// Room for a short ASCII string read in place (order ids, user ids, statuses), with the NUL
-/// HotSpot writes after the copied bytes.
-const SHORT_TEXT: usize = 256;
+/// Room for a string read in place: the longest order id (128 UTF-16 units) at the 3 bytes per
+/// unit modified UTF-8 may take, plus the NUL HotSpot writes after them.
+const SHORT_TEXT: usize = 3 * 128 + 1;
 
 /// A Java string as Rust text, borrowed from `buf` when it can be; `None` for a Java null.
 ///
 /// Why not only `GetStringUTFChars`: it allocates a copy in the JVM, the `jni` crate then
 /// makes an owned `String`, and its release re-checks the thread's attachment: on a stage
-/// start that was most of the bridge's own cost (BENCHMARKS.md, JNI profile). A short ASCII
-/// string (its modified UTF-8 length equals its length in UTF-16 units, so no NUL and nothing
-/// above U+007F, where modified UTF-8 and UTF-8 agree byte for byte) is copied straight into
-/// the caller's stack buffer with `GetStringUTFRegion`; anything else takes the general path.
+/// start that was most of the bridge's own cost (BENCHMARKS.md, JNI profile). A short string
+/// is copied into the caller's zeroed stack buffer with `GetStringUTFRegion` instead. Modified
+/// UTF-8 never contains a zero byte (U+0000 is written as C0 80), so the first zero in the
+/// buffer ends the copy, with no separate length call; when that length equals the string's
+/// length in UTF-16 units, every char was ASCII, where modified UTF-8 and UTF-8 agree byte for
+/// byte. Anything else takes the general path.
 fn java_str<'b>(
     env: &Env<'_>,
     s: &JString<'_>,
@@ -43,23 +45,20 @@ fn java_str<'b>(
     let raw = env.get_raw();
     let jstr = s.as_raw();
     // SAFETY: `raw` is this thread's live JNIEnv (we are inside a native method) and `jstr` a
-    // live, non-null local reference; the functions are JNI 1.1/1.2, present in every JVM
-    // this library supports.
-    let (units, utf_len) = unsafe {
-        (
-            ((**raw).v1_1.GetStringLength)(raw, jstr),
-            ((**raw).v1_1.GetStringUTFLength)(raw, jstr),
-        )
-    };
-    if units == utf_len && usize::try_from(utf_len).is_ok_and(|n| n < SHORT_TEXT) {
-        let n = utf_len as usize;
-        // SAFETY: as above; the region [0, units) is the whole string, and `buf` has room for
-        // its `n` bytes plus the NUL HotSpot appends.
+    // live, non-null local reference; both functions are in every JVM since JNI 1.2.
+    let units = unsafe { ((**raw).v1_1.GetStringLength)(raw, jstr) };
+    if units == 0 {
+        return Ok(Some(std::borrow::Cow::Borrowed("")));
+    }
+    if usize::try_from(units).is_ok_and(|n| n * 3 < SHORT_TEXT) {
+        // SAFETY: as above; the region [0, units) is the whole string and takes at most
+        // 3 × units bytes plus a NUL, which `buf` has.
         unsafe {
             ((**raw).v1_2.GetStringUTFRegion)(raw, jstr, 0, units, buf.as_mut_ptr().cast());
         }
-        if let Ok(text) = std::str::from_utf8(&buf[..n])
-            && text.is_ascii()
+        let n = buf.iter().position(|&b| b == 0).unwrap_or(SHORT_TEXT);
+        if n == units as usize
+            && let Ok(text) = std::str::from_utf8(&buf[..n])
         {
             return Ok(Some(std::borrow::Cow::Borrowed(text)));
         }
