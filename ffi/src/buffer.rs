@@ -12,18 +12,15 @@ pub struct OtBuffer {
 }
 
 impl OtBuffer {
+    /// A buffer holding `text`.
+    pub(crate) fn new(text: String) -> Self {
+        OtBuffer { text }
+    }
+
     /// A new buffer holding `text`, as a pointer for the caller to free with [`ot_buffer_free`].
     pub(crate) fn into_raw(text: String) -> *mut OtBuffer {
-        Box::into_raw(Box::new(OtBuffer { text }))
+        Box::into_raw(Box::new(OtBuffer::new(text)))
     }
-}
-
-/// Hands `text` out in a new buffer through the out pointer `out`.
-pub(crate) fn hand_out(text: String, out: *mut *mut OtBuffer) -> Result<(), BridgeError> {
-    // SAFETY: the caller promises `out` is NULL or writable.
-    let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
-    *slot = OtBuffer::into_raw(text);
-    Ok(())
 }
 
 /// The buffer's text (UTF-8), valid until [`ot_buffer_free`].

@@ -39,6 +39,15 @@ pub(crate) fn guard(
     }
 }
 
+/// Hands `value` to the caller as a new handle through the out pointer `out` (NULL: the call
+/// fails naming `out`); released with [`free_handle`] by the type's `_free` function.
+pub(crate) fn hand_out<T>(value: T, out: *mut *mut T) -> Result<(), BridgeError> {
+    // SAFETY: every exported function taking `out` promises it is NULL or writable.
+    let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
+    *slot = Box::into_raw(Box::new(value));
+    Ok(())
+}
+
 /// Drops a handle created with `Box::into_raw`; NULL is ignored and a panic in a destructor
 /// stays on this side.
 ///

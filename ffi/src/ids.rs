@@ -1,8 +1,8 @@
 //! The core's order id and user id rules, callable on their own: a caller can check an id
 //! before it starts a stage with it (the rules are the README's "Order id and user id rules").
 
-use crate::buffer::{OtBuffer, hand_out};
-use crate::error::{Status, guard};
+use crate::buffer::OtBuffer;
+use crate::error::{Status, guard, hand_out};
 use crate::strings::OtStr;
 
 /// Checks an order id by the core's rules: `Status::Ok`, or `Status::InvalidInput` with the
@@ -37,7 +37,7 @@ pub unsafe extern "C" fn ot_user_id_normalize(
     guard(unsafe { error.as_mut() }, || {
         let id = unsafe { user_id.as_str("user id") }?;
         let normalized = ordertrace::schema::normalize_user_id(id)?;
-        hand_out(normalized, out)
+        hand_out(OtBuffer::new(normalized), out)
     })
 }
 

@@ -1,7 +1,7 @@
 //! The canonical schema as JSON, and spans read back from a file, in an [`OtBuffer`].
 
-use crate::buffer::{OtBuffer, hand_out};
-use crate::error::{Status, guard};
+use crate::buffer::OtBuffer;
+use crate::error::{Status, guard, hand_out};
 use crate::strings::OtStr;
 
 /// The canonical order-event schema as JSON (events in lifecycle order, attribute keys,
@@ -16,7 +16,7 @@ pub unsafe extern "C" fn ot_schema_json(
 ) -> Status {
     // SAFETY: see the function's contract.
     guard(unsafe { error.as_mut() }, || {
-        hand_out(ordertrace::schema_json(), out)
+        hand_out(OtBuffer::new(ordertrace::schema_json()), out)
     })
 }
 
@@ -35,7 +35,7 @@ pub unsafe extern "C" fn ot_read_spans_json(
     // SAFETY (all derefs): see the function's contract.
     guard(unsafe { error.as_mut() }, || {
         let path = unsafe { path.as_str("path") }?;
-        hand_out(ordertrace_bridge::spans_json(path)?, out)
+        hand_out(OtBuffer::new(ordertrace_bridge::spans_json(path)?), out)
     })
 }
 

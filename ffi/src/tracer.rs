@@ -2,7 +2,7 @@
 //! read counters, free.
 
 use crate::buffer::OtBuffer;
-use crate::error::{Status, guard};
+use crate::error::{Status, guard, hand_out};
 use crate::strings::OtStr;
 use ordertrace::{OrderTracer, PipelineCounters};
 use ordertrace_bridge::BridgeError;
@@ -87,13 +87,6 @@ fn build(config: &OtTracerConfig) -> Result<OrderTracer, BridgeError> {
     .build()
 }
 
-fn hand_out(tracer: OrderTracer, out: *mut *mut OtTracer) -> Result<(), BridgeError> {
-    // SAFETY: the caller promises `out` is NULL or writable.
-    let slot = unsafe { out.as_mut() }.ok_or_else(|| BridgeError::null("out"))?;
-    *slot = Box::into_raw(Box::new(OtTracer { tracer }));
-    Ok(())
-}
-
 /// Creates a tracer from `config`; `*out` receives the handle.
 ///
 /// # Safety
@@ -108,7 +101,12 @@ pub unsafe extern "C" fn ot_tracer_new(
     // SAFETY (all derefs): see the function's contract.
     guard(unsafe { error.as_mut() }, || {
         let config = unsafe { config.as_ref() }.ok_or_else(|| BridgeError::null("config"))?;
-        hand_out(build(config)?, out)
+        hand_out(
+            OtTracer {
+                tracer: build(config)?,
+            },
+            out,
+        )
     })
 }
 
@@ -123,7 +121,12 @@ pub unsafe extern "C" fn ot_tracer_from_env(
 ) -> Status {
     // SAFETY: see the function's contract.
     guard(unsafe { error.as_mut() }, || {
-        hand_out(OrderTracer::from_env()?, out)
+        hand_out(
+            OtTracer {
+                tracer: OrderTracer::from_env()?,
+            },
+            out,
+        )
     })
 }
 
