@@ -131,6 +131,17 @@ impl QueueState {
             + self.to_disk_spans
     }
 
+    /// Hands every batch waiting in memory for the exporter back to the writer, in order,
+    /// behind those already returned; each is marked as being written, so the exporter sends
+    /// nothing newer meanwhile.
+    fn return_handoff(&mut self) {
+        self.handoff_spans = 0;
+        for (seq, batch) in self.handoff.drain(..) {
+            self.writing.insert(seq);
+            self.returned.push_back((seq, batch));
+        }
+    }
+
     fn finished(&mut self, own_spans: u64) {
         self.done += own_spans;
     }
@@ -567,12 +578,10 @@ fn spill_older(state: &mut QueueState) -> Vec<Older> {
         state.writing.insert(*seq);
         older.push(Older::BeingSent(*seq, Arc::clone(batch)));
     }
-    // Returned batches are marked as being written already.
+    // Returned batches, the hand-off behind them, are all marked as being written.
+    state.return_handoff();
     let returned: Vec<Numbered> = state.returned.drain(..).collect();
-    let handoff: Vec<Numbered> = state.handoff.drain(..).collect();
-    state.handoff_spans = 0;
-    for (seq, batch) in returned.into_iter().chain(handoff) {
-        state.writing.insert(seq);
+    for (seq, batch) in returned {
         state.to_disk_spans += batch.len();
         older.push(Older::Batch(seq, batch));
     }
@@ -716,12 +725,7 @@ fn run_exporter(
             Work::Stop => {
                 let mut state = shared.lock();
                 // What is still in memory goes to disk, for the next process.
-                let handoff: Vec<Numbered> = state.handoff.drain(..).collect();
-                state.handoff_spans = 0;
-                for (seq, batch) in handoff {
-                    state.writing.insert(seq);
-                    state.returned.push_back((seq, batch));
-                }
+                state.return_handoff();
                 state.exporter_exited = true;
                 thread_exited(shared, &mut state);
                 return;
@@ -764,12 +768,7 @@ fn run_exporter(
                             let batch = Arc::try_unwrap(batch).unwrap_or_else(|b| (*b).clone());
                             state.writing.insert(seq);
                             state.returned.push_back((seq, batch));
-                            let rest: Vec<Numbered> = state.handoff.drain(..).collect();
-                            state.handoff_spans = 0;
-                            for (s, b) in rest {
-                                state.writing.insert(s);
-                                state.returned.push_back((s, b));
-                            }
+                            state.return_handoff();
                             shared.wake.notify_all();
                             Err(e)
                         }
