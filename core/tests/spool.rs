@@ -191,15 +191,21 @@ fn tracer(receiver: &Receiver, spool: &Path) -> OrderTracer {
 }
 
 fn tracer_with_queue(receiver: &Receiver, spool: &Path, queue: usize) -> OrderTracer {
+    spooling_tracer(receiver.endpoint(), spool, BATCH as usize, queue)
+}
+
+/// The tracer of these tests: `crm-api` exporting to `endpoint` over OTLP/HTTP, spooling in
+/// `spool`, no start records or heartbeats (one span per stage), quick batches.
+fn spooling_tracer(endpoint: String, spool: &Path, batch: usize, queue: usize) -> OrderTracer {
     OrderTracer::builder()
         .without_env()
         .service_name("crm-api")
-        .otlp(receiver.endpoint(), OtlpProtocol::HttpProtobuf)
+        .otlp(endpoint, OtlpProtocol::HttpProtobuf)
         .spool_dir(spool)
         .start_records(false)
         .heartbeat_interval(None)
         .scheduled_delay(Duration::from_millis(20))
-        .max_export_batch_size(BATCH as usize)
+        .max_export_batch_size(batch)
         .max_queue_size(queue)
         .export_timeout(Duration::from_secs(2))
         .build()
@@ -573,19 +579,7 @@ fn kill_child_emits_until_killed() {
             "run only by the kill -9 tests, which set {KILL_CHILD_ENDPOINT} and {KILL_CHILD_DIR}"
         );
     };
-    let tracer = OrderTracer::builder()
-        .without_env()
-        .service_name("crm-api")
-        .otlp(endpoint, OtlpProtocol::HttpProtobuf)
-        .spool_dir(dir)
-        .start_records(false)
-        .heartbeat_interval(None)
-        .scheduled_delay(Duration::from_millis(20))
-        .max_export_batch_size(KILL_BATCH)
-        .max_queue_size(KILL_QUEUE)
-        .export_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
+    let tracer = spooling_tracer(endpoint, Path::new(&dir), KILL_BATCH, KILL_QUEUE);
     let mut out = std::io::stdout().lock();
     for seq in 0.. {
         tracer
