@@ -82,56 +82,6 @@ pub fn order_root_span_id(order_id: &str) -> SpanId {
     SpanId::from_bytes(bytes)
 }
 
-/// Orders whose derived ids each thread keeps: a service thread serves several orders at
-/// once (stages of different orders interleave), and deriving the ids costs two SHA-256 runs.
-/// Direct-mapped by a hash of the order id, so a look-up is one hash and one comparison;
-/// bounded at this many entries (ids at most [`crate::schema::MAX_ORDER_ID_LEN`] bytes) per
-/// thread.
-const CACHED_ORDERS: usize = 64;
-
-/// One cached order: its id and derived ids.
-struct CachedOrder {
-    order_id: Box<str>,
-    trace_id: TraceId,
-    root_span_id: SpanId,
-}
-
-impl CachedOrder {
-    fn new(order_id: &str) -> Self {
-        Self {
-            order_id: order_id.into(),
-            trace_id: order_trace_id(order_id),
-            root_span_id: order_root_span_id(order_id),
-        }
-    }
-}
-
-/// The derived ids of an order (trace id, root span id), from this thread's cache (see
-/// [`CACHED_ORDERS`]); computed, and cached, on a miss.
-pub(crate) fn order_ids(order_id: &str) -> (TraceId, SpanId) {
-    thread_local! {
-        static CACHE: std::cell::RefCell<Vec<Option<CachedOrder>>> =
-            const { std::cell::RefCell::new(Vec::new()) };
-    }
-    let looked_up = CACHE.try_with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.is_empty() {
-            cache.resize_with(CACHED_ORDERS, || None);
-        }
-        let entry = &mut cache[(crate::stage_ids::id_hash(order_id) as usize) % CACHED_ORDERS];
-        match entry {
-            Some(c) if *c.order_id == *order_id => {}
-            _ => *entry = Some(CachedOrder::new(order_id)),
-        }
-        entry.as_ref().map(|c| (c.trace_id, c.root_span_id))
-    });
-    match looked_up {
-        Ok(Some(ids)) => ids,
-        // The thread is being torn down (its cache is gone): compute without caching.
-        _ => (order_trace_id(order_id), order_root_span_id(order_id)),
-    }
-}
-
 /// `sc` without the Level 2 `random-trace-id` flag: for a context whose trace id is derived
 /// from the order (not random, so it must not claim to be).
 pub(crate) fn without_random_flag(sc: SpanContext) -> SpanContext {
@@ -203,7 +153,7 @@ fn random() -> RandomIdGenerator {
     RandomIdGenerator::default()
 }
 
-/// Places a stage of `order_id` where the order's identity puts it — the one place that
+/// Places a stage of an order where the order's identity puts it — the one place that
 /// decides.
 ///
 /// - An incoming context becomes the parent when [`IdentityMode::Propagated`] is chosen, or when
@@ -211,13 +161,16 @@ fn random() -> RandomIdGenerator {
 /// - Otherwise the stage joins the order's derived trace, and a foreign incoming context is
 ///   kept as a span link: `order_submitted` becomes the trace's root span (with the derived
 ///   ids), every other event hangs under that root span.
+///
+/// `derived` is the order's trace id and root span id ([`order_trace_id`],
+/// [`order_root_span_id`]; cached per thread by [`crate::stage_ids`]).
 pub(crate) fn place(
     mode: IdentityMode,
     event: OrderEvent,
-    order_id: &str,
+    derived: (TraceId, SpanId),
     incoming: Option<SpanContext>,
 ) -> Placement {
-    let (derived_trace, root_span) = order_ids(order_id);
+    let (derived_trace, root_span) = derived;
     let (parent, link) = match (mode, incoming) {
         (IdentityMode::Propagated, Some(sc)) => (Some(sc), None),
         (IdentityMode::OrderDerived, Some(sc)) if sc.trace_id() == derived_trace => {
@@ -272,33 +225,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cached_ids_match_fresh_ones_across_orders() {
-        for id in ["ORD-1", "ORD-2", "ORD-1", "ORD-1", "ORD-3"] {
-            assert_eq!(
-                order_ids(id),
-                (order_trace_id(id), order_root_span_id(id)),
-                "{id}"
-            );
-        }
-    }
-
-    #[test]
-    fn cache_answers_right_for_more_orders_than_it_holds() {
-        // More orders than slots, twice round: evicted and colliding entries must be
-        // recomputed, never answered with another order's ids.
-        let ids: Vec<String> = (0..3 * CACHED_ORDERS).map(|i| format!("ORD-{i}")).collect();
-        for _ in 0..2 {
-            for id in &ids {
-                assert_eq!(
-                    order_ids(id),
-                    (order_trace_id(id), order_root_span_id(id)),
-                    "{id}"
-                );
-            }
-        }
-    }
-
-    #[test]
     fn derived_ids_are_stable_known_values() {
         // Pinned: changing the derivation splits every running order's trace in two.
         assert_eq!(
@@ -319,6 +245,10 @@ mod tests {
         assert_ne!(&t[..8], &s[..]);
     }
 
+    fn ord1() -> (TraceId, SpanId) {
+        (order_trace_id("ORD-1"), order_root_span_id("ORD-1"))
+    }
+
     fn remote(trace_id: TraceId, flags: u8) -> SpanContext {
         SpanContext::new(
             trace_id,
@@ -334,7 +264,7 @@ mod tests {
         let p = place(
             IdentityMode::OrderDerived,
             OrderEvent::OrderSubmitted,
-            "ORD-1",
+            ord1(),
             None,
         );
         assert_eq!(p.context.trace_id(), order_trace_id("ORD-1"));
@@ -348,7 +278,7 @@ mod tests {
         let p = place(
             IdentityMode::OrderDerived,
             OrderEvent::OrderShipped,
-            "ORD-1",
+            ord1(),
             None,
         );
         assert_eq!(p.context.trace_id(), order_trace_id("ORD-1"));
@@ -364,7 +294,7 @@ mod tests {
         let p = place(
             IdentityMode::OrderDerived,
             OrderEvent::OrderConfirmed,
-            "ORD-1",
+            ord1(),
             Some(sc),
         );
         assert_eq!(p.parent_span_id, SpanId::from(0x1234));
@@ -378,7 +308,7 @@ mod tests {
         let p = place(
             IdentityMode::OrderDerived,
             OrderEvent::OrderConfirmed,
-            "ORD-1",
+            ord1(),
             Some(sc.clone()),
         );
         assert_eq!(p.context.trace_id(), order_trace_id("ORD-1"));
@@ -390,7 +320,7 @@ mod tests {
         let p = place(
             IdentityMode::Propagated,
             OrderEvent::OrderConfirmed,
-            "ORD-1",
+            ord1(),
             Some(sc),
         );
         assert_eq!(p.context.trace_id(), TraceId::from(77));

@@ -24,6 +24,7 @@
 use crate::attribute::{AttributeValue, checked_attribute};
 use crate::error::{OrderTraceError, Result};
 use crate::error_info::{ErrorInfo, record_exception};
+use crate::open_stages::OpenTicket;
 use crate::propagation::{
     Baggage, HeaderCarrier, TraceHeaders, TraceParent, TraceStateList, inject,
 };
@@ -41,6 +42,8 @@ use std::time::SystemTime;
 #[derive(Debug)]
 pub struct Stage {
     record: StageRecord,
+    /// Its place in the open-stage registry, if it is registered.
+    ticket: Option<OpenTicket>,
     /// What arrived with the parent; `headers` adds the order and user ids to its baggage.
     inherited: Inherited,
     tracer: OrderTracer,
@@ -56,9 +59,15 @@ pub(crate) struct Inherited {
 }
 
 impl Stage {
-    pub(crate) fn new(record: StageRecord, inherited: Inherited, tracer: OrderTracer) -> Self {
+    pub(crate) fn new(
+        record: StageRecord,
+        ticket: Option<OpenTicket>,
+        inherited: Inherited,
+        tracer: OrderTracer,
+    ) -> Self {
         Self {
             record,
+            ticket,
             inherited,
             tracer,
             ended: false,
@@ -218,7 +227,7 @@ impl Stage {
         }
         let mut record = self.record.take();
         record.end_time = SystemTime::now();
-        self.tracer.stage_ended(record);
+        self.tracer.stage_ended(record, self.ticket.take());
     }
 }
 

@@ -147,7 +147,8 @@ impl<'t> StageBuilder<'t> {
         // while its stage is still open (what `ordertrace watch` compares with the MES).
         // Without a start record the watch reads it from the stage span.
         let start_record = inner.config.start_record_threshold();
-        let status_change: Vec<KeyValue> = if start_record.is_some() {
+        let status_change: Vec<KeyValue> = if start_record.is_some() && !self.attributes.is_empty()
+        {
             self.attributes
                 .iter()
                 .filter(|kv| {
@@ -159,9 +160,17 @@ impl<'t> StageBuilder<'t> {
         } else {
             Vec::new()
         };
-        let placement = match &order_id {
-            Some(o) => identity::place(inner.config.identity, self.event, o, incoming_sc),
-            None => identity::place_without_order(incoming_sc),
+        let (order_id, placement) = match order_id {
+            Some((o, trace, root)) => (
+                Some(o),
+                identity::place(
+                    inner.config.identity,
+                    self.event,
+                    (trace, root),
+                    incoming_sc,
+                ),
+            ),
+            None => (None, identity::place_without_order(incoming_sc)),
         };
         // Problems first, then the caller's attributes: the order the span has always had
         // (see `StageRecord::into_span_data`).
@@ -194,6 +203,7 @@ impl<'t> StageBuilder<'t> {
         let inherited = inherited(self.incoming.map(|h| *h), placement.continues_parent);
 
         // Without an order id there is no order to follow: no start record, no heartbeats.
+        let mut ticket = None;
         if let Some(order_id) = &record.order_id {
             let status_change = if start_record == Some(Duration::ZERO) {
                 // Threshold zero: the start record goes out now; otherwise the open-stage
@@ -212,17 +222,17 @@ impl<'t> StageBuilder<'t> {
                 status_change
             };
             if inner.open.tracks() {
-                inner.open.opened(
+                ticket = Some(inner.open.opened(
                     &record.context,
                     self.event,
                     order_id,
                     record.user_id.as_ref(),
                     started_at,
                     status_change,
-                );
+                ));
             }
         }
-        Ok(Stage::new(record, inherited, self.tracer.clone()))
+        Ok(Stage::new(record, ticket, inherited, self.tracer.clone()))
     }
 }
 

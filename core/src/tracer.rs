@@ -20,7 +20,7 @@
 
 use crate::error::{OrderTraceError, Result};
 use crate::identity::IdentityMode;
-use crate::open_stages::{Heartbeats, OpenStages};
+use crate::open_stages::{Heartbeats, OpenStages, OpenTicket};
 use crate::pipeline::{
     BatchProcessor, ExportTarget, OtlpProtocol, PipelineConfig, PipelineCounters, PipelineHandle,
     Queued, SpoolSettings, ordertrace_scope,
@@ -347,9 +347,9 @@ impl OrderTracer {
     }
 
     /// A stage has ended: it leaves the open-stage registry and its span is queued.
-    pub(crate) fn stage_ended(&self, record: StageRecord) {
-        if self.inner.open.tracks() && record.order_id.is_some() {
-            self.inner.open.closed(record.context.span_id());
+    pub(crate) fn stage_ended(&self, record: StageRecord, ticket: Option<OpenTicket>) {
+        if let Some(t) = ticket {
+            self.inner.open.closed(t);
         }
         self.inner.pipeline.enqueue(Queued::Stage(record));
     }
