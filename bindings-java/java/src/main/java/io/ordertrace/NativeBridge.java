@@ -27,9 +27,13 @@ final class NativeBridge {
      * Starts a stage in one crossing. {@code event} is {@link OrderEvent#ordinal()} (the schema's
      * order); the attribute arrays are parallel (null when there are none: kinds 0 string, 1 long,
      * 2 double, 3 boolean as 0/1 in the long); {@code parentHeaders} is name, value, name, value, ...
+     * {@code orderIdLength} and {@code userIdLength} are the strings' own {@link String#length()}
+     * (0 for null): the native side reads short ASCII ids with one JNI call each, without asking
+     * the JVM for the length. Status, attributes and headers are null when there are none, so the
+     * common stage takes the native fast path.
      */
-    static native long stageStart(long tracer, int event, String orderId, String userId, int kind, String statusFrom,
-            String statusTo, String[] attributeKeys, int[] attributeKinds, String[] attributeStrings,
+    static native long stageStart(long tracer, int event, String orderId, int orderIdLength, String userId,
+            int userIdLength, int kind, String statusFrom, String statusTo, String[] attributeKeys, int[] attributeKinds, String[] attributeStrings,
             long[] attributeLongs, double[] attributeDoubles, String[] parentHeaders);
     static native void stageSetAttribute(long stage, String key, int kind, String text, long number, double real);
     static native void stageRecordPrice(long stage, double amount, String currency);

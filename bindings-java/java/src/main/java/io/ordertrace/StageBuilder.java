@@ -12,8 +12,8 @@ public final class StageBuilder {
     private final String orderId;
     private String userId = "";
     private int kind = 0;
-    private String statusFrom = "";
-    private String statusTo = "";
+    private String statusFrom;
+    private String statusTo;
     private final List<StageSpan.Attribute> attributes = new ArrayList<>();
     private Map<String, String> parentHeaders = Collections.emptyMap();
 
@@ -40,8 +40,9 @@ public final class StageBuilder {
 
     /** {@code order.status.from} and {@code order.status.to}, for {@code order_status_changed}. */
     public StageBuilder statusChange(String from, String to) {
-        this.statusFrom = from == null ? "" : from;
-        this.statusTo = to == null ? "" : to;
+        // Null when empty: the native side treats both alike, and all-null is its fast path.
+        this.statusFrom = from == null || from.isEmpty() ? null : from;
+        this.statusTo = to == null || to.isEmpty() ? null : to;
         return this;
     }
 
@@ -103,8 +104,9 @@ public final class StageBuilder {
             reals[i] = a.real();
         }
         String[] headers = Propagation.flatten(parentHeaders);
-        long stage = tracer.withHandle(t -> NativeBridge.stageStart(t, event.ordinal(), orderId, userId, kind, statusFrom,
-                statusTo, keys, kinds, texts, numbers, reals, headers));
+        int orderIdLength = orderId == null ? 0 : orderId.length();
+        long stage = tracer.withHandle(t -> NativeBridge.stageStart(t, event.ordinal(), orderId, orderIdLength, userId,
+                userId.length(), kind, statusFrom, statusTo, keys, kinds, texts, numbers, reals, headers));
         return new StageSpan(stage, event, orderId == null ? "" : orderId);
     }
 }

@@ -35,7 +35,7 @@ class BoundaryTest extends Fixture {
     @Test
     void aNullOrderIdReachingStageStartIsAMissingIdNotAnError() throws Exception {
         long stage = tracer().withHandle(
-                t -> NativeBridge.stageStart(t, 0, null, null, 0, null, null, null, null, null, null, null, null));
+                t -> NativeBridge.stageStart(t, 0, null, 0, null, 0, 0, null, null, null, null, null, null, null, null));
         NativeBridge.stageEnd(stage);
         NativeBridge.stageFree(stage);
         assertEquals("invalid order id: it is empty", attr(one(spans(), "order_submitted"), "ordertrace.problem"));
@@ -44,7 +44,7 @@ class BoundaryTest extends Fixture {
     @Test
     void aZeroTracerHandleIsAnOrderTraceExceptionNotACrash() {
         OrderTraceException e = assertThrows(OrderTraceException.class,
-                () -> NativeBridge.stageStart(0, 0, "ORD-1", null, 0, null, null, null, null, null, null, null, null));
+                () -> NativeBridge.stageStart(0, 0, "ORD-1", 5, null, 0, 0, null, null, null, null, null, null, null, null));
         assertEquals(OrderTraceException.NULL_POINTER, e.code());
         assertTrue(e.getMessage().contains("tracer"), e.getMessage());
     }
@@ -52,7 +52,7 @@ class BoundaryTest extends Fixture {
     @Test
     void anEventIndexOutsideTheSchemaIsInvalidInputNamingIt() {
         OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
-                t -> NativeBridge.stageStart(t, 8, "ORD-1", null, 0, null, null, null, null, null, null, null, null)));
+                t -> NativeBridge.stageStart(t, 8, "ORD-1", 5, null, 0, 0, null, null, null, null, null, null, null, null)));
         assertEquals(OrderTraceException.INVALID_INPUT, e.code());
         assertTrue(e.getMessage().contains("event index 8"), e.getMessage());
     }
@@ -60,7 +60,7 @@ class BoundaryTest extends Fixture {
     @Test
     void attributeArraysShorterThanTheKeysAreAnOrderTraceException() {
         OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
-                t -> NativeBridge.stageStart(t, 2, "ORD-1", null, 0, null, null, new String[] {"crm.channel"}, new int[0],
+                t -> NativeBridge.stageStart(t, 2, "ORD-1", 5, null, 0, 0, null, null, new String[] {"crm.channel"}, new int[0],
                         new String[] {"web"}, new long[1], new double[1], null)));
         assertEquals(OrderTraceException.INVALID_INPUT, e.code());
     }
