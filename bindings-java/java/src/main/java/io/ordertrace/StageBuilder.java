@@ -14,7 +14,8 @@ public final class StageBuilder {
     private int kind = 0;
     private String statusFrom;
     private String statusTo;
-    private final List<StageSpan.Attribute> attributes = new ArrayList<>();
+    // Made on the first attribute: the common stage has none.
+    private List<StageSpan.Attribute> attributes;
     private Map<String, String> parentHeaders = Collections.emptyMap();
 
     StageBuilder(OrderTracer tracer, OrderEvent event, String orderId) {
@@ -34,7 +35,11 @@ public final class StageBuilder {
 
     /** An extra attribute: String, integral number, floating point number, Boolean, or anything else as its toString(). */
     public StageBuilder attribute(String key, Object value) {
-        attributes.add(StageSpan.encodeAttribute(key, value));
+        StageSpan.Attribute a = StageSpan.encodeAttribute(key, value);
+        if (attributes == null) {
+            attributes = new ArrayList<>();
+        }
+        attributes.add(a);
         return this;
     }
 
@@ -89,7 +94,7 @@ public final class StageBuilder {
         }
         // The common stage has no attributes and no parent headers: then only primitives and
         // strings cross, in one call. Attributes go as parallel arrays, numbers as numbers.
-        int n = attributes.size();
+        int n = attributes == null ? 0 : attributes.size();
         String[] keys = n == 0 ? null : new String[n];
         int[] kinds = n == 0 ? null : new int[n];
         String[] texts = n == 0 ? null : new String[n];

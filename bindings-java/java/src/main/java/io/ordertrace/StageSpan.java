@@ -2,7 +2,6 @@ package io.ordertrace;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.lang.ref.Cleaner;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -13,14 +12,12 @@ import java.util.Map;
  * becomes unreachable.
  */
 public final class StageSpan implements AutoCloseable {
-    private final NativeHandle release;
-    private final Cleaner.Cleanable cleanable;
+    private final StageRelease release;
     private final OrderEvent event;
     private final String orderId;
 
     StageSpan(long handle, OrderEvent event, String orderId) {
-        this.release = new NativeHandle(handle, NativeBridge::stageFree);
-        this.cleanable = OrderTracer.CLEANER.register(this, release);
+        this.release = new StageRelease(this, handle);
         this.event = event;
         this.orderId = orderId;
     }
@@ -36,7 +33,7 @@ public final class StageSpan implements AutoCloseable {
     }
 
     private long handle() {
-        long h = release.get();
+        long h = release.handle();
         if (h == 0) {
             throw new OrderTraceException(OrderTraceException.CLOSED, "the " + event.wireName() + " stage of " + (orderId == null ? "no order" : OrderTraceException.quoted(orderId)) + " is closed");
         }
@@ -101,7 +98,7 @@ public final class StageSpan implements AutoCloseable {
         try {
             NativeBridge.stageEndWithError(handle(), e[0], e[1], e[2]);
         } finally {
-            cleanable.clean();
+            release.release();
         }
     }
 
@@ -110,7 +107,7 @@ public final class StageSpan implements AutoCloseable {
         try {
             NativeBridge.stageEnd(handle());
         } finally {
-            cleanable.clean();
+            release.release();
         }
     }
 
@@ -141,6 +138,6 @@ public final class StageSpan implements AutoCloseable {
     /** Ends the stage if open (successfully) and releases it. Calling it again does nothing. */
     @Override
     public synchronized void close() {
-        cleanable.clean();
+        release.release();
     }
 }

@@ -91,6 +91,22 @@ class BoundaryTest extends Fixture {
         assertEquals("true", attr(one(spans(), "order_confirmed"), "crm.leaked"));
     }
 
+    @Test
+    void closedAndEndedStagesAreUnregisteredAndALeakedOneOnceCollected() throws Exception {
+        int before = StageRelease.registered();
+        for (int i = 0; i < 100; i++) {
+            tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-R" + i).start().close();
+        }
+        StageSpan ended = tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-E").start();
+        ended.end();
+        assertEquals(before, StageRelease.registered(), "close() and end() unregister their stage");
+        startAndLeak("ORD-R-LEAK");
+        assertEquals(before + 1, StageRelease.registered(), "an open stage stays registered");
+        assertTrue(collectUntil(() -> StageRelease.registered() == before), "the leaked stage was never released");
+        ended.close();
+        assertEquals(before, StageRelease.registered(), "closing after end() changes nothing");
+    }
+
     private void useAndLeakTracer(String file) {
         OrderTracer leaked = OrderTracer.builder().readEnvironment(false).serviceName("crm-api").file(file)
                 .startRecords(false).heartbeat(Duration.ZERO).build();
@@ -122,7 +138,9 @@ class BoundaryTest extends Fixture {
             assertTrue(busy.counters().spansExported() >= 1, "the native export thread ran: " + busy.counters());
             Set<String> during = javaThreadNames();
             during.removeAll(before);
-            during.removeIf(name -> name.startsWith("Common-Cleaner") || name.startsWith("process reaper"));
+            // ordertrace-stage-release: the Java thread freeing dropped stages (StageRelease).
+            during.removeIf(name -> name.startsWith("Common-Cleaner") || name.startsWith("process reaper")
+                    || name.equals("ordertrace-stage-release"));
             assertEquals(Set.of(), during, "threads the JVM sees beyond the test's own");
             open.close();
         }
