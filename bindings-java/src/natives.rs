@@ -105,14 +105,25 @@ unsafe fn ascii_in_place<'b>(
     }
     // SAFETY: [0, n] was initialised by the fill above (the JVM only overwrites it).
     let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n + 1) };
-    // Modified UTF-8 has no zero byte. Exactly n bytes of 1..=0x7F followed by the zero means
-    // every char was ASCII (where modified UTF-8 and UTF-8 agree); a longer encoding runs over
-    // byte n, and a read that failed left zeros.
-    if bytes[n] != 0 || !bytes[..n].iter().all(|&b| b.wrapping_sub(1) < 0x7f) {
+    ascii_text(bytes)
+}
+
+/// The text of `bytes` (what `GetStringUTFRegion` wrote for a string of `bytes.len() - 1`
+/// UTF-16 units, over zeros) when that string was ASCII; `None` otherwise.
+///
+/// Modified UTF-8 has no zero byte. Exactly n bytes of 1..=0x7F followed by the zero means
+/// every char was ASCII (where modified UTF-8 and UTF-8 agree); a longer encoding runs over
+/// byte n, and a read that failed left zeros.
+fn ascii_text(bytes: &[u8]) -> Option<&str> {
+    let (&end, text) = bytes.split_last()?;
+    // Without an early exit, so the check runs 16 or 32 bytes a step: a byte of 0 sets the top
+    // bit of `b - 1`, a byte of 0x80 or more its own.
+    let outside_1_to_7f = text.iter().fold(0u8, |acc, &b| acc | b | b.wrapping_sub(1));
+    if end != 0 || outside_1_to_7f & 0x80 != 0 {
         return None;
     }
     // SAFETY: every byte is in 1..=0x7F, which is ASCII and so UTF-8.
-    Some(unsafe { std::str::from_utf8_unchecked(&bytes[..n]) })
+    Some(unsafe { std::str::from_utf8_unchecked(text) })
 }
 
 /// Runs a native method's common case straight on its `JNIEnv`, without the `jni` crate's
@@ -744,6 +755,27 @@ mod tests {
             AttributeValue::Str("web".into())
         );
         assert!(attribute_value(9, None, 0, 0.0).is_err());
+    }
+
+    #[test]
+    fn ascii_text_takes_exactly_n_ascii_bytes_before_the_zero() {
+        assert_eq!(ascii_text(b"ORD-1\0"), Some("ORD-1"));
+        assert_eq!(ascii_text(b"\x01\x7f\0"), Some("\u{1}\u{7f}"));
+        assert_eq!(ascii_text(b"\0"), Some(""));
+    }
+
+    #[test]
+    fn ascii_text_refuses_what_was_not_ascii_or_not_read() {
+        // "é" (2 bytes) as a 1-unit string: the encoding runs over the end zero.
+        assert_eq!(ascii_text("é\0".as_bytes()), None);
+        assert_eq!(ascii_text(&[b'A', 0xc3]), None);
+        // U+0000 in modified UTF-8 is C0 80; a byte of 0x80 or more anywhere is refused.
+        assert_eq!(ascii_text(&[0xc0, 0x80, 0]), None);
+        assert_eq!(ascii_text(&[b'A', 0x80, 0]), None);
+        // A failed read (a pending exception) leaves the zeros.
+        assert_eq!(ascii_text(&[0, 0, 0, 0]), None);
+        assert_eq!(ascii_text(&[b'A', 0, 0]), None);
+        assert_eq!(ascii_text(&[]), None);
     }
 
     #[test]
