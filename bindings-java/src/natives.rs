@@ -68,16 +68,41 @@ fn java_str<'b>(
     Ok(Some(std::borrow::Cow::Owned(chars.to_str().into_owned())))
 }
 
+/// The longest id the common path reads in place, in UTF-16 units (an order id has at most
+/// 128 bytes; a longer one takes the general path, which reports it).
+const SHORT_ID_UNITS: usize = 128;
+
+/// Stack room to read one short id in place: its UTF-16 units, then their ASCII bytes.
+struct ShortId {
+    units: [MaybeUninit<u16>; SHORT_ID_UNITS],
+    bytes: [MaybeUninit<u8>; SHORT_ID_UNITS],
+}
+
+impl ShortId {
+    fn new() -> Self {
+        Self {
+            units: [MaybeUninit::uninit(); SHORT_ID_UNITS],
+            bytes: [MaybeUninit::uninit(); SHORT_ID_UNITS],
+        }
+    }
+}
+
 /// A Java string of `units` UTF-16 units (its `length()`, passed by Java) as text borrowed from
 /// `buf`, read with one JNI call and no `jni` crate book-keeping; `""` for a Java null.
 /// `None` when it is not short ASCII text: the caller then takes the general path
 /// ([`java_str`]), which handles every string.
 ///
+/// Why `GetStringRegion` (UTF-16) and not `GetStringUTFRegion`: for the JVM's one-byte
+/// (Latin-1) strings the first is a plain widening copy, while the second encodes char by
+/// char (`UNICODE::as_utf8`, the larger part of reading the ids in `perf`); narrowing ASCII
+/// units here is a vector loop.
+///
 /// Why the length comes from Java: `GetStringLength` is a JNI call with a VM transition of
 /// its own, while Java has the length at hand. `NativeBridge` is package-private and
 /// `StageBuilder.start` passes each string's own `length()`. A length beyond the string makes
-/// the JVM throw `StringIndexOutOfBoundsException` and write nothing, so the read comes back
-/// empty and the general path runs with that exception pending (reported as it is).
+/// the JVM throw `StringIndexOutOfBoundsException` and write nothing; the units were filled
+/// with a non-ASCII value first, so the general path then runs with that exception pending
+/// (reported as it is).
 ///
 /// # Safety
 /// `raw` must be the `JNIEnv` of the native method running on this thread, and `s` one of its
@@ -86,44 +111,43 @@ unsafe fn ascii_in_place<'b>(
     raw: *mut jni::sys::JNIEnv,
     s: &JString<'_>,
     units: jint,
-    buf: &'b mut [MaybeUninit<u8>; SHORT_TEXT],
+    buf: &'b mut ShortId,
 ) -> Option<&'b str> {
     if s.is_null() || units == 0 {
         return Some("");
     }
     let n = usize::try_from(units)
         .ok()
-        .filter(|&n| n * 3 < SHORT_TEXT)?;
-    // Only the bytes read below are zeroed first (not the whole buffer): after the call,
-    // [0, n] holds what the JVM wrote over those zeros.
-    buf[..=n].fill(MaybeUninit::new(0));
+        .filter(|&n| n <= SHORT_ID_UNITS)?;
+    buf.units[..n].fill(MaybeUninit::new(u16::MAX));
     // SAFETY: `raw` is this thread's live JNIEnv and `s` a live, non-null local reference (the
-    // function's contract); the region [0, units) takes at most 3 × units bytes plus a NUL,
-    // which `buf` has. GetStringUTFRegion is in every JVM since JNI 1.2.
+    // function's contract); the region [0, units) is n <= SHORT_ID_UNITS units, which `buf`
+    // has. GetStringRegion is in every JVM since JNI 1.2.
     unsafe {
-        ((**raw).v1_2.GetStringUTFRegion)(raw, s.as_raw(), 0, units, buf.as_mut_ptr().cast());
+        ((**raw).v1_2.GetStringRegion)(raw, s.as_raw(), 0, units, buf.units.as_mut_ptr().cast());
     }
-    // SAFETY: [0, n] was initialised by the fill above (the JVM only overwrites it).
-    let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n + 1) };
-    ascii_text(bytes)
+    // SAFETY: [0, n) was initialised by the fill above (the JVM only overwrites it).
+    let read = unsafe { std::slice::from_raw_parts(buf.units.as_ptr().cast::<u16>(), n) };
+    ascii_text(read, &mut buf.bytes)
 }
 
-/// The text of `bytes` (what `GetStringUTFRegion` wrote for a string of `bytes.len() - 1`
-/// UTF-16 units, over zeros) when that string was ASCII; `None` otherwise.
-///
-/// Modified UTF-8 has no zero byte. Exactly n bytes of 1..=0x7F followed by the zero means
-/// every char was ASCII (where modified UTF-8 and UTF-8 agree); a longer encoding runs over
-/// byte n, and a read that failed left zeros.
-fn ascii_text(bytes: &[u8]) -> Option<&str> {
-    let (&end, text) = bytes.split_last()?;
-    // Without an early exit, so the check runs 16 or 32 bytes a step: a byte of 0 sets the top
-    // bit of `b - 1`, a byte of 0x80 or more its own.
-    let outside_1_to_7f = text.iter().fold(0u8, |acc, &b| acc | b | b.wrapping_sub(1));
-    if end != 0 || outside_1_to_7f & 0x80 != 0 {
+/// `units` as text written into `out` when every unit is ASCII; `None` otherwise.
+fn ascii_text<'b>(units: &[u16], out: &'b mut [MaybeUninit<u8>]) -> Option<&'b str> {
+    let out = out.get_mut(..units.len())?;
+    // Without an early exit, so both loops run many units a step.
+    if units.iter().fold(0u16, |acc, &u| acc | u) >= 0x80 {
         return None;
     }
-    // SAFETY: every byte is in 1..=0x7F, which is ASCII and so UTF-8.
-    Some(unsafe { std::str::from_utf8_unchecked(text) })
+    for (b, &u) in out.iter_mut().zip(units) {
+        *b = MaybeUninit::new(u as u8);
+    }
+    // SAFETY: every byte of `out` was just written, each below 0x80: ASCII, so UTF-8.
+    Some(unsafe {
+        std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+            out.as_ptr().cast::<u8>(),
+            out.len(),
+        ))
+    })
 }
 
 /// Runs a native method's common case straight on its `JNIEnv`, without the `jni` crate's
@@ -439,8 +463,7 @@ unsafe fn start_common(
     kind: jint,
 ) -> Result<Option<jlong>> {
     let tracer = tracer_ref(tracer)?;
-    let mut order_buf = [MaybeUninit::uninit(); SHORT_TEXT];
-    let mut user_buf = [MaybeUninit::uninit(); SHORT_TEXT];
+    let (mut order_buf, mut user_buf) = (ShortId::new(), ShortId::new());
     // SAFETY: the function's contract.
     let Some(order_id) = (unsafe { ascii_in_place(raw, order_id, order_units, &mut order_buf) })
     else {
@@ -757,25 +780,32 @@ mod tests {
         assert!(attribute_value(9, None, 0, 0.0).is_err());
     }
 
-    #[test]
-    fn ascii_text_takes_exactly_n_ascii_bytes_before_the_zero() {
-        assert_eq!(ascii_text(b"ORD-1\0"), Some("ORD-1"));
-        assert_eq!(ascii_text(b"\x01\x7f\0"), Some("\u{1}\u{7f}"));
-        assert_eq!(ascii_text(b"\0"), Some(""));
+    fn ascii(units: &[u16]) -> Option<String> {
+        let mut out = [MaybeUninit::uninit(); SHORT_ID_UNITS];
+        ascii_text(units, &mut out).map(str::to_string)
     }
 
     #[test]
-    fn ascii_text_refuses_what_was_not_ascii_or_not_read() {
-        // "é" (2 bytes) as a 1-unit string: the encoding runs over the end zero.
-        assert_eq!(ascii_text("é\0".as_bytes()), None);
-        assert_eq!(ascii_text(&[b'A', 0xc3]), None);
-        // U+0000 in modified UTF-8 is C0 80; a byte of 0x80 or more anywhere is refused.
-        assert_eq!(ascii_text(&[0xc0, 0x80, 0]), None);
-        assert_eq!(ascii_text(&[b'A', 0x80, 0]), None);
-        // A failed read (a pending exception) leaves the zeros.
-        assert_eq!(ascii_text(&[0, 0, 0, 0]), None);
-        assert_eq!(ascii_text(&[b'A', 0, 0]), None);
-        assert_eq!(ascii_text(&[]), None);
+    fn ascii_text_narrows_ascii_units_unchanged() {
+        let id: Vec<u16> = "ORD-1".encode_utf16().collect();
+        assert_eq!(ascii(&id).as_deref(), Some("ORD-1"));
+        assert_eq!(ascii(&[0x00, 0x7f]).as_deref(), Some("\u{0}\u{7f}"));
+        assert_eq!(ascii(&[]).as_deref(), Some(""));
+        let longest = vec![u16::from(b'7'); SHORT_ID_UNITS];
+        assert_eq!(ascii(&longest).map(|s| s.len()), Some(SHORT_ID_UNITS));
+    }
+
+    #[test]
+    fn ascii_text_refuses_any_unit_beyond_ascii_and_what_was_not_read() {
+        // é, a Latin-1 char the JVM stores in one byte; a surrogate half; anything at 0x80+.
+        assert_eq!(ascii(&[u16::from(b'A'), 0xe9]), None);
+        assert_eq!(ascii(&[0xd83d, 0xde00]), None);
+        assert_eq!(ascii(&[0x80]), None);
+        // A failed read leaves the fill value.
+        assert_eq!(ascii(&[u16::MAX; 4]), None);
+        // More units than the output has room for.
+        let mut small = [MaybeUninit::uninit(); 2];
+        assert!(ascii_text(&[65, 66, 67], &mut small).is_none());
     }
 
     #[test]
