@@ -107,6 +107,33 @@ class BoundaryTest extends Fixture {
         assertEquals(before, StageRelease.registered(), "closing after end() changes nothing");
     }
 
+    @Test
+    void manyOpenStagesOfOneThreadStayRegisteredUntilEachIsReleased() {
+        int before = StageRelease.registered();
+        java.util.List<StageSpan> open = new java.util.ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            StageSpan s = tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-M" + i).start();
+            if (i % 3 == 0) {
+                open.add(s);
+            } else {
+                s.close();
+            }
+        }
+        assertEquals(before + 100, StageRelease.registered());
+        open.forEach(StageSpan::close);
+        assertEquals(before, StageRelease.registered());
+    }
+
+    @Test
+    void aStageLeakedByAThreadThatEndedIsStillEndedOnceCollected() throws Exception {
+        int before = StageRelease.registered();
+        Thread t = new Thread(() -> startAndLeak("ORD-T-LEAK"));
+        t.start();
+        t.join();
+        assertEquals(before + 1, StageRelease.registered(), "the ended thread's open stage is still registered");
+        assertTrue(collectUntil(() -> StageRelease.registered() == before), "the leaked stage was never released");
+    }
+
     private void useAndLeakTracer(String file) {
         OrderTracer leaked = OrderTracer.builder().readEnvironment(false).serviceName("crm-api").file(file)
                 .startRecords(false).heartbeat(Duration.ZERO).build();
