@@ -721,11 +721,28 @@ native!(Java_io_ordertrace_NativeBridge_readSpansJson(path: JString<'caller>) ->
     Ok(env.new_string(ordertrace_bridge::spans_json(&path)?)?)
 });
 
-// Lets the Java tests prove that a panic in the bridge arrives as OrderTraceException (code
-// PANIC) and leaves the JVM running. Package-private on the Java side; it changes no state.
-native!(Java_io_ordertrace_NativeBridge_panicForTests() -> (), |env| {
-    panic!("deliberate panic for the boundary test")
-});
+/// Lets the Java tests prove that a panic in the bridge arrives as `OrderTraceException` (code
+/// PANIC) and leaves the JVM running, both from the common part of a [`direct`] method
+/// (`in_direct`) and from the general path through `with_env`. Package-private on the Java
+/// side; it changes no state.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)]
+pub extern "system" fn Java_io_ordertrace_NativeBridge_panicForTests<'caller>(
+    mut unowned: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    in_direct: jboolean,
+) {
+    direct(
+        &mut unowned,
+        || {
+            if in_direct {
+                panic!("deliberate panic for the boundary test (direct)")
+            }
+            Ok(None)
+        },
+        |_| panic!("deliberate panic for the boundary test (with_env)"),
+    )
+}
 
 #[cfg(test)]
 mod tests {

@@ -55,5 +55,5 @@ final class NativeBridge {
     static native String readSpansJson(String path);
 
     /** Panics inside the native library; only for the test proving a panic arrives as {@link OrderTraceException}. */
-    static native void panicForTests();
+    static native void panicForTests(boolean inDirectPath);
 }

@@ -18,9 +18,14 @@ import org.junit.jupiter.api.Test;
 class BoundaryTest extends Fixture {
     @Test
     void aPanicInTheNativeLibraryIsAnOrderTraceExceptionAndTheJvmCarriesOn() throws Exception {
-        OrderTraceException e = assertThrows(OrderTraceException.class, NativeBridge::panicForTests);
-        assertEquals(OrderTraceException.PANIC, e.code());
-        assertTrue(e.getMessage().contains("deliberate panic for the boundary test"), e.getMessage());
+        // Both ways a native method runs: straight on the JNIEnv (the common stage) and through
+        // the jni crate's with_env.
+        for (boolean direct : new boolean[] {true, false}) {
+            OrderTraceException e = assertThrows(OrderTraceException.class, () -> NativeBridge.panicForTests(direct));
+            assertEquals(OrderTraceException.PANIC, e.code());
+            String path = direct ? "(direct)" : "(with_env)";
+            assertTrue(e.getMessage().contains("deliberate panic for the boundary test " + path), e.getMessage());
+        }
         tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-1").start().close();
         assertEquals("order_confirmed", one(spans(), "order_confirmed").get("name").asText());
     }
