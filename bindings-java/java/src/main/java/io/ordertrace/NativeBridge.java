@@ -38,6 +38,7 @@ final class NativeBridge {
     static native void stageSetAttribute(long stage, String key, int kind, String text, long number, double real);
     static native void stageRecordPrice(long stage, double amount, String currency);
     static native void stageRecordError(long stage, String type, String message, String stacktrace);
+    /** Ends the stage and keeps the handle (its ids stay readable); {@link StageSpan#end()} frees instead, which ends it too. */
     static native void stageEnd(long stage);
     static native void stageEndWithError(long stage, String type, String message, String stacktrace);
     /** name, value, name, value, ... */

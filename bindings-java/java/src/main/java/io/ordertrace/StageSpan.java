@@ -104,11 +104,9 @@ public final class StageSpan implements AutoCloseable {
 
     /** Ends the stage successfully, and releases it. */
     public synchronized void end() {
-        try {
-            NativeBridge.stageEnd(handle());
-        } finally {
-            release.release();
-        }
+        handle(); // CLOSED once ended
+        // Freeing an open stage ends it, exactly as stageEnd does: one crossing instead of two.
+        release.release();
     }
 
     /** The headers to send on the next hop: traceparent, tracestate, baggage. */
