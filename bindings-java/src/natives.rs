@@ -1,6 +1,8 @@
 //! The native methods of `io.ordertrace.NativeBridge`. Each takes Java primitives as
-//! primitives and strings as `String` (read in place with `GetStringUTFChars`, no intermediate
-//! encoding), calls the core's Rust API directly, and returns a value. A failure is thrown
+//! primitives and strings as `String` (short ids read in place into stack buffers, no
+//! intermediate encoding), calls the core's Rust API directly, and returns a value. The
+//! common stage (start, end, free) runs straight on the `JNIEnv` ([`direct`]); everything else
+//! through the `jni` crate's `with_env`. A failure is thrown
 //! from here as `OrderTraceException(code, message)` with the code of the core's status table
 //! ([`crate::errors`]), so Java never makes a second call to fetch an error. A stage is one
 //! crossing to start it and one to end it; no global reference is created per stage.
@@ -101,8 +103,8 @@ impl ShortId {
 /// its own, while Java has the length at hand. `NativeBridge` is package-private and
 /// `StageBuilder.start` passes each string's own `length()`. A length beyond the string makes
 /// the JVM throw `StringIndexOutOfBoundsException` and write nothing; the units were filled
-/// with a non-ASCII value first, so the general path then runs with that exception pending
-/// (reported as it is).
+/// with a non-ASCII value first, and a read that is not ASCII asks whether an exception is
+/// pending: then it is cleared and reported as invalid input (no other JNI call runs with it).
 ///
 /// # Safety
 /// `raw` must be the `JNIEnv` of the native method running on this thread, and `s` one of its
@@ -112,13 +114,13 @@ unsafe fn ascii_in_place<'b>(
     s: &JString<'_>,
     units: jint,
     buf: &'b mut ShortId,
-) -> Option<&'b str> {
+) -> Result<Option<&'b str>> {
     if s.is_null() || units == 0 {
-        return Some("");
+        return Ok(Some(""));
     }
-    let n = usize::try_from(units)
-        .ok()
-        .filter(|&n| n <= SHORT_ID_UNITS)?;
+    let Some(n) = usize::try_from(units).ok().filter(|&n| n <= SHORT_ID_UNITS) else {
+        return Ok(None);
+    };
     buf.units[..n].fill(MaybeUninit::new(u16::MAX));
     // SAFETY: `raw` is this thread's live JNIEnv and `s` a live, non-null local reference (the
     // function's contract); the region [0, units) is n <= SHORT_ID_UNITS units, which `buf`
@@ -128,7 +130,19 @@ unsafe fn ascii_in_place<'b>(
     }
     // SAFETY: [0, n) was initialised by the fill above (the JVM only overwrites it).
     let read = unsafe { std::slice::from_raw_parts(buf.units.as_ptr().cast::<u16>(), n) };
-    ascii_text(read, &mut buf.bytes)
+    match ascii_text(read, &mut buf.bytes) {
+        Some(text) => Ok(Some(text)),
+        // SAFETY: as above; ExceptionCheck and ExceptionClear are allowed with an exception
+        // pending.
+        None if unsafe { ((**raw).v1_2.ExceptionCheck)(raw) } => {
+            unsafe { ((**raw).v1_1.ExceptionClear)(raw) };
+            Err(BridgeError::invalid(format!(
+                "a string length of {units} was passed for a shorter string (NativeBridge.stageStart)"
+            ))
+            .into())
+        }
+        None => Ok(None),
+    }
 }
 
 /// `units` as text written into `out` when every unit is ASCII; `None` otherwise.
@@ -465,12 +479,13 @@ unsafe fn start_common(
     let tracer = tracer_ref(tracer)?;
     let (mut order_buf, mut user_buf) = (ShortId::new(), ShortId::new());
     // SAFETY: the function's contract.
-    let Some(order_id) = (unsafe { ascii_in_place(raw, order_id, order_units, &mut order_buf) })
+    let Some(order_id) = (unsafe { ascii_in_place(raw, order_id, order_units, &mut order_buf) })?
     else {
         return Ok(None);
     };
     // SAFETY: the function's contract.
-    let Some(user_id) = (unsafe { ascii_in_place(raw, user_id, user_units, &mut user_buf) }) else {
+    let Some(user_id) = (unsafe { ascii_in_place(raw, user_id, user_units, &mut user_buf) })?
+    else {
         return Ok(None);
     };
     let mut b = tracer

@@ -55,6 +55,19 @@ class BoundaryTest extends Fixture {
     }
 
     @Test
+    void aStringLengthBeyondTheStringIsInvalidInputNotAStage() {
+        // StageBuilder passes each id's own length(); a wrong one must not read past the string.
+        for (int[] lengths : new int[][] {{6, 0}, {5, 40}}) {
+            OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
+                    t -> NativeBridge.stageStart(t, 0, "ORD-1", lengths[0], "1b4e28ba", lengths[1], 0, null, null, null,
+                            null, null, null, null, null)));
+            assertEquals(OrderTraceException.INVALID_INPUT, e.code());
+            assertTrue(e.getMessage().contains("string length of " + (lengths[0] == 6 ? 6 : 40)), e.getMessage());
+        }
+        assertEquals(0, tracer().counters().spansStarted());
+    }
+
+    @Test
     void anEventIndexOutsideTheSchemaIsInvalidInputNamingIt() {
         OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
                 t -> NativeBridge.stageStart(t, 8, "ORD-1", 5, null, 0, 0, null, null, null, null, null, null, null, null)));
