@@ -7,7 +7,10 @@
 //! `<event>.heartbeat` span every heartbeat interval, carrying how long it has been open.
 
 use crate::schema::{OrderEvent, RECORD_HEARTBEAT, RECORD_STAGE_START, attr};
-use opentelemetry::trace::{SpanBuilder, SpanContext, TraceContextExt, Tracer as _};
+use crate::stage_record::time;
+use opentelemetry::trace::{
+    SpanBuilder, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer as _,
+};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -16,21 +19,41 @@ use std::time::{Duration, Instant, SystemTime};
 
 #[derive(Debug, Clone)]
 struct OpenStage {
-    context: SpanContext,
+    /// The stage span's context, kept in parts (a tracestate, rare, boxed): the entry stays
+    /// within the 128 bytes a move copies inline, and every stage makes one.
+    trace_id: TraceId,
+    span_id: SpanId,
+    flags: TraceFlags,
+    trace_state: Option<Box<TraceState>>,
     event: OrderEvent,
     order_id: Arc<str>,
     user_id: Option<Arc<str>>,
-    /// When the stage started on the monotonic clock; `None` until the open-stage thread
-    /// first sees the stage (see [`OpenStages::first_seen`]): a stage start reads the clock
-    /// once, for `started_at`, not twice.
-    started: Option<Instant>,
-    /// The stage span's start time: the start record carries it.
-    started_at: SystemTime,
-    last_beat: Instant,
+    /// The stage span's start, Unix nanoseconds: the start record carries it.
+    start_ns: u64,
+    /// When the stage started on the monotonic clock, nanoseconds after the registry was
+    /// made; [`NOT_SEEN`] until the open-stage thread first sees the stage (see
+    /// [`OpenStages::first_seen`]): a stage start reads the clock once, not twice.
+    seen_ns: u64,
+    last_beat_ns: u64,
     /// The start record still to be exported (with the stage's status change, if any, so
     /// the CRM's new status shows while the stage is open); `None` once exported, or when
     /// start records are off or were exported at start.
     pending_start: Option<Vec<KeyValue>>,
+}
+
+/// `seen_ns` of a stage the open-stage thread has not looked at yet.
+const NOT_SEEN: u64 = u64::MAX;
+
+impl OpenStage {
+    fn context(&self) -> SpanContext {
+        SpanContext::new(
+            self.trace_id,
+            self.span_id,
+            self.flags,
+            false,
+            self.trace_state.as_deref().cloned().unwrap_or_default(),
+        )
+    }
 }
 
 /// What the open-stage thread exports for one stage on one tick.
@@ -123,7 +146,7 @@ impl OpenStages {
         Some((shortest / 4).max(Duration::from_millis(5)))
     }
 
-    /// Registers a stage that has just started at `started_at`; `status_change` goes on its
+    /// Registers a stage that has just started at `start_ns`; `status_change` goes on its
     /// start record if the stage stays open past the threshold. The ticket forgets it again.
     pub(crate) fn opened(
         &self,
@@ -131,18 +154,23 @@ impl OpenStages {
         event: OrderEvent,
         order_id: &Arc<str>,
         user_id: Option<&Arc<str>>,
-        started_at: SystemTime,
+        start_ns: u64,
         status_change: Vec<KeyValue>,
     ) -> OpenTicket {
+        let trace_state = context.trace_state();
         let stage = OpenStage {
-            context: context.clone(),
+            trace_id: context.trace_id(),
+            span_id: context.span_id(),
+            flags: context.trace_flags(),
+            trace_state: (*trace_state != TraceState::default())
+                .then(|| Box::new(trace_state.clone())),
             event,
             order_id: Arc::clone(order_id),
             user_id: user_id.cloned(),
-            started: None,
-            started_at,
-            // Set with `started` when the thread first sees the stage.
-            last_beat: self.created,
+            start_ns,
+            seen_ns: NOT_SEEN,
+            // Set with `seen_ns` when the thread first sees the stage.
+            last_beat_ns: 0,
             pending_start: self.start_record_after.map(|_| status_change),
         };
         let shard = home_shard();
@@ -211,24 +239,32 @@ impl OpenStages {
         // A stage is seen within a tick of its start unless the thread was held up; a whole
         // period allows for that and still bounds what a jump of the wall clock can do.
         let longest_first_age = self.tick().map_or(Duration::ZERO, |t| t * 4);
+        let since_created = |t: Instant| {
+            u64::try_from(t.saturating_duration_since(self.created).as_nanos()).unwrap_or(u64::MAX)
+        };
+        let now_ns = since_created(now);
+        let reached = |from_ns: u64, period: Duration| {
+            u128::from(now_ns.saturating_sub(from_ns)) >= period.as_nanos()
+        };
         let mut due: Vec<Due> = Vec::new();
         for shard in &self.shards {
             // One shard locked at a time, briefly: stages keep starting and ending meanwhile.
             for s in lock(shard).slots.iter_mut().flatten() {
-                let started = *s.started.get_or_insert_with(|| {
-                    let started = Self::first_seen(now, wall_now, s.started_at, longest_first_age);
-                    s.last_beat = started;
-                    started
-                });
+                if s.seen_ns == NOT_SEEN {
+                    let started =
+                        Self::first_seen(now, wall_now, time(s.start_ns), longest_first_age);
+                    s.seen_ns = since_created(started);
+                    s.last_beat_ns = s.seen_ns;
+                }
                 let start_record = match self.start_record_after {
-                    Some(after) if now.duration_since(started) >= after => s.pending_start.take(),
+                    Some(after) if reached(s.seen_ns, after) => s.pending_start.take(),
                     _ => None,
                 };
                 let heartbeat = self
                     .heartbeat_interval
-                    .is_some_and(|interval| now.duration_since(s.last_beat) >= interval);
+                    .is_some_and(|interval| reached(s.last_beat_ns, interval));
                 if heartbeat {
-                    s.last_beat = now;
+                    s.last_beat_ns = now_ns;
                 }
                 if start_record.is_some() || heartbeat {
                     due.push(Due {
@@ -246,13 +282,13 @@ impl OpenStages {
             heartbeat,
         } in due
         {
+            let context = stage.context();
             let OpenStage {
-                context,
                 event,
                 order_id,
                 user_id,
-                started,
-                started_at,
+                seen_ns,
+                start_ns,
                 ..
             } = stage;
             if let Some(status_change) = start_record {
@@ -263,11 +299,11 @@ impl OpenStages {
                     &order_id,
                     user_id.as_ref(),
                     status_change,
-                    started_at,
+                    time(start_ns),
                 );
             }
             if heartbeat {
-                let open_for = started.map_or(Duration::ZERO, |t| now.duration_since(t));
+                let open_for = Duration::from_nanos(now_ns.saturating_sub(seen_ns));
                 let mut attributes = record_attributes(
                     event,
                     &order_id,
@@ -416,7 +452,6 @@ impl Drop for Heartbeats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
 
     fn context(span: u64) -> SpanContext {
         SpanContext::new(
@@ -438,7 +473,7 @@ mod tests {
                 OrderEvent::OrderConfirmed,
                 &order,
                 None,
-                SystemTime::now(),
+                1_000,
                 Vec::new(),
             )
         };
@@ -467,7 +502,7 @@ mod tests {
                         OrderEvent::OrderConfirmed,
                         &order,
                         None,
-                        SystemTime::now(),
+                        1_000,
                         Vec::new(),
                     )
                     .shard
@@ -480,6 +515,15 @@ mod tests {
         // never all land in one shard.
         assert!(shards.len() >= 2, "four threads in {shards:?}");
         assert_eq!(open.len(), 4);
+    }
+
+    #[test]
+    fn an_entry_stays_within_what_a_move_copies_inline() {
+        assert!(
+            std::mem::size_of::<OpenStage>() <= 128,
+            "{} bytes",
+            std::mem::size_of::<OpenStage>()
+        );
     }
 
     #[test]

@@ -211,7 +211,6 @@ impl<'t> StageBuilder<'t> {
         let mut ticket = None;
         if let Some(order_id) = &record.order_id {
             let context = placement.context;
-            let started_at = time(start_ns);
             let status_change = if start_record == Some(Duration::ZERO) {
                 // Threshold zero: the start record goes out now; otherwise the open-stage
                 // thread exports it only if the stage is still open after the threshold.
@@ -222,7 +221,7 @@ impl<'t> StageBuilder<'t> {
                     order_id,
                     record.user_id.as_ref(),
                     status_change,
-                    started_at,
+                    time(start_ns),
                 );
                 Vec::new()
             } else {
@@ -234,7 +233,7 @@ impl<'t> StageBuilder<'t> {
                     self.event,
                     order_id,
                     record.user_id.as_ref(),
-                    started_at,
+                    start_ns,
                     status_change,
                 ));
             }
