@@ -8,7 +8,7 @@ namespace OrderTrace.Bench
     /// <summary>
     /// Under Mono: ns per stage through P/Invoke, and the overhead MesInstrumentation.CalculatePrice
     /// adds over the bare call it wraps. Export goes nowhere (OTEL_TRACES_EXPORTER=none, set by
-    /// benches/run-dotnet). Each figure is the median of 7 rounds.
+    /// benches/run-dotnet). Each figure is the median of 7 rounds. Usage: Bench.exe [n] [stages]
     /// </summary>
     internal static class Bench
     {
@@ -42,11 +42,23 @@ namespace OrderTrace.Bench
                 return 2;
             }
             var n = args.Length > 0 ? int.Parse(args[0]) : 100000;
+            // "stages": n stages and nothing else, for instruction counts (callgrind counts the
+            // same whatever the load; per stage = the difference of two n / their difference).
+            var stagesOnly = args.Length > 1 && args[1] == "stages";
             using (var tracer = new OrderTracer(new OrderTracerOptions
             {
                 ServiceName = "bench", StartRecords = false, HeartbeatInterval = TimeSpan.Zero,
             }))
             {
+                if (stagesOnly)
+                {
+                    for (var i = 0; i < n; i++)
+                    {
+                        using (tracer.StartStage(OrderEvent.PriceCalculated, "ORD-12345", User)) { }
+                    }
+                    Console.WriteLine("{0} stages, counters: started {1}", n, tracer.Counters.SpansStarted);
+                    return 0;
+                }
                 var mes = new MesInstrumentation(tracer);
                 // Warm up the JIT and the native side.
                 NsPerOp(n / 10, () => { using (tracer.StartStage(OrderEvent.PriceCalculated, "ORD-12345", User)) { } });

@@ -55,6 +55,54 @@ namespace OrderTrace.Tests
         }
 
         [Test]
+        public void StringsOfEveryLengthAndFirstNonAsciiPlaceArriveAsSent()
+        {
+            // NativeStrings.Str copies ASCII four chars a step, then char by char, and encodes
+            // from the first char beyond ASCII; every length around a step and every place of
+            // that char (in a step, in the tail, at either end), UTF-8 widths 1-4 and chars at
+            // each width's edge must arrive unchanged.
+            var values = new List<string>();
+            for (var n = 1; n <= 13; n++) values.Add(new string('a', n - 1) + (char)('0' + n % 10));
+            foreach (var wide in new[] { "\u007f", "\u0080", "\u00ff", "\u0100", "\u07ff", "\u0800", "\uffee", "\uD83D\uDE00" })
+            {
+                for (var at = 0; at <= 9; at++) values.Add(new string('b', at) + wide + "-cd");
+            }
+            var attributes = new Dictionary<string, object>();
+            for (var i = 0; i < values.Count; i++) attributes.Add("t.v" + i, values[i]);
+            using (Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1", null, null, attributes)) { }
+            var span = One(Spans(), "price_calculated");
+            for (var i = 0; i < values.Count; i++) Assert.Equal(values[i], Attr(span, "t.v" + i), "value " + i);
+        }
+
+        [Test]
+        public void StringsBeyondThePerThreadBufferArriveAsSent()
+        {
+            // The per-thread native buffer holds 4,096 bytes: an ASCII value longer than that, a
+            // non-ASCII one whose worst-case UTF-8 size is, and values after the buffer filled
+            // up take their own pinned arrays and must arrive whole.
+            var attributes = new Dictionary<string, object>
+            {
+                { "t.ascii", new string('x', 5000) },
+                { "t.wide", new string('\u00e9', 1500) },
+                { "t.fill", new string('y', 3900) },
+                { "t.after", "after the buffer filled up" },
+                { "t.after_wide", "f\u00fcr after" },
+            };
+            using (Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1", null, null, attributes)) { }
+            var span = One(Spans(), "price_calculated");
+            foreach (var kv in attributes) Assert.Equal((string)kv.Value, Attr(span, kv.Key), kv.Key);
+        }
+
+        [Test]
+        public void AnEventOutsideTheEnumIsRefusedBeforeTheNativeCall()
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => Tracer.StartStage((OrderEvent)99, "ORD-1"), "event 99");
+            Assert.Throws<ArgumentOutOfRangeException>(() => Tracer.StartStage((OrderEvent)(-1), "ORD-1"), "event -1");
+            using (Tracer.StartStage(OrderEvent.OrderShipped, "ORD-1")) { }
+            Assert.Equal("order_shipped", (string)One(Spans(), "order_shipped")["name"], "the next stage on the thread is whole");
+        }
+
+        [Test]
         public void BadOrMissingIdsStartTheStageWithTheProblemRecorded()
         {
             using (Tracer.StartStage(OrderEvent.OrderConfirmed, "ORD-1", "bob")) { }

@@ -78,7 +78,7 @@ namespace OrderTrace
         [DllImport(Lib)] internal static extern int ot_tracer_counters(TracerHandle tracer, out PipelineCounters counters, out IntPtr error);
         [DllImport(Lib)] internal static extern void ot_tracer_free(IntPtr tracer);
 
-        [DllImport(Lib)] internal static extern int ot_stage_start(TracerHandle tracer, ref OtStageStart start, out IntPtr stage, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_start(TracerHandle tracer, IntPtr start, out IntPtr stage, out IntPtr error);
         [DllImport(Lib)] internal static extern int ot_stage_set_attribute(StageHandle stage, ref OtAttribute attribute, out IntPtr error);
         [DllImport(Lib)] internal static extern int ot_stage_record_price(StageHandle stage, double amount, OtStr currency, out IntPtr error);
         [DllImport(Lib)] internal static extern int ot_stage_record_error(StageHandle stage, OtStr type, OtStr message, OtStr stacktrace, out IntPtr error);
