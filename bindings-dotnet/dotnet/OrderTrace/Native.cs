@@ -102,6 +102,16 @@ namespace OrderTrace
         [DllImport(Lib)] internal static extern void ot_buffer_free(IntPtr buffer);
 
         /// <summary>
+        /// A length as <c>size_t</c>. <c>(UIntPtr)n</c> on an int goes through op_Explicit(ulong)
+        /// and a 32-bit range check that Mono does not inline (about 45 instructions a length);
+        /// lengths are never negative.
+        /// </summary>
+        internal static UIntPtr Size(int n)
+        {
+            return new UIntPtr((uint)n);
+        }
+
+        /// <summary>
         /// Throws the library's error for a failed status, with the message the call handed back in its
         /// <c>error</c> buffer (which is freed here). On success <paramref name="error"/> is IntPtr.Zero: nothing to do.
         /// </summary>

@@ -71,14 +71,14 @@ namespace OrderTrace
                 var bytes = Encoding.UTF8.GetBytes(e.WireName());
                 var p = Marshal.AllocHGlobal(bytes.Length);
                 Marshal.Copy(bytes, 0, p, bytes.Length);
-                names[(int)e] = new Native.OtStr { Ptr = p, Len = (UIntPtr)bytes.Length };
+                names[(int)e] = new Native.OtStr { Ptr = p, Len = Native.Size(bytes.Length) };
             }
             return names;
         }
 
         internal Native.OtStr Str(string value)
         {
-            var s = new Native.OtStr { Ptr = IntPtr.Zero, Len = UIntPtr.Zero };
+            var s = default(Native.OtStr);
             if (value == null) return s;
             var length = value.Length;
             if (length == 0) return s;
@@ -112,7 +112,7 @@ namespace OrderTrace
                     if (i == length)
                     {
                         s.Ptr = (IntPtr)dst;
-                        s.Len = (UIntPtr)length;
+                        s.Len = Native.Size(length);
                         used += length;
                         return s;
                     }
@@ -121,7 +121,7 @@ namespace OrderTrace
                     {
                         var n = Encoding.UTF8.GetBytes(src, length, dst, room);
                         s.Ptr = (IntPtr)dst;
-                        s.Len = (UIntPtr)n;
+                        s.Len = Native.Size(n);
                         used += n;
                         return s;
                     }
@@ -129,7 +129,7 @@ namespace OrderTrace
             }
             var bytes = Encoding.UTF8.GetBytes(value);
             s.Ptr = Pin(bytes);
-            s.Len = (UIntPtr)bytes.Length;
+            s.Len = Native.Size(bytes.Length);
             return s;
         }
 
@@ -151,10 +151,10 @@ namespace OrderTrace
         /// <summary>Raw bytes as they are (for headers that arrive as byte[], and for tests of invalid UTF-8).</summary>
         internal Native.OtStr Bytes(byte[] bytes)
         {
-            var s = new Native.OtStr { Ptr = IntPtr.Zero, Len = UIntPtr.Zero };
+            var s = default(Native.OtStr);
             if (bytes == null || bytes.Length == 0) return s;
             s.Ptr = Pin(bytes);
-            s.Len = (UIntPtr)bytes.Length;
+            s.Len = Native.Size(bytes.Length);
             return s;
         }
 

@@ -237,9 +237,9 @@ namespace OrderTrace
                 start->OrderId = s.Str(orderId);
                 start->UserId = s.Str(userId);
                 start->Attributes = s.Array(attrs);
-                start->AttributeCount = (UIntPtr)attrs.Length;
+                start->AttributeCount = Native.Size(attrs.Length);
                 start->ParentHeaders = s.Array(headers);
-                start->ParentHeaderCount = (UIntPtr)(headers == null ? 0 : headers.Length);
+                start->ParentHeaderCount = Native.Size(headers == null ? 0 : headers.Length);
                 start->Kind = (int)kind;
                 start->StatusFrom = s.Str(statusFrom);
                 start->StatusTo = s.Str(statusTo);
