@@ -57,21 +57,33 @@ namespace OrderTrace.Tests
         [Test]
         public void StringsOfEveryLengthAndFirstNonAsciiPlaceArriveAsSent()
         {
-            // NativeStrings.Str copies ASCII four chars a step, then char by char, and encodes
-            // from the first char beyond ASCII; every length around a step and every place of
+            // NativeStrings.Str copies ASCII eight, then four chars a step, then char by char, and
+            // encodes from the first char beyond ASCII; every length around a step and every place of
             // that char (in a step, in the tail, at either end), UTF-8 widths 1-4 and chars at
             // each width's edge must arrive unchanged.
-            var values = new List<string>();
-            for (var n = 1; n <= 13; n++) values.Add(new string('a', n - 1) + (char)('0' + n % 10));
+            // One stage per group keeps each span well under the SDK's 128 attributes.
+            var groups = new List<List<string>>();
+            var ascii = new List<string>();
+            for (var n = 1; n <= 21; n++) ascii.Add(new string('a', n - 1) + (char)('0' + n % 10));
+            groups.Add(ascii);
             foreach (var wide in new[] { "\u007f", "\u0080", "\u00ff", "\u0100", "\u07ff", "\u0800", "\uffee", "\uD83D\uDE00" })
             {
-                for (var at = 0; at <= 9; at++) values.Add(new string('b', at) + wide + "-cd");
+                var group = new List<string>();
+                for (var at = 0; at <= 17; at++) group.Add(new string('b', at) + wide + "-cd");
+                groups.Add(group);
             }
-            var attributes = new Dictionary<string, object>();
-            for (var i = 0; i < values.Count; i++) attributes.Add("t.v" + i, values[i]);
-            using (Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1", null, null, attributes)) { }
-            var span = One(Spans(), "price_calculated");
-            for (var i = 0; i < values.Count; i++) Assert.Equal(values[i], Attr(span, "t.v" + i), "value " + i);
+            foreach (var group in groups)
+            {
+                var attributes = new Dictionary<string, object>();
+                for (var i = 0; i < group.Count; i++) attributes.Add("t.v" + i, group[i]);
+                using (Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1", null, null, attributes)) { }
+            }
+            var spans = Spans();
+            Assert.Equal(groups.Count, spans.Count, "one span per group");
+            for (var g = 0; g < groups.Count; g++)
+            {
+                for (var i = 0; i < groups[g].Count; i++) Assert.Equal(groups[g][i], Attr(spans[g], "t.v" + i), "group " + g + " value " + i);
+            }
         }
 
         [Test]
