@@ -3,8 +3,10 @@
 
 use crate::error::{OrderTraceError, Result};
 use crate::schema::{self, attr};
+use crate::stage_record::StageRecord;
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{Span as _, Status};
+use opentelemetry::trace::{Event, Status};
+use std::time::SystemTime;
 
 /// An error to record on a stage: the language's exception type, message and stack trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +91,7 @@ fn truncate(s: &str) -> String {
 /// The one place exceptions are written onto spans: an `exception` span event with type,
 /// message and stack trace, and status Error. The conventions are moving exceptions to log
 /// records; that switch is made here.
-pub(crate) fn record_exception(span: &mut opentelemetry_sdk::trace::Span, error: &ErrorInfo) {
+pub(crate) fn record_exception(span: &mut StageRecord, error: &ErrorInfo) {
     let mut attributes = vec![
         KeyValue::new(attr::EXCEPTION_TYPE, error.error_type.clone()),
         KeyValue::new(attr::EXCEPTION_MESSAGE, error.message.clone()),
@@ -97,7 +99,7 @@ pub(crate) fn record_exception(span: &mut opentelemetry_sdk::trace::Span, error:
     if let Some(st) = &error.stacktrace {
         attributes.push(KeyValue::new(attr::EXCEPTION_STACKTRACE, st.clone()));
     }
-    span.add_event("exception", attributes);
+    span.add_event(Event::new("exception", SystemTime::now(), attributes, 0));
     span.set_status(Status::error(format!(
         "{}: {}",
         error.error_type, error.message

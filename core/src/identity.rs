@@ -21,14 +21,9 @@
 use crate::error::{OrderTraceError, Result};
 use crate::propagation::FLAG_RANDOM_TRACE_ID;
 use crate::schema::OrderEvent;
-use opentelemetry::Context;
-use opentelemetry::trace::{
-    Link, SpanBuilder, SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
-    Tracer as _,
-};
-use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SdkTracer};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 use sha2::{Digest, Sha256};
-use std::cell::Cell;
 use std::str::FromStr;
 
 /// Which trace a stage joins when an incoming context and the order disagree.
@@ -87,76 +82,6 @@ pub fn order_root_span_id(order_id: &str) -> SpanId {
     SpanId::from_bytes(bytes)
 }
 
-/// Orders whose derived ids each thread keeps: a service thread serves several orders at
-/// once (stages of different orders interleave), and deriving the ids costs two SHA-256 runs.
-/// Direct-mapped by a hash of the order id, so a look-up is one hash and one comparison;
-/// bounded at this many entries (ids at most [`crate::schema::MAX_ORDER_ID_LEN`] bytes) per
-/// thread.
-const CACHED_ORDERS: usize = 64;
-
-/// One cached order: its id, derived ids, and the remote context of its root span (what
-/// every stage but `order_submitted` hangs under), built once instead of once per stage.
-struct CachedOrder {
-    order_id: Box<str>,
-    trace_id: TraceId,
-    root_span_id: SpanId,
-    root: Context,
-}
-
-impl CachedOrder {
-    fn new(order_id: &str) -> Self {
-        let (trace_id, root_span_id) = (order_trace_id(order_id), order_root_span_id(order_id));
-        Self {
-            order_id: order_id.into(),
-            trace_id,
-            root_span_id,
-            root: root_context(trace_id, root_span_id),
-        }
-    }
-}
-
-/// The remote context of an order's root span, the parent of its stages.
-fn root_context(trace_id: TraceId, root_span_id: SpanId) -> Context {
-    Context::new().with_remote_span_context(SpanContext::new(
-        trace_id,
-        root_span_id,
-        TraceFlags::SAMPLED,
-        true,
-        TraceState::default(),
-    ))
-}
-
-/// The derived ids of an order and the context of its root span, from this thread's cache
-/// (see [`CACHED_ORDERS`]); computed, and cached, on a miss.
-pub(crate) fn order_ids(order_id: &str) -> (TraceId, SpanId, Context) {
-    thread_local! {
-        static CACHE: std::cell::RefCell<Vec<Option<CachedOrder>>> =
-            const { std::cell::RefCell::new(Vec::new()) };
-    }
-    let looked_up = CACHE.try_with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.is_empty() {
-            cache.resize_with(CACHED_ORDERS, || None);
-        }
-        let entry = &mut cache[(crate::stage_ids::id_hash(order_id) as usize) % CACHED_ORDERS];
-        match entry {
-            Some(c) if *c.order_id == *order_id => {}
-            _ => *entry = Some(CachedOrder::new(order_id)),
-        }
-        entry
-            .as_ref()
-            .map(|c| (c.trace_id, c.root_span_id, c.root.clone()))
-    });
-    match looked_up {
-        Ok(Some(ids)) => ids,
-        // The thread is being torn down (its cache is gone): compute without caching.
-        _ => {
-            let c = CachedOrder::new(order_id);
-            (c.trace_id, c.root_span_id, c.root)
-        }
-    }
-}
-
 /// `sc` without the Level 2 `random-trace-id` flag: for a context whose trace id is derived
 /// from the order (not random, so it must not claim to be).
 pub(crate) fn without_random_flag(sc: SpanContext) -> SpanContext {
@@ -170,49 +95,66 @@ pub(crate) fn without_random_flag(sc: SpanContext) -> SpanContext {
     )
 }
 
-thread_local! {
-    static NEXT_TRACE_ID: Cell<Option<TraceId>> = const { Cell::new(None) };
-    static NEXT_SPAN_ID: Cell<Option<SpanId>> = const { Cell::new(None) };
+/// Where a stage span goes: its own context, its parent, and the foreign context it links to.
+/// The ids, flags and tracestate are the ones the OpenTelemetry SDK gives a span with the same
+/// parent (always sampled: every order is traced).
+#[derive(Debug)]
+pub(crate) struct Placement {
+    pub(crate) context: SpanContext,
+    /// Invalid for the root of a trace.
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_is_remote: bool,
+    pub(crate) link: Option<SpanContext>,
+    /// Whether the stage continues the incoming context (it is the parent).
+    pub(crate) continues_parent: bool,
 }
 
-/// Id generator of ordertrace's provider: random ids, except while [`with_fixed_ids`] asks
-/// for the order's derived ones. The SDK offers no per-span id choice, so the request
-/// travels through a thread-local read by the generator on the same thread.
-#[derive(Debug, Default)]
-pub(crate) struct OrderIdGenerator {
-    random: RandomIdGenerator,
-}
-
-impl IdGenerator for OrderIdGenerator {
-    fn new_trace_id(&self) -> TraceId {
-        NEXT_TRACE_ID
-            .with(Cell::take)
-            .unwrap_or_else(|| self.random.new_trace_id())
+impl Placement {
+    /// A child of `parent` with a new random span id, in the parent's trace with its flags
+    /// (sampled) and tracestate. An invalid parent is no parent (as in the SDK).
+    fn child_of(parent: &SpanContext) -> Self {
+        if !parent.is_valid() {
+            return Self::root(random().new_trace_id(), random().new_span_id());
+        }
+        Self {
+            context: SpanContext::new(
+                parent.trace_id(),
+                random().new_span_id(),
+                parent.trace_flags().with_sampled(true),
+                false,
+                parent.trace_state().clone(),
+            ),
+            parent_span_id: parent.span_id(),
+            parent_is_remote: parent.is_remote(),
+            link: None,
+            continues_parent: false,
+        }
     }
 
-    fn new_span_id(&self) -> SpanId {
-        NEXT_SPAN_ID
-            .with(Cell::take)
-            .unwrap_or_else(|| self.random.new_span_id())
+    /// The root of a trace with these ids.
+    fn root(trace_id: TraceId, span_id: SpanId) -> Self {
+        Self {
+            context: SpanContext::new(
+                trace_id,
+                span_id,
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_is_remote: false,
+            link: None,
+            continues_parent: false,
+        }
     }
 }
 
-/// Runs `build` (which starts exactly one span on this thread) with the given ids.
-pub(crate) fn with_fixed_ids<T>(
-    trace_id: TraceId,
-    span_id: SpanId,
-    build: impl FnOnce() -> T,
-) -> T {
-    NEXT_TRACE_ID.with(|c| c.set(Some(trace_id)));
-    NEXT_SPAN_ID.with(|c| c.set(Some(span_id)));
-    let out = build();
-    // Whatever the SDK did not consume must not leak into the next span.
-    NEXT_TRACE_ID.with(|c| c.set(None));
-    NEXT_SPAN_ID.with(|c| c.set(None));
-    out
+fn random() -> RandomIdGenerator {
+    RandomIdGenerator::default()
 }
 
-/// Starts a stage's span where the order's identity puts it — the one place that decides.
+/// Places a stage of an order where the order's identity puts it — the one place that
+/// decides.
 ///
 /// - An incoming context becomes the parent when [`IdentityMode::Propagated`] is chosen, or when
 ///   it already belongs to the order's derived trace.
@@ -220,16 +162,15 @@ pub(crate) fn with_fixed_ids<T>(
 ///   kept as a span link: `order_submitted` becomes the trace's root span (with the derived
 ///   ids), every other event hangs under that root span.
 ///
-/// Returns the span and whether it continues the incoming context (its parent).
-pub(crate) fn start_span(
-    tracer: &SdkTracer,
+/// `derived` is the order's trace id and root span id ([`order_trace_id`],
+/// [`order_root_span_id`]; cached per thread by [`crate::stage_ids`]).
+pub(crate) fn place(
     mode: IdentityMode,
     event: OrderEvent,
-    order_id: &str,
+    derived: (TraceId, SpanId),
     incoming: Option<SpanContext>,
-    mut builder: SpanBuilder,
-) -> (opentelemetry_sdk::trace::Span, bool) {
-    let (derived_trace, root_span, root) = order_ids(order_id);
+) -> Placement {
+    let (derived_trace, root_span) = derived;
     let (parent, link) = match (mode, incoming) {
         (IdentityMode::Propagated, Some(sc)) => (Some(sc), None),
         (IdentityMode::OrderDerived, Some(sc)) if sc.trace_id() == derived_trace => {
@@ -237,94 +178,51 @@ pub(crate) fn start_span(
         }
         (_, other) => (None, other),
     };
-    // A trace id derived from the order was not chosen at random: it never claims the
-    // Level 2 random flag, whatever a peer sent. A propagated trace id keeps the flag.
-    let parent = parent.map(|sc| {
-        if sc.trace_id() == derived_trace {
-            without_random_flag(sc)
-        } else {
-            sc
-        }
-    });
-    builder.links = link.map(|sc| vec![Link::with_context(sc)]);
-    let continues_parent = parent.is_some();
-    let span = match parent {
+    let mut placement = match parent {
         Some(sc) => {
-            tracer.build_with_context(builder, &Context::new().with_remote_span_context(sc))
+            // A trace id derived from the order was not chosen at random: it never claims the
+            // Level 2 random flag, whatever a peer sent. A propagated trace id keeps the flag.
+            let sc = if sc.trace_id() == derived_trace {
+                without_random_flag(sc)
+            } else {
+                sc
+            };
+            let mut p = Placement::child_of(&sc);
+            p.continues_parent = sc.is_valid();
+            p
         }
         // The order's first event is the root of its trace, with the derived ids.
-        None if event == OrderEvent::OrderSubmitted => {
-            with_fixed_ids(derived_trace, root_span, || {
-                tracer.build_with_context(builder, &Context::new())
-            })
-        }
-        None => tracer.build_with_context(builder, &root),
+        None if event == OrderEvent::OrderSubmitted => Placement::root(derived_trace, root_span),
+        None => Placement::child_of(&SpanContext::new(
+            derived_trace,
+            root_span,
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        )),
     };
-    (span, continues_parent)
+    placement.link = link;
+    placement
 }
 
-/// Starts a stage whose order id was rejected (lenient mode, see [`crate::stage_ids`]): it
+/// Places a stage whose order id was rejected (lenient mode, see [`crate::stage_ids`]): it
 /// continues the incoming context if one arrived, otherwise it is the root of a new trace with
 /// a random id. No trace is derived from an id that broke a rule (an empty id would put every
 /// such stage in one trace).
-///
-/// Returns the span and whether it continues the incoming context.
-pub(crate) fn start_span_without_order(
-    tracer: &SdkTracer,
-    incoming: Option<SpanContext>,
-    builder: SpanBuilder,
-) -> (opentelemetry_sdk::trace::Span, bool) {
+pub(crate) fn place_without_order(incoming: Option<SpanContext>) -> Placement {
     match incoming {
-        Some(sc) => (
-            tracer.build_with_context(builder, &Context::new().with_remote_span_context(sc)),
-            true,
-        ),
-        None => (tracer.build_with_context(builder, &Context::new()), false),
+        Some(sc) => {
+            let mut p = Placement::child_of(&sc);
+            p.continues_parent = sc.is_valid();
+            p
+        }
+        None => Placement::root(random().new_trace_id(), random().new_span_id()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cached_ids_match_fresh_ones_across_orders() {
-        for id in ["ORD-1", "ORD-2", "ORD-1", "ORD-1", "ORD-3"] {
-            let (trace, root, cx) = order_ids(id);
-            assert_eq!(
-                (trace, root),
-                (order_trace_id(id), order_root_span_id(id)),
-                "{id}"
-            );
-            assert_eq!(cx.span().span_context().trace_id(), trace, "{id}");
-            assert_eq!(cx.span().span_context().span_id(), root, "{id}");
-        }
-    }
-
-    #[test]
-    fn cache_answers_right_for_more_orders_than_it_holds() {
-        // More orders than slots, twice round: evicted and colliding entries must be
-        // recomputed, never answered with another order's ids.
-        let ids: Vec<String> = (0..3 * CACHED_ORDERS).map(|i| format!("ORD-{i}")).collect();
-        for _ in 0..2 {
-            for id in &ids {
-                let (trace, root, _) = order_ids(id);
-                assert_eq!(
-                    (trace, root),
-                    (order_trace_id(id), order_root_span_id(id)),
-                    "{id}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn root_context_is_a_sampled_remote_parent() {
-        let (_, _, cx) = order_ids("ORD-9");
-        let sc = cx.span().span_context().clone();
-        assert!(sc.is_remote());
-        assert!(sc.is_sampled());
-    }
 
     #[test]
     fn derived_ids_are_stable_known_values() {
@@ -347,21 +245,99 @@ mod tests {
         assert_ne!(&t[..8], &s[..]);
     }
 
-    #[test]
-    fn generator_uses_fixed_ids_once_then_random() {
-        let g = OrderIdGenerator::default();
-        let (t, s) = (order_trace_id("A"), order_root_span_id("A"));
-        let (gt, gs) = with_fixed_ids(t, s, || (g.new_trace_id(), g.new_span_id()));
-        assert_eq!((gt, gs), (t, s));
-        assert_ne!(g.new_span_id(), s);
+    fn ord1() -> (TraceId, SpanId) {
+        (order_trace_id("ORD-1"), order_root_span_id("ORD-1"))
+    }
+
+    fn remote(trace_id: TraceId, flags: u8) -> SpanContext {
+        SpanContext::new(
+            trace_id,
+            SpanId::from(0x1234),
+            TraceFlags::new(flags),
+            true,
+            TraceState::default(),
+        )
     }
 
     #[test]
-    fn unconsumed_fixed_ids_do_not_leak() {
-        let g = OrderIdGenerator::default();
-        let t = order_trace_id("B");
-        with_fixed_ids(t, order_root_span_id("B"), || g.new_span_id());
-        assert_ne!(g.new_trace_id(), t);
+    fn order_submitted_without_parent_is_the_root_with_the_derived_ids() {
+        let p = place(
+            IdentityMode::OrderDerived,
+            OrderEvent::OrderSubmitted,
+            ord1(),
+            None,
+        );
+        assert_eq!(p.context.trace_id(), order_trace_id("ORD-1"));
+        assert_eq!(p.context.span_id(), order_root_span_id("ORD-1"));
+        assert_eq!(p.parent_span_id, SpanId::INVALID);
+        assert!(p.context.is_sampled() && !p.continues_parent && p.link.is_none());
+    }
+
+    #[test]
+    fn later_stages_without_parent_hang_under_the_remote_root_span() {
+        let p = place(
+            IdentityMode::OrderDerived,
+            OrderEvent::OrderShipped,
+            ord1(),
+            None,
+        );
+        assert_eq!(p.context.trace_id(), order_trace_id("ORD-1"));
+        assert_eq!(p.parent_span_id, order_root_span_id("ORD-1"));
+        assert!(p.parent_is_remote);
+        assert_ne!(p.context.span_id(), order_root_span_id("ORD-1"));
+        assert!(p.context.is_sampled() && !p.context.is_remote());
+    }
+
+    #[test]
+    fn a_parent_in_the_order_trace_is_continued_without_the_random_flag() {
+        let sc = remote(order_trace_id("ORD-1"), 0x03);
+        let p = place(
+            IdentityMode::OrderDerived,
+            OrderEvent::OrderConfirmed,
+            ord1(),
+            Some(sc),
+        );
+        assert_eq!(p.parent_span_id, SpanId::from(0x1234));
+        assert!(p.continues_parent && p.link.is_none());
+        assert_eq!(p.context.trace_flags().to_u8(), 0x01);
+    }
+
+    #[test]
+    fn a_foreign_parent_becomes_a_link_unless_propagated_mode_wins() {
+        let sc = remote(TraceId::from(77), 0x03);
+        let p = place(
+            IdentityMode::OrderDerived,
+            OrderEvent::OrderConfirmed,
+            ord1(),
+            Some(sc.clone()),
+        );
+        assert_eq!(p.context.trace_id(), order_trace_id("ORD-1"));
+        assert_eq!(
+            p.link.as_ref().map(SpanContext::trace_id),
+            Some(TraceId::from(77))
+        );
+        assert!(!p.continues_parent);
+        let p = place(
+            IdentityMode::Propagated,
+            OrderEvent::OrderConfirmed,
+            ord1(),
+            Some(sc),
+        );
+        assert_eq!(p.context.trace_id(), TraceId::from(77));
+        // A propagated random trace id keeps its flag.
+        assert_eq!(p.context.trace_flags().to_u8(), 0x03);
+        assert!(p.continues_parent && p.link.is_none());
+    }
+
+    #[test]
+    fn a_stage_without_order_is_a_new_random_root_or_continues_its_parent() {
+        let a = place_without_order(None);
+        let b = place_without_order(None);
+        assert_ne!(a.context.trace_id(), b.context.trace_id());
+        assert_eq!(a.parent_span_id, SpanId::INVALID);
+        let c = place_without_order(Some(remote(TraceId::from(5), 0x01)));
+        assert_eq!(c.context.trace_id(), TraceId::from(5));
+        assert!(c.continues_parent);
     }
 
     #[test]

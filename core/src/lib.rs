@@ -46,6 +46,7 @@ pub mod schema;
 mod stage;
 mod stage_builder;
 pub mod stage_ids;
+mod stage_record;
 pub mod status;
 pub mod timeline;
 mod tracer;

@@ -7,11 +7,9 @@
 //! `<event>.heartbeat` span every heartbeat interval, carrying how long it has been open.
 
 use crate::schema::{OrderEvent, RECORD_HEARTBEAT, RECORD_STAGE_START, attr};
-use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanBuilder, SpanContext, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -46,39 +44,34 @@ struct Due {
 /// shards instead of all queueing on one mutex.
 const SHARDS: usize = 16;
 
-/// Hashes a span id (as `u64`) for a shard's map without SipHash: span ids are random (or
-/// SHA-256-derived), so folding the halves together is already a good hash. The fold matters:
-/// the shard is chosen by the low byte, so within a shard the low bits alone would be alike.
+/// One shard of the registry: open stages in slots, reused through a free list, so that
+/// registering and forgetting a stage is a slot write, without hashing or moving entries.
 #[derive(Debug, Default)]
-struct SpanIdHasher(u64);
-
-impl Hasher for SpanIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64` keys are hashed here; anything else still gets a deterministic hash.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, id: u64) {
-        self.0 = id ^ id.rotate_left(32);
-    }
+struct Shard {
+    slots: Vec<Option<OpenStage>>,
+    free: Vec<u32>,
+    open: usize,
 }
 
-/// One shard of the registry: open stages by span id (as `u64`).
-type Shard = HashMap<u64, OpenStage, BuildHasherDefault<SpanIdHasher>>;
-
-/// The registry's key of a span id.
-fn key(span_id: SpanId) -> u64 {
-    u64::from_be_bytes(span_id.to_bytes())
+/// Where a registered stage sits in the registry; the stage hands it back when it ends.
+#[derive(Debug)]
+pub(crate) struct OpenTicket {
+    shard: u8,
+    slot: u32,
 }
 
-/// Registry of open stages, keyed by span id, split into [`SHARDS`] independently locked maps
-/// (chosen by the span id's low bits, which are random).
+/// The shard this thread registers its stages in: threads take shards in turn on first use,
+/// so up to [`SHARDS`] threads never share one, and a thread's shard stays in its cache.
+fn home_shard() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static HOME: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    HOME.try_with(|h| *h).unwrap_or(0)
+}
+
+/// Registry of open stages, split into [`SHARDS`] independently locked slot lists.
 #[derive(Debug)]
 pub(crate) struct OpenStages {
     shards: [Mutex<Shard>; SHARDS],
@@ -130,12 +123,8 @@ impl OpenStages {
         Some((shortest / 4).max(Duration::from_millis(5)))
     }
 
-    fn shard(&self, key: u64) -> &Mutex<Shard> {
-        &self.shards[(key as usize) % SHARDS]
-    }
-
     /// Registers a stage that has just started at `started_at`; `status_change` goes on its
-    /// start record if the stage stays open past the threshold.
+    /// start record if the stage stays open past the threshold. The ticket forgets it again.
     pub(crate) fn opened(
         &self,
         context: &SpanContext,
@@ -144,8 +133,7 @@ impl OpenStages {
         user_id: Option<&Arc<str>>,
         started_at: SystemTime,
         status_change: Vec<KeyValue>,
-    ) {
-        let key = key(context.span_id());
+    ) -> OpenTicket {
         let stage = OpenStage {
             context: context.clone(),
             event,
@@ -157,18 +145,43 @@ impl OpenStages {
             last_beat: self.created,
             pending_start: self.start_record_after.map(|_| status_change),
         };
-        lock(self.shard(key)).insert(key, stage);
+        let shard = home_shard();
+        let mut s = lock(&self.shards[shard]);
+        s.open += 1;
+        let slot = match s.free.pop() {
+            Some(slot) => {
+                s.slots[slot as usize] = Some(stage);
+                slot
+            }
+            None => {
+                s.slots.push(Some(stage));
+                u32::try_from(s.slots.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        OpenTicket {
+            shard: shard as u8,
+            slot,
+        }
     }
 
     /// Forgets a stage that has ended.
-    pub(crate) fn closed(&self, span_id: SpanId) {
-        let key = key(span_id);
-        lock(self.shard(key)).remove(&key);
+    pub(crate) fn closed(&self, ticket: OpenTicket) {
+        let forgotten = {
+            let mut s = lock(&self.shards[usize::from(ticket.shard)]);
+            let forgotten = s.slots.get_mut(ticket.slot as usize).and_then(Option::take);
+            if forgotten.is_some() {
+                s.open -= 1;
+                s.free.push(ticket.slot);
+            }
+            forgotten
+        };
+        // Dropped outside the lock: the last reference to an id frees it.
+        drop(forgotten);
     }
 
     /// Number of stages open now.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
+        self.shards.iter().map(|s| lock(s).open).sum()
     }
 
     /// Exports the start record of every stage open for at least the threshold whose record
@@ -200,7 +213,7 @@ impl OpenStages {
         let mut due: Vec<Due> = Vec::new();
         for shard in &self.shards {
             // One shard locked at a time, briefly: stages keep starting and ending meanwhile.
-            for s in lock(shard).values_mut() {
+            for s in lock(shard).slots.iter_mut().flatten() {
                 let started = *s.started.get_or_insert_with(|| {
                     let started = Self::first_seen(now, wall_now, s.started_at, longest_first_age);
                     s.last_beat = started;
@@ -402,7 +415,7 @@ impl Drop for Heartbeats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::{TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
 
     fn context(span: u64) -> SpanContext {
         SpanContext::new(
@@ -415,10 +428,10 @@ mod tests {
     }
 
     #[test]
-    fn stages_spread_over_shards_are_counted_and_removed() {
+    fn stages_are_counted_forgotten_by_ticket_and_their_slots_reused() {
         let open = OpenStages::new(Some(Duration::from_secs(30)), None);
         let order: Arc<str> = Arc::from("ORD-1");
-        for span in 1..=100u64 {
+        let open_one = |span| {
             open.opened(
                 &context(span),
                 OrderEvent::OrderConfirmed,
@@ -426,15 +439,46 @@ mod tests {
                 None,
                 SystemTime::now(),
                 Vec::new(),
-            );
-        }
+            )
+        };
+        let tickets: Vec<OpenTicket> = (1..=100u64).map(open_one).collect();
         assert_eq!(open.len(), 100);
-        let used = open.shards.iter().filter(|s| !lock(s).is_empty()).count();
-        assert_eq!(used, SHARDS, "100 consecutive ids use every shard");
-        for span in 1..=100u64 {
-            open.closed(SpanId::from(span));
+        for t in tickets {
+            open.closed(t);
         }
         assert_eq!(open.len(), 0);
+        let again: Vec<OpenTicket> = (1..=100u64).map(open_one).collect();
+        let shard = lock(&open.shards[usize::from(again[0].shard)]);
+        assert_eq!(shard.slots.len(), 100, "ended stages' slots are used again");
+        assert_eq!(shard.open, 100);
+    }
+
+    #[test]
+    fn threads_register_in_their_own_shards() {
+        let open = Arc::new(OpenStages::new(Some(Duration::from_secs(30)), None));
+        let order: Arc<str> = Arc::from("ORD-1");
+        let shards: std::collections::HashSet<u8> = (0..4)
+            .map(|span| {
+                let (open, order) = (Arc::clone(&open), Arc::clone(&order));
+                std::thread::spawn(move || {
+                    open.opened(
+                        &context(span + 1),
+                        OrderEvent::OrderConfirmed,
+                        &order,
+                        None,
+                        SystemTime::now(),
+                        Vec::new(),
+                    )
+                    .shard
+                })
+                .join()
+                .expect("thread")
+            })
+            .collect();
+        // Threads take shards in turn (other tests' threads take some too): four threads
+        // never all land in one shard.
+        assert!(shards.len() >= 2, "four threads in {shards:?}");
+        assert_eq!(open.len(), 4);
     }
 
     #[test]

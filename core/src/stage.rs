@@ -24,23 +24,26 @@
 use crate::attribute::{AttributeValue, checked_attribute};
 use crate::error::{OrderTraceError, Result};
 use crate::error_info::{ErrorInfo, record_exception};
+use crate::open_stages::OpenTicket;
 use crate::propagation::{
     Baggage, HeaderCarrier, TraceHeaders, TraceParent, TraceStateList, inject,
 };
 use crate::schema::{OrderEvent, attr};
+use crate::stage_record::StageRecord;
 use crate::tracer::OrderTracer;
-use opentelemetry::trace::{Span as _, SpanContext, Status, TraceContextExt};
+use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
-use std::sync::Arc;
+use std::time::SystemTime;
 
 /// A started stage. Ends on `end`, `end_with_error`, or drop.
+///
+/// It holds its span as a compact record: ending hands the record to the pipeline, which
+/// builds the OpenTelemetry span from it on the export thread.
 #[derive(Debug)]
 pub struct Stage {
-    span: opentelemetry_sdk::trace::Span,
-    context: SpanContext,
-    event: OrderEvent,
-    order_id: Arc<str>,
-    user_id: Option<Arc<str>>,
+    record: StageRecord,
+    /// Its place in the open-stage registry, if it is registered.
+    ticket: Option<OpenTicket>,
     /// What arrived with the parent; `headers` adds the order and user ids to its baggage.
     inherited: Inherited,
     tracer: OrderTracer,
@@ -57,20 +60,14 @@ pub(crate) struct Inherited {
 
 impl Stage {
     pub(crate) fn new(
-        span: opentelemetry_sdk::trace::Span,
-        context: SpanContext,
-        event: OrderEvent,
-        order_id: Arc<str>,
-        user_id: Option<Arc<str>>,
+        record: StageRecord,
+        ticket: Option<OpenTicket>,
         inherited: Inherited,
         tracer: OrderTracer,
     ) -> Self {
         Self {
-            span,
-            context,
-            event,
-            order_id,
-            user_id,
+            record,
+            ticket,
             inherited,
             tracer,
             ended: false,
@@ -79,39 +76,42 @@ impl Stage {
 
     /// The event this stage records.
     pub fn event(&self) -> OrderEvent {
-        self.event
+        self.record.event
     }
 
     /// The order id; empty when it broke a rule and the stage started anyway (lenient mode).
     pub fn order_id(&self) -> &str {
-        &self.order_id
+        self.record.order_id.as_deref().unwrap_or("")
     }
 
     /// The user id, if known.
     pub fn user_id(&self) -> Option<&str> {
-        self.user_id.as_deref()
+        self.record.user_id.as_deref()
     }
 
     /// Trace id, 32 lowercase hex digits.
     pub fn trace_id(&self) -> String {
-        self.context.trace_id().to_string()
+        self.record.context.trace_id().to_string()
     }
 
     /// This stage's span id, 16 lowercase hex digits.
     pub fn span_id(&self) -> String {
-        self.context.span_id().to_string()
+        self.record.context.span_id().to_string()
     }
 
     /// Trace and span id as OpenTelemetry values, without formatting them (bridges keep
     /// these and format only when asked).
     pub fn ids(&self) -> (opentelemetry::trace::TraceId, opentelemetry::trace::SpanId) {
-        (self.context.trace_id(), self.context.span_id())
+        (
+            self.record.context.trace_id(),
+            self.record.context.span_id(),
+        )
     }
 
     /// Sets an extra attribute (validated like the builder's).
     pub fn set_attribute(&mut self, key: &str, value: impl Into<AttributeValue>) -> Result<()> {
         let kv = checked_attribute(key, value.into())?;
-        self.span.set_attribute(kv);
+        self.record.attributes.push(kv);
         Ok(())
     }
 
@@ -138,21 +138,22 @@ impl Stage {
             None
         };
         if let Some(e) = refused {
-            self.span
-                .set_attribute(KeyValue::new(attr::PROBLEM, e.to_string()));
+            self.record
+                .attributes
+                .push(KeyValue::new(attr::PROBLEM, e.to_string()));
             return Err(e);
         }
-        self.span
-            .set_attribute(KeyValue::new(attr::PRICE_AMOUNT, amount));
-        self.span
-            .set_attribute(KeyValue::new(attr::PRICE_CURRENCY, currency.to_string()));
+        self.record.attributes.extend([
+            KeyValue::new(attr::PRICE_AMOUNT, amount),
+            KeyValue::new(attr::PRICE_CURRENCY, currency.to_string()),
+        ]);
         Ok(())
     }
 
     /// Records an error (exception event, status Error) without ending the stage.
     pub fn record_error(&mut self, error: &ErrorInfo) -> Result<()> {
         let error = error.checked()?;
-        record_exception(&mut self.span, &error);
+        record_exception(&mut self.record, &error);
         Ok(())
     }
 
@@ -163,18 +164,18 @@ impl Stage {
         TraceHeaders {
             traceparent: Some(TraceParent {
                 version: 0,
-                trace_id: self.context.trace_id(),
-                parent_id: self.context.span_id(),
-                flags: self.context.trace_flags(),
+                trace_id: self.record.context.trace_id(),
+                parent_id: self.record.context.span_id(),
+                flags: self.record.context.trace_flags(),
             }),
             tracestate,
             baggage: {
                 let mut baggage = self.inherited.baggage.clone();
                 // Empty when the order id was rejected (lenient start): nothing to send.
-                if !self.order_id.is_empty() {
-                    baggage.set(attr::ORDER_ID, &self.order_id);
+                if let Some(o) = &self.record.order_id {
+                    baggage.set(attr::ORDER_ID, o);
                 }
-                if let Some(u) = &self.user_id {
+                if let Some(u) = &self.record.user_id {
                     baggage.set(attr::USER_ID, u);
                 }
                 baggage
@@ -191,7 +192,7 @@ impl Stage {
     /// An OpenTelemetry context whose span is this stage, for code instrumented with
     /// OpenTelemetry or `tracing` (`OpenTelemetrySpanExt::set_parent`).
     pub fn context(&self) -> Context {
-        Context::new().with_remote_span_context(self.context.clone())
+        Context::new().with_remote_span_context(self.record.context.clone())
     }
 
     /// Ends the stage successfully.
@@ -208,7 +209,7 @@ impl Stage {
                 Ok(())
             }
             Err(e) => {
-                self.span
+                self.record
                     .set_status(Status::error("error with an invalid description"));
                 self.finish(None);
                 Err(e)
@@ -222,10 +223,11 @@ impl Stage {
         }
         self.ended = true;
         if let Some(e) = error {
-            record_exception(&mut self.span, e);
+            record_exception(&mut self.record, e);
         }
-        self.span.end();
-        self.tracer.stage_closed(self.context.span_id());
+        let mut record = self.record.take();
+        record.end_time = SystemTime::now();
+        self.tracer.stage_ended(record, self.ticket.take());
     }
 }
 

@@ -10,10 +10,10 @@ use crate::propagation::{TraceHeaders, TraceStateList};
 use crate::schema::{self, OrderEvent, attr};
 use crate::stage::{Inherited, Stage};
 use crate::stage_ids::{IdInput, StageIds, id_text, lowercase_arc, shared_id};
+use crate::stage_record::StageRecord;
 use crate::tracer::OrderTracer;
-use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind};
-use opentelemetry::{KeyValue, StringValue};
-use std::sync::Arc;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Link, SpanKind};
 use std::time::{Duration, SystemTime};
 
 /// Collects a stage's inputs; [`StageBuilder::start`] validates them all and starts the span.
@@ -143,32 +143,13 @@ impl<'t> StageBuilder<'t> {
             .as_deref()
             .and_then(TraceHeaders::remote_span_context);
         let started_at = SystemTime::now();
-        // Sized once: growing it would cost a reallocation on every stage.
-        let mut attributes = Vec::with_capacity(4 + self.attributes.len() + problem.len());
-        if let Some(o) = &order_id {
-            attributes.push(KeyValue::new(
-                attr::ORDER_ID,
-                StringValue::from(Arc::clone(o)),
-            ));
-        }
-        attributes.extend([
-            KeyValue::new(attr::ORDER_EVENT, self.event.name()),
-            KeyValue::new(attr::ORDER_STAGE, i64::from(self.event.stage())),
-        ]);
-        attributes.extend(problem);
-        if let Some(u) = &user_id {
-            attributes.push(KeyValue::new(
-                attr::USER_ID,
-                StringValue::from(Arc::clone(u)),
-            ));
-        }
-        attributes.extend(self.attributes);
         // The start record carries a status change, so the CRM's new status is visible
         // while its stage is still open (what `ordertrace watch` compares with the MES).
         // Without a start record the watch reads it from the stage span.
         let start_record = inner.config.start_record_threshold();
-        let status_change: Vec<KeyValue> = if start_record.is_some() {
-            attributes
+        let status_change: Vec<KeyValue> = if start_record.is_some() && !self.attributes.is_empty()
+        {
+            self.attributes
                 .iter()
                 .filter(|kv| {
                     kv.key.as_str() == attr::ORDER_STATUS_FROM
@@ -179,69 +160,79 @@ impl<'t> StageBuilder<'t> {
         } else {
             Vec::new()
         };
-        let mut builder = SpanBuilder::from_name(self.event.name()).with_kind(self.kind);
-        builder.start_time = Some(started_at);
-        builder.attributes = Some(attributes);
-        let (span, continues_parent) = match &order_id {
-            Some(o) => identity::start_span(
-                &inner.tracer,
-                inner.config.identity,
-                self.event,
-                o,
-                incoming_sc,
-                builder,
+        let (order_id, placement) = match order_id {
+            Some((o, trace, root)) => (
+                Some(o),
+                identity::place(
+                    inner.config.identity,
+                    self.event,
+                    (trace, root),
+                    incoming_sc,
+                ),
             ),
-            None => identity::start_span_without_order(&inner.tracer, incoming_sc, builder),
+            None => (None, identity::place_without_order(incoming_sc)),
         };
-        let context = span.span_context().clone();
-
-        // Without an order id there is no order to follow: no start record, no heartbeats.
-        let Some(order_id) = order_id else {
-            return Ok(Stage::new(
-                span,
-                context,
-                self.event,
-                Arc::from(""),
-                user_id,
-                inherited(self.incoming.map(|h| *h), continues_parent),
-                self.tracer.clone(),
-            ));
-        };
-        let status_change = if start_record == Some(Duration::ZERO) {
-            // Threshold zero: the start record goes out now; otherwise the open-stage
-            // thread exports it only if the stage is still open after the threshold.
-            emit_start_record(
-                &inner.tracer,
-                &context,
-                self.event,
-                &order_id,
-                user_id.as_ref(),
-                status_change,
-                started_at,
-            );
-            Vec::new()
+        // Problems first, then the caller's attributes: the order the span has always had
+        // (see `StageRecord::into_span_data`).
+        let problems = u8::try_from(problem.len()).unwrap_or(u8::MAX);
+        let attributes = if problem.is_empty() {
+            self.attributes
         } else {
-            status_change
+            let mut all = problem;
+            all.extend(self.attributes);
+            all
         };
-        if inner.open.tracks() {
-            inner.open.opened(
-                &context,
-                self.event,
-                &order_id,
-                user_id.as_ref(),
-                started_at,
-                status_change,
-            );
-        }
-        Ok(Stage::new(
-            span,
-            context,
-            self.event,
+        let mut record = StageRecord {
+            context: placement.context,
+            parent_span_id: placement.parent_span_id,
+            parent_is_remote: placement.parent_is_remote,
+            kind: self.kind,
+            event: self.event,
+            start_time: started_at,
+            end_time: started_at,
             order_id,
             user_id,
-            inherited(self.incoming.map(|h| *h), continues_parent),
-            self.tracer.clone(),
-        ))
+            attributes,
+            problems,
+            rare: None,
+        };
+        if let Some(link) = placement.link {
+            record.rare().links.push(Link::with_context(link));
+        }
+        self.tracer.count_started();
+        let inherited = inherited(self.incoming.map(|h| *h), placement.continues_parent);
+
+        // Without an order id there is no order to follow: no start record, no heartbeats.
+        let mut ticket = None;
+        if let Some(order_id) = &record.order_id {
+            let status_change = if start_record == Some(Duration::ZERO) {
+                // Threshold zero: the start record goes out now; otherwise the open-stage
+                // thread exports it only if the stage is still open after the threshold.
+                emit_start_record(
+                    &inner.tracer,
+                    &record.context,
+                    self.event,
+                    order_id,
+                    record.user_id.as_ref(),
+                    status_change,
+                    started_at,
+                );
+                Vec::new()
+            } else {
+                status_change
+            };
+            if inner.open.tracks() {
+                ticket = Some(inner.open.opened(
+                    &record.context,
+                    self.event,
+                    order_id,
+                    record.user_id.as_ref(),
+                    started_at,
+                    status_change,
+                ));
+            }
+        }
+        Ok(Stage::new(record, ticket, inherited, self.tracer.clone()))
     }
 }
 

@@ -16,8 +16,10 @@
 //!   rejected ids are still counted.
 
 use crate::error::{OrderTraceError, Result, quoted};
+use crate::identity;
 use crate::schema::{self, attr};
 use opentelemetry::KeyValue;
+use opentelemetry::trace::{SpanId, TraceId};
 use std::sync::Arc;
 
 /// A user id in its lowercase form, copied once.
@@ -29,51 +31,187 @@ pub(crate) fn lowercase_arc(user_id: &str) -> Arc<str> {
     }
 }
 
-/// A hash of an id for picking a slot of a small per-thread cache (FNV-1a: cheap for short ids;
-/// a collision only costs a cache miss).
+/// A hash of an id for picking a slot of this thread's id cache: eight bytes at a time, then
+/// a full mix (MurmurHash3's finaliser) so that ids differing in their last digit, like
+/// sequential order numbers, land in unrelated slots. A collision only costs a cache miss.
 pub(crate) fn id_hash(id: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let bytes = id.as_bytes();
+    let mut h = bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
     }
-    h
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
-/// Ids each thread keeps to share with its next stages (order and user ids together).
-const SHARED_IDS: usize = 64;
-/// Longer ids are copied every time (a valid order id is at most this long).
-const SHARED_ID_MAX_LEN: usize = schema::MAX_ORDER_ID_LEN;
+/// Ids each thread keeps (order and user ids together): sets of [`KNOWN_WAYS`] entries, so
+/// two ids that hash alike (an order and its user, two interleaved orders) both stay.
+const KNOWN_SETS: usize = 32;
+const KNOWN_WAYS: usize = 4;
+const KNOWN_IDS: usize = KNOWN_SETS * KNOWN_WAYS;
+/// Longer ids are not kept (a valid order id is at most this long, a user id 36 bytes).
+const KNOWN_ID_MAX_LEN: usize = schema::MAX_ORDER_ID_LEN;
 
-/// An id as a shared string: a thread that starts stages for the same few orders and users
-/// hands each stage the same allocation (a reference count), instead of copying the id, and
-/// freeing the copy on the export thread, once per stage. Direct-mapped by [`id_hash`],
-/// [`SHARED_IDS`] entries per thread.
-pub(crate) fn shared_id(id: &str) -> Arc<str> {
-    thread_local! {
-        static IDS: std::cell::RefCell<Vec<Option<Arc<str>>>> =
-            const { std::cell::RefCell::new(Vec::new()) };
-    }
-    if id.len() > SHARED_ID_MAX_LEN {
-        return Arc::from(id);
-    }
-    IDS.try_with(|ids| {
-        let mut ids = ids.borrow_mut();
-        if ids.is_empty() {
-            ids.resize(SHARED_IDS, None);
+/// An id this thread has seen, with what is already known about it: a thread that starts
+/// stages for the same few orders and users checks each id and derives an order's trace ids
+/// (two SHA-256 runs) once, not once per stage.
+struct KnownId {
+    text: Arc<str>,
+    /// Set once the id passed the order-id rule: the order's derived trace id and root span id.
+    order: Option<(TraceId, SpanId)>,
+    /// Set once the id passed the user-id rule: its lowercase form.
+    user: Option<Arc<str>>,
+}
+
+/// This thread's known ids: the set is chosen by [`id_hash`]; a new id takes an empty way of
+/// its set, or the next one in turn. Entries never move while kept (a [`SharedId`] names its
+/// slot).
+#[derive(Default)]
+struct KnownIds {
+    entries: Vec<Option<KnownId>>,
+    /// Per set: the way the next new id replaces when the set is full.
+    next_victim: Vec<u8>,
+}
+
+impl KnownIds {
+    /// The slot holding `id`, after keeping it if it was not kept.
+    fn slot_of(&mut self, id: &str) -> usize {
+        if self.entries.is_empty() {
+            self.entries.resize_with(KNOWN_IDS, || None);
+            self.next_victim.resize(KNOWN_SETS, 0);
         }
-        let slot = &mut ids[(id_hash(id) as usize) % SHARED_IDS];
-        match slot {
-            Some(kept) if **kept == *id => Arc::clone(kept),
-            _ => Arc::clone(slot.insert(Arc::from(id))),
+        let set = (id_hash(id) as usize) % KNOWN_SETS;
+        let ways = set * KNOWN_WAYS..(set + 1) * KNOWN_WAYS;
+        let mut empty = None;
+        for slot in ways.clone() {
+            match &self.entries[slot] {
+                Some(k) if *k.text == *id => return slot,
+                None if empty.is_none() => empty = Some(slot),
+                _ => {}
+            }
         }
-    })
-    // The thread is being torn down (its cache is gone): a copy.
-    .unwrap_or_else(|_| Arc::from(id))
+        let slot = empty.unwrap_or_else(|| {
+            let victim = &mut self.next_victim[set];
+            let slot = ways.start + usize::from(*victim);
+            *victim = (*victim + 1) % KNOWN_WAYS as u8;
+            slot
+        });
+        self.entries[slot] = Some(KnownId {
+            text: Arc::from(id),
+            order: None,
+            user: None,
+        });
+        slot
+    }
+}
+
+thread_local! {
+    static KNOWN: std::cell::RefCell<KnownIds> = std::cell::RefCell::new(KnownIds::default());
+}
+
+/// An id as a shared string, with the cache slot it was found in.
+///
+/// A thread that starts stages for the same few orders and users hands each stage the same
+/// allocation (a reference count) instead of copying the id, and freeing the copy on the
+/// export thread, once per stage.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedId {
+    pub(crate) text: Arc<str>,
+    /// The slot of this thread's cache holding `text`, if it is kept there. Checked by pointer
+    /// before use: a builder moved to another thread finds a different id there and checks
+    /// the id again.
+    slot: Option<u8>,
+}
+
+/// `id` as a [`SharedId`]: the kept copy if this thread has one, otherwise a new one, kept.
+pub(crate) fn shared_id(id: &str) -> SharedId {
+    if id.len() > KNOWN_ID_MAX_LEN {
+        return SharedId {
+            text: Arc::from(id),
+            slot: None,
+        };
+    }
+    KNOWN
+        .try_with(|known| {
+            let mut known = known.borrow_mut();
+            let slot = known.slot_of(id);
+            let text = match &known.entries[slot] {
+                Some(k) => Arc::clone(&k.text),
+                None => Arc::from(id),
+            };
+            SharedId {
+                text,
+                slot: u8::try_from(slot).ok(),
+            }
+        })
+        // The thread is being torn down (its cache is gone): a copy.
+        .unwrap_or_else(|_| SharedId {
+            text: Arc::from(id),
+            slot: None,
+        })
+}
+
+/// Runs `f` on the cache entry of `id` if this thread still keeps it; `None` otherwise.
+fn with_known<T>(id: &SharedId, f: impl FnOnce(&mut KnownId) -> T) -> Option<T> {
+    let slot = usize::from(id.slot?);
+    KNOWN
+        .try_with(|known| {
+            let mut known = known.borrow_mut();
+            match known.entries.get_mut(slot) {
+                Some(Some(k)) if Arc::ptr_eq(&k.text, &id.text) => Some(f(k)),
+                _ => None,
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// The order-id rule for `id`, and the order's derived ids: from the cache when this thread
+/// has already checked it, otherwise checked, derived and remembered.
+fn checked_order_id(id: &SharedId) -> Result<(TraceId, SpanId)> {
+    if let Some(Some(ids)) = with_known(id, |k| k.order) {
+        return Ok(ids);
+    }
+    schema::validate_order_id(&id.text)?;
+    let ids = (
+        identity::order_trace_id(&id.text),
+        identity::order_root_span_id(&id.text),
+    );
+    with_known(id, |k| k.order = Some(ids));
+    Ok(ids)
+}
+
+/// The user-id rule for `id` (a UUID), and its lowercase form: from the cache when this
+/// thread has already checked it. A lowercase id (the usual case) is kept without a copy.
+fn checked_user_id(id: &SharedId) -> Result<Arc<str>> {
+    if let Some(Some(lower)) = with_known(id, |k| k.user.clone()) {
+        return Ok(lower);
+    }
+    let lower = if schema::check_uuid_case(&id.text)? {
+        Arc::from(id.text.to_ascii_lowercase())
+    } else {
+        Arc::clone(&id.text)
+    };
+    with_known(id, |k| k.user = Some(Arc::clone(&lower)));
+    Ok(lower)
 }
 
 /// An id as a caller gave it to a stage builder: its text, or why it could not be read as text.
 /// The error is boxed so the builder, moved by value through each call of its chain, stays small.
-pub(crate) type IdInput = std::result::Result<Arc<str>, Box<OrderTraceError>>;
+pub(crate) type IdInput = std::result::Result<SharedId, Box<OrderTraceError>>;
 
 /// An id handed over as bytes (C ABI, JNI), as text, or the error of an id that is not UTF-8:
 /// such an id breaks the rules like any other, so lenient mode still starts the stage.
@@ -93,8 +231,8 @@ pub(crate) fn id_text(field: &'static str, bytes: &[u8]) -> IdInput {
 /// The ids a stage starts with, after the rules.
 #[derive(Debug)]
 pub(crate) struct StageIds {
-    /// The order id; `None` when it was rejected.
-    pub(crate) order_id: Option<Arc<str>>,
+    /// The order id and its derived trace id and root span id; `None` when it was rejected.
+    pub(crate) order_id: Option<(Arc<str>, TraceId, SpanId)>,
     /// The user id in lowercase; `None` when none was given or it was rejected.
     pub(crate) user_id: Option<Arc<str>>,
     /// The errors of the rejected ids, order id first.
@@ -106,23 +244,19 @@ impl StageIds {
     /// read as text, see [`id_text`]); what is rejected is kept with its error.
     pub(crate) fn check(order_id: IdInput, user_id: Option<IdInput>) -> Self {
         let mut rejected = Vec::new();
-        let order_id = order_id.map_err(|e| *e);
-        let order_id = match order_id.and_then(|o| schema::validate_order_id(&o).map(|()| o)) {
+        let order_id = order_id
+            .map_err(|e| *e)
+            .and_then(|o| checked_order_id(&o).map(|(t, s)| (o.text, t, s)));
+        let order_id = match order_id {
             Ok(o) => Some(o),
             Err(e) => {
                 rejected.push((attr::ORDER_ID, e));
                 None
             }
         };
-        // A lowercase id (the usual case) is kept as given, without a copy.
-        let checked = user_id.map(|u| {
-            u.map_err(|e| *e)
-                .and_then(|u| schema::check_uuid_case(&u).map(|up| (u, up)))
-        });
-        let user_id = match checked {
+        let user_id = match user_id.map(|u| u.map_err(|e| *e).and_then(|u| checked_user_id(&u))) {
             None => None,
-            Some(Ok((u, false))) => Some(u),
-            Some(Ok((u, true))) => Some(Arc::from(u.to_ascii_lowercase())),
+            Some(Ok(u)) => Some(u),
             Some(Err(e)) => {
                 rejected.push((attr::USER_ID, e));
                 None
@@ -170,8 +304,8 @@ mod tests {
 
     #[test]
     fn good_ids_pass_unchanged_and_the_user_id_is_lowercased() {
-        let ids = StageIds::check(Ok(Arc::from("ORD-1")), Some(Ok(Arc::from(UUID))));
-        assert_eq!(ids.order_id.as_deref(), Some("ORD-1"));
+        let ids = StageIds::check(Ok(shared_id("ORD-1")), Some(Ok(shared_id(UUID))));
+        assert_eq!(ids.order_id.as_ref().map(|o| &*o.0), Some("ORD-1"));
         assert_eq!(
             ids.user_id.as_deref(),
             Some("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
@@ -184,30 +318,103 @@ mod tests {
     fn shared_ids_are_the_same_text_whatever_the_cache_holds() {
         // More ids than slots, twice round, plus one too long to keep: every answer is the
         // asked id, and a repeated id still in the cache is the same allocation.
-        let ids: Vec<String> = (0..3 * SHARED_IDS).map(|i| format!("ORD-{i}")).collect();
+        let ids: Vec<String> = (0..3 * KNOWN_IDS).map(|i| format!("ORD-{i}")).collect();
         for _ in 0..2 {
             for id in &ids {
-                assert_eq!(&*shared_id(id), id.as_str());
+                assert_eq!(&*shared_id(id).text, id.as_str());
             }
         }
         let first = shared_id("ORD-A");
-        assert!(Arc::ptr_eq(&first, &shared_id("ORD-A")));
-        let long = "O".repeat(SHARED_ID_MAX_LEN + 1);
-        assert_eq!(&*shared_id(&long), long.as_str());
+        assert!(Arc::ptr_eq(&first.text, &shared_id("ORD-A").text));
+        let long = "O".repeat(KNOWN_ID_MAX_LEN + 1);
+        assert_eq!(&*shared_id(&long).text, long.as_str());
+    }
+
+    #[test]
+    fn sequential_order_ids_spread_over_the_sets_like_random_ones() {
+        // 32 ids into 32 sets at random fill about 20; a weak hash of ids that differ only in
+        // their last digits fills far fewer.
+        let sets: std::collections::HashSet<usize> = (0..KNOWN_SETS)
+            .map(|i| (id_hash(&format!("ORD-{}", 10_000 + i)) as usize) % KNOWN_SETS)
+            .collect();
+        assert!(sets.len() >= 16, "{} sets", sets.len());
+    }
+
+    #[test]
+    fn ids_used_together_stay_known_even_when_they_share_a_set() {
+        // A thread serving 16 orders for one user: after the first round every id is found
+        // where it was kept, so no order id is checked (and its trace ids derived) twice.
+        let ids: Vec<String> = (0..16).map(|i| format!("ORD-1-{i}")).collect();
+        let first: Vec<SharedId> = ids.iter().map(|id| shared_id(id)).collect();
+        let user = shared_id("1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+        for (id, kept) in ids.iter().zip(&first) {
+            let again = shared_id(id);
+            assert_eq!(again.slot, kept.slot, "{id}");
+            assert!(Arc::ptr_eq(&again.text, &kept.text), "{id}");
+        }
+        assert!(Arc::ptr_eq(
+            &user.text,
+            &shared_id("1b4e28ba-2fa1-11d2-883f-0016d3cca427").text
+        ));
+    }
+
+    #[test]
+    fn checked_ids_are_remembered_and_a_rejected_id_is_rejected_every_time() {
+        let order = shared_id("ORD-77");
+        let first = checked_order_id(&order).expect("valid");
+        assert_eq!(
+            first,
+            (
+                identity::order_trace_id("ORD-77"),
+                identity::order_root_span_id("ORD-77")
+            )
+        );
+        assert_eq!(with_known(&order, |k| k.order), Some(Some(first)));
+        assert_eq!(checked_order_id(&order).expect("valid"), first);
+        let bad = shared_id("ORD 77");
+        assert!(checked_order_id(&bad).is_err());
+        assert!(checked_order_id(&bad).is_err());
+        let user = shared_id("1B4E28BA-2FA1-11D2-883F-0016D3CCA427");
+        assert_eq!(
+            &*checked_user_id(&user).expect("uuid"),
+            "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+        );
+        assert_eq!(
+            &*checked_user_id(&user).expect("uuid"),
+            "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+        );
+    }
+
+    #[test]
+    fn an_id_from_another_threads_cache_is_checked_again_not_trusted() {
+        // The slot recorded with the id is only a hint: on another thread the slot holds
+        // something else (or nothing), and the id is checked as if new.
+        let order = shared_id("ORD-88");
+        std::thread::spawn(move || {
+            assert_eq!(with_known(&order, |_| ()), None);
+            assert!(checked_order_id(&order).is_ok());
+            let bad = SharedId {
+                text: Arc::from("ORD 88"),
+                slot: order.slot,
+            };
+            assert!(checked_order_id(&bad).is_err());
+        })
+        .join()
+        .expect("thread");
     }
 
     #[test]
     fn a_lowercase_user_id_is_kept_without_a_copy() {
-        let given: Arc<str> = Arc::from("1b4e28ba-2fa1-11d2-883f-0016d3cca427");
-        let ids = StageIds::check(Ok(Arc::from("ORD-1")), Some(Ok(Arc::clone(&given))));
+        let given = shared_id("1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+        let ids = StageIds::check(Ok(shared_id("ORD-1")), Some(Ok(given.clone())));
         let kept = ids.user_id.expect("accepted");
-        assert!(Arc::ptr_eq(&kept, &given));
+        assert!(Arc::ptr_eq(&kept, &given.text));
     }
 
     #[test]
     fn lenient_check_drops_a_non_uuid_user_id_and_names_it() {
-        let ids = StageIds::check(Ok(Arc::from("ORD-1")), Some(Ok(Arc::from("42"))));
-        assert_eq!(ids.order_id.as_deref(), Some("ORD-1"));
+        let ids = StageIds::check(Ok(shared_id("ORD-1")), Some(Ok(shared_id("42"))));
+        assert_eq!(ids.order_id.as_ref().map(|o| &*o.0), Some("ORD-1"));
         assert_eq!(ids.user_id, None);
         let attrs = ids.problem_attributes();
         assert_eq!(attrs[0].key.as_str(), attr::PROBLEM);
@@ -221,8 +428,8 @@ mod tests {
     #[test]
     fn lenient_check_drops_a_bad_order_id_and_counts_both_ids() {
         let ids = StageIds::check(
-            Ok(Arc::from("ORD-1\r\nX-Evil: 1")),
-            Some(Ok(Arc::from("x"))),
+            Ok(shared_id("ORD-1\r\nX-Evil: 1")),
+            Some(Ok(shared_id("x"))),
         );
         assert_eq!(ids.order_id, None);
         assert_eq!(ids.rejected_count(), 2);
@@ -239,11 +446,11 @@ mod tests {
 
     #[test]
     fn strict_check_fails_with_the_order_id_error_first() {
-        let e = StageIds::check(Ok(Arc::from("")), Some(Ok(Arc::from("42"))))
+        let e = StageIds::check(Ok(shared_id("")), Some(Ok(shared_id("42"))))
             .into_strict()
             .unwrap_err();
         assert_eq!(e.to_string(), "invalid order id: it is empty");
-        let e = StageIds::check(Ok(Arc::from("ORD-1")), Some(Ok(Arc::from("42"))))
+        let e = StageIds::check(Ok(shared_id("ORD-1")), Some(Ok(shared_id("42"))))
             .into_strict()
             .unwrap_err();
         assert!(e.to_string().starts_with("invalid user id: \"42\""), "{e}");
@@ -267,10 +474,10 @@ mod tests {
 
     #[test]
     fn strict_check_passes_good_ids() {
-        let ids = StageIds::check(Ok(Arc::from("ORD-1")), None)
+        let ids = StageIds::check(Ok(shared_id("ORD-1")), None)
             .into_strict()
             .unwrap();
-        assert_eq!(ids.order_id.as_deref(), Some("ORD-1"));
+        assert_eq!(ids.order_id.as_ref().map(|o| &*o.0), Some("ORD-1"));
         assert_eq!(ids.user_id, None);
     }
 }

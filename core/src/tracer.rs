@@ -19,16 +19,17 @@
 //! ```
 
 use crate::error::{OrderTraceError, Result};
-use crate::identity::{IdentityMode, OrderIdGenerator};
-use crate::open_stages::{Heartbeats, OpenStages};
+use crate::identity::IdentityMode;
+use crate::open_stages::{Heartbeats, OpenStages, OpenTicket};
 use crate::pipeline::{
     BatchProcessor, ExportTarget, OtlpProtocol, PipelineConfig, PipelineCounters, PipelineHandle,
-    SpoolSettings,
+    Queued, SpoolSettings, ordertrace_scope,
 };
 use crate::schema::OrderEvent;
 use crate::stage_builder::StageBuilder;
+use crate::stage_record::StageRecord;
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{SpanId, TracerProvider as _};
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use std::path::PathBuf;
@@ -289,13 +290,10 @@ impl OrderTracer {
             .with_resource(resource)
             // Every order is traced: sampling would break "one order, one trace".
             .with_sampler(Sampler::AlwaysOn)
-            .with_id_generator(OrderIdGenerator::default())
             .build();
-        let tracer = provider.tracer_with_scope(
-            opentelemetry::InstrumentationScope::builder("ordertrace")
-                .with_version(env!("CARGO_PKG_VERSION"))
-                .build(),
-        );
+        // Stages do not go through this tracer (see `StageRecord`); their start records,
+        // heartbeats and `tracing` spans do.
+        let tracer = provider.tracer_with_scope(ordertrace_scope());
         let open = Arc::new(OpenStages::new(
             config.heartbeat_interval,
             config.start_record_threshold(),
@@ -344,10 +342,16 @@ impl OrderTracer {
         self.inner.pipeline.count_ids_rejected(n);
     }
 
-    pub(crate) fn stage_closed(&self, span_id: SpanId) {
-        if self.inner.open.tracks() {
-            self.inner.open.closed(span_id);
+    pub(crate) fn count_started(&self) {
+        self.inner.pipeline.count_started();
+    }
+
+    /// A stage has ended: it leaves the open-stage registry and its span is queued.
+    pub(crate) fn stage_ended(&self, record: StageRecord, ticket: Option<OpenTicket>) {
+        if let Some(t) = ticket {
+            self.inner.open.closed(t);
         }
+        self.inner.pipeline.enqueue(Queued::Stage(record));
     }
 
     /// The resolved configuration.

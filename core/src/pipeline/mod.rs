@@ -18,4 +18,12 @@ pub use config::{
     MIN_SPOOL_MAX_BYTES, OtlpProtocol, PipelineConfig, SpoolSettings,
 };
 pub use counters::PipelineCounters;
-pub(crate) use processor::{BatchProcessor, Shared as PipelineHandle};
+pub(crate) use processor::{BatchProcessor, Queued, Shared as PipelineHandle};
+
+/// The instrumentation scope of every span ordertrace makes: the SDK tracer's and the one
+/// stage records are exported with, so both kinds carry the same.
+pub(crate) fn ordertrace_scope() -> opentelemetry::InstrumentationScope {
+    opentelemetry::InstrumentationScope::builder("ordertrace")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}

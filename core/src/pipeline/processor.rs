@@ -22,7 +22,8 @@ use super::counters::{Counters, PipelineCounters};
 use super::exporter::{SpanSink, permanent_rejection, rejected_permanently};
 use super::spool::{self, Encoded, Head, Removed, Spool};
 use crate::error::{OrderTraceError, Result, panic_message};
-use opentelemetry::Context;
+use crate::stage_record::StageRecord;
+use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
@@ -54,6 +55,25 @@ const REPLAY_IN_FLIGHT: usize = 1;
 /// How often the spool's age bound is applied.
 const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 
+/// What callers hand to the pipeline: a span the SDK built (records, heartbeats, `tracing`
+/// spans), or a stage as recorded on the caller's thread, turned into a span only when a
+/// batch is taken off the queue (see [`StageRecord`]).
+#[derive(Debug)]
+pub(crate) enum Queued {
+    /// Boxed: these are the rare ones, and a `SpanData` is twice a stage record's size.
+    Sdk(Box<SpanData>),
+    Stage(StageRecord),
+}
+
+impl Queued {
+    fn into_span_data(self, scope: &InstrumentationScope) -> SpanData {
+        match self {
+            Queued::Sdk(span) => *span,
+            Queued::Stage(record) => record.into_span_data(scope),
+        }
+    }
+}
+
 /// A batch with its place in the export order.
 type Numbered = (u64, Vec<SpanData>);
 
@@ -73,7 +93,7 @@ struct Spilled {
 
 #[derive(Debug, Default)]
 struct QueueState {
-    spans: Vec<SpanData>,
+    spans: Vec<Queued>,
     /// Spans ever queued; spans taken off the queue (routed to the exporter or the spool);
     /// spans exported, dropped or failed. The queue bound applies to `pushed - routed`.
     pushed: u64,
@@ -159,6 +179,8 @@ pub(crate) struct Shared {
     counters: Arc<Counters>,
     batch: BatchSettings,
     spool: Option<Arc<Spool>>,
+    /// The scope stage records are exported with: the one the SDK tracer has.
+    scope: InstrumentationScope,
 }
 
 impl Shared {
@@ -170,6 +192,37 @@ impl Shared {
     pub(crate) fn counters(&self) -> PipelineCounters {
         let depth = self.lock().in_memory(self.spool.is_some());
         self.counters.snapshot(depth, spool::unix_ms_now())
+    }
+
+    /// Counts a stage started without the SDK (see [`StageRecord`]); the SDK's spans are
+    /// counted by [`SpanProcessor::on_start`].
+    pub(crate) fn count_started(&self) {
+        Counters::add(&self.counters.started, 1);
+    }
+
+    /// Queues a finished span for export; drops it, counted, when the queue is full or the
+    /// pipeline is shutting down. Never blocks on export.
+    pub(crate) fn enqueue(&self, span: Queued) {
+        let mut state = self.lock();
+        // Bounded by everything not yet routed (without a spool: not yet exported), so memory
+        // stays within the queue size even while the worker holds a taken batch.
+        if state.shutdown_requested {
+            drop(state);
+            Counters::add(&self.counters.dropped_shutdown, 1);
+            return;
+        }
+        if state.unrouted() >= self.batch.max_queue_size {
+            drop(state);
+            Counters::add(&self.counters.dropped_queue_full, 1);
+            return;
+        }
+        state.spans.push(span);
+        state.pushed += 1;
+        // Wake the worker once, when the queue reaches a batch; while it is behind it finds
+        // a full batch on its own, and a notify per span would cost every caller a syscall.
+        if state.spans.len() == self.batch.max_export_batch_size {
+            self.wake.notify_one();
+        }
     }
 
     /// Counts order ids and user ids a stage start refused.
@@ -280,6 +333,7 @@ impl BatchProcessor {
             counters,
             batch: config.batch.clone(),
             spool,
+            scope: super::ordertrace_scope(),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
         let worker_shared = Arc::clone(&shared);
@@ -356,7 +410,7 @@ fn thread_name(job: &str, service_name: &str) -> String {
 
 fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSink) {
     let batch_size = shared.batch.max_export_batch_size;
-    let mut taken: Vec<SpanData> = Vec::with_capacity(batch_size);
+    let mut taken: Vec<Queued> = Vec::with_capacity(batch_size);
     loop {
         {
             let mut state = shared.lock();
@@ -388,7 +442,7 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
             // their capacity, so callers neither wait for a copy nor fault in fresh pages.
             std::mem::swap(&mut state.spans, &mut taken);
         }
-        for batch in batches(&mut taken, batch_size) {
+        for batch in batches(&mut taken, batch_size, &shared.scope) {
             let n = batch.len();
             let outcome = export_guarded(sink, runtime, batch);
             let mut state = shared.lock();
@@ -408,11 +462,20 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
 }
 
 /// Empties `spans` front to back in batches of at most `size`, through one drain: `drain(..n)`
-/// per batch would shift everything behind it each time, quadratic in a long queue.
-fn batches(spans: &mut Vec<SpanData>, size: usize) -> impl Iterator<Item = Vec<SpanData>> + '_ {
+/// per batch would shift everything behind it each time, quadratic in a long queue. Stage
+/// records become spans here, on the pipeline's thread.
+fn batches<'a>(
+    spans: &'a mut Vec<Queued>,
+    size: usize,
+    scope: &'a InstrumentationScope,
+) -> impl Iterator<Item = Vec<SpanData>> + 'a {
     let mut drain = spans.drain(..);
     std::iter::from_fn(move || {
-        let batch: Vec<SpanData> = drain.by_ref().take(size).collect();
+        let batch: Vec<SpanData> = drain
+            .by_ref()
+            .take(size)
+            .map(|q| q.into_span_data(scope))
+            .collect();
         (!batch.is_empty()).then_some(batch)
     })
 }
@@ -454,7 +517,7 @@ fn run_writer(shared: &Shared, spool: &Spool) {
         .max_queue_size
         .min(HANDOFF_MAX_SPANS)
         .max(batch_size);
-    let mut taken: Vec<SpanData> = Vec::with_capacity(batch_size);
+    let mut taken: Vec<Queued> = Vec::with_capacity(batch_size);
     let mut next_expiry = Instant::now();
     loop {
         let returned: Vec<Numbered> = {
@@ -503,7 +566,7 @@ fn run_writer(shared: &Shared, spool: &Spool) {
             }
         }
         write_step(shared, spool, &mut to_disk);
-        for batch in batches(&mut taken, batch_size) {
+        for batch in batches(&mut taken, batch_size, &shared.scope) {
             let n = batch.len();
             let mut state = shared.lock();
             let seq = state.next_seq;
@@ -890,26 +953,7 @@ impl SpanProcessor for BatchProcessor {
     }
 
     fn on_end(&self, span: SpanData) {
-        let mut state = self.shared.lock();
-        // Bounded by everything not yet routed (without a spool: not yet exported), so memory
-        // stays within the queue size even while the worker holds a taken batch.
-        if state.shutdown_requested {
-            drop(state);
-            Counters::add(&self.shared.counters.dropped_shutdown, 1);
-            return;
-        }
-        if state.unrouted() >= self.shared.batch.max_queue_size {
-            drop(state);
-            Counters::add(&self.shared.counters.dropped_queue_full, 1);
-            return;
-        }
-        state.spans.push(span);
-        state.pushed += 1;
-        // Wake the worker once, when the queue reaches a batch; while it is behind it finds
-        // a full batch on its own, and a notify per span would cost every caller a syscall.
-        if state.spans.len() == self.shared.batch.max_export_batch_size {
-            self.shared.wake.notify_one();
-        }
+        self.shared.enqueue(Queued::Sdk(Box::new(span)));
     }
 
     fn force_flush(&self) -> OTelSdkResult {

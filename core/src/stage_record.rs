@@ -1,0 +1,251 @@
+//! [`StageRecord`]: a stage span in the compact form the hot path keeps. A stage records its
+//! ids, times, order and user id and its few extra attributes, and on end hands the record to
+//! the pipeline as it is; the OpenTelemetry `SpanData` (attribute list, scope, events, links) is
+//! built from it on the export thread ([`StageRecord::into_span_data`]), so the calling thread
+//! pays for recording and enqueueing only. The result is the span the OpenTelemetry SDK would
+//! have built for the same stage (same ids, flags, parent, attributes in the same order, limits).
+
+use crate::schema::{OrderEvent, attr};
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// A stage span as recorded: what `SpanData` needs, without building it on the caller's thread.
+#[derive(Debug)]
+pub(crate) struct StageRecord {
+    /// The stage span's own context (trace id, span id, flags, tracestate of the parent).
+    pub(crate) context: SpanContext,
+    /// The parent's span id; invalid for the root of a trace.
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_is_remote: bool,
+    pub(crate) kind: SpanKind,
+    pub(crate) event: OrderEvent,
+    pub(crate) start_time: SystemTime,
+    pub(crate) end_time: SystemTime,
+    /// `None` when the order id broke a rule and the stage started without it.
+    pub(crate) order_id: Option<Arc<str>>,
+    pub(crate) user_id: Option<Arc<str>>,
+    /// The problem attributes of rejected ids first (`problems` of them), then the caller's.
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) problems: u8,
+    /// Events, links, status and a changed name: on the common path a stage has none of them,
+    /// and a `None` keeps the record small.
+    pub(crate) rare: Option<Box<Rare>>,
+}
+
+/// The parts of a stage span most stages never have.
+#[derive(Debug, Default)]
+pub(crate) struct Rare {
+    pub(crate) events: Vec<Event>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) status: Status,
+    pub(crate) name: Option<Cow<'static, str>>,
+}
+
+impl StageRecord {
+    /// The rare parts, made on first use.
+    pub(crate) fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Moves the record out, leaving an empty one behind (for a stage that has ended: its
+    /// ids and times stay readable, nothing else is kept twice).
+    pub(crate) fn take(&mut self) -> StageRecord {
+        StageRecord {
+            context: self.context.clone(),
+            parent_span_id: self.parent_span_id,
+            parent_is_remote: self.parent_is_remote,
+            kind: self.kind.clone(),
+            event: self.event,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            order_id: self.order_id.take(),
+            user_id: self.user_id.take(),
+            attributes: std::mem::take(&mut self.attributes),
+            problems: self.problems,
+            rare: self.rare.take(),
+        }
+    }
+
+    /// Adds a span event (an exception, see [`crate::error_info`]).
+    pub(crate) fn add_event(&mut self, event: Event) {
+        self.rare().events.push(event);
+    }
+
+    /// Sets the span's status as the SDK does: only upwards in its order Unset < Error < Ok.
+    pub(crate) fn set_status(&mut self, status: Status) {
+        let rare = self.rare();
+        if status > rare.status {
+            rare.status = status;
+        }
+    }
+
+    /// The span as the OpenTelemetry SDK exports it. Attributes are in the order the stage
+    /// has always had: `order.id`, `order.event`, `order.stage`, the id problems, `user.id`,
+    /// then the caller's; beyond the SDK's default limits (128 attributes, events and links)
+    /// the rest is dropped and counted, as the SDK does.
+    pub(crate) fn into_span_data(self, scope: &InstrumentationScope) -> SpanData {
+        let limits = SpanLimits::default();
+        let mut attributes = Vec::with_capacity(4 + self.attributes.len());
+        if let Some(o) = self.order_id {
+            attributes.push(KeyValue::new(attr::ORDER_ID, StringValue::from(o)));
+        }
+        attributes.push(KeyValue::new(attr::ORDER_EVENT, self.event.name()));
+        attributes.push(KeyValue::new(
+            attr::ORDER_STAGE,
+            i64::from(self.event.stage()),
+        ));
+        let mut rest = self.attributes;
+        let callers = rest.split_off(usize::from(self.problems).min(rest.len()));
+        attributes.extend(rest);
+        if let Some(u) = self.user_id {
+            attributes.push(KeyValue::new(attr::USER_ID, StringValue::from(u)));
+        }
+        attributes.extend(callers);
+        let dropped_attributes_count = capped(&mut attributes, limits.max_attributes_per_span);
+
+        let Rare {
+            mut events,
+            mut links,
+            status,
+            name,
+        } = self.rare.map(|r| *r).unwrap_or_default();
+        let mut span_events = SpanEvents::default();
+        span_events.dropped_count = capped(&mut events, limits.max_events_per_span);
+        span_events.events = events;
+        let mut span_links = SpanLinks::default();
+        span_links.dropped_count = capped(&mut links, limits.max_links_per_span);
+        span_links.links = links;
+
+        SpanData {
+            span_context: self.context,
+            parent_span_id: self.parent_span_id,
+            parent_span_is_remote: self.parent_is_remote,
+            span_kind: self.kind,
+            name: name.unwrap_or(Cow::Borrowed(self.event.name())),
+            start_time: self.start_time,
+            end_time: self.end_time,
+            attributes,
+            dropped_attributes_count,
+            events: span_events,
+            links: span_links,
+            status,
+            instrumentation_scope: scope.clone(),
+        }
+    }
+}
+
+/// Cuts `items` to `limit` and returns how many were cut.
+fn capped<T>(items: &mut Vec<T>, limit: u32) -> u32 {
+    let limit = limit as usize;
+    let dropped = items.len().saturating_sub(limit);
+    items.truncate(limit);
+    u32::try_from(dropped).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{TraceFlags, TraceId, TraceState};
+
+    fn record() -> StageRecord {
+        StageRecord {
+            context: SpanContext::new(
+                TraceId::from(7),
+                SpanId::from(9),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(3),
+            parent_is_remote: true,
+            kind: SpanKind::Server,
+            event: OrderEvent::PriceCalculated,
+            start_time: SystemTime::UNIX_EPOCH,
+            end_time: SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(5),
+            order_id: Some(Arc::from("ORD-1")),
+            user_id: Some(Arc::from("1b4e28ba-2fa1-11d2-883f-0016d3cca427")),
+            attributes: vec![
+                KeyValue::new(attr::PROBLEM, "p"),
+                KeyValue::new("order.price.currency", "EUR"),
+            ],
+            problems: 1,
+            rare: None,
+        }
+    }
+
+    fn keys(span: &SpanData) -> Vec<String> {
+        span.attributes
+            .iter()
+            .map(|kv| kv.key.as_str().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn span_data_keeps_the_stage_attribute_order_with_problems_before_the_user_id() {
+        let span = record().into_span_data(&InstrumentationScope::builder("ordertrace").build());
+        assert_eq!(
+            keys(&span),
+            [
+                attr::ORDER_ID,
+                attr::ORDER_EVENT,
+                attr::ORDER_STAGE,
+                attr::PROBLEM,
+                attr::USER_ID,
+                "order.price.currency"
+            ]
+        );
+        assert_eq!(span.name, "price_calculated");
+        assert_eq!(span.parent_span_id, SpanId::from(3));
+        assert!(span.parent_span_is_remote);
+        assert_eq!(span.span_kind, SpanKind::Server);
+        assert_eq!(span.instrumentation_scope.name(), "ordertrace");
+        assert_eq!(span.status, Status::Unset);
+    }
+
+    #[test]
+    fn a_rejected_order_id_leaves_order_id_out_and_keeps_the_rest() {
+        let mut r = record();
+        r.order_id = None;
+        r.user_id = None;
+        r.problems = 0;
+        let span = r.into_span_data(&InstrumentationScope::builder("ordertrace").build());
+        assert_eq!(
+            keys(&span),
+            [
+                attr::ORDER_EVENT,
+                attr::ORDER_STAGE,
+                attr::PROBLEM,
+                "order.price.currency"
+            ]
+        );
+    }
+
+    #[test]
+    fn attributes_events_and_links_beyond_the_sdk_limits_are_dropped_and_counted() {
+        let mut r = record();
+        r.attributes = (0..200)
+            .map(|i| KeyValue::new(format!("k{i}"), i))
+            .collect();
+        r.problems = 0;
+        let rare = r.rare();
+        rare.events = (0..130)
+            .map(|_| Event::new("e", SystemTime::UNIX_EPOCH, Vec::new(), 0))
+            .collect();
+        rare.links = (0..129)
+            .map(|_| Link::with_context(SpanContext::empty_context()))
+            .collect();
+        rare.status = Status::error("boom");
+        rare.name = Some("renamed".into());
+        let span = r.into_span_data(&InstrumentationScope::builder("ordertrace").build());
+        assert_eq!(span.attributes.len(), 128);
+        assert_eq!(span.dropped_attributes_count, 200 + 4 - 128);
+        assert_eq!((span.events.len(), span.events.dropped_count), (128, 2));
+        assert_eq!((span.links.len(), span.links.dropped_count), (128, 1));
+        assert_eq!(span.status, Status::error("boom"));
+        assert_eq!(span.name, "renamed");
+    }
+}
