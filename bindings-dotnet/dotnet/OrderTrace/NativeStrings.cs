@@ -207,9 +207,15 @@ namespace OrderTrace
             idle = this;
         }
 
-        /// <summary>Frees the native buffer once no thread can use it any more.</summary>
+        /// <summary>
+        /// Frees the native buffer once no thread can use it any more (its thread has ended, or
+        /// a nested call's instance was dropped). At process exit the runtime may finalize objects
+        /// that are still reachable, while another thread could be inside a call: the buffer is
+        /// left to the operating system then.
+        /// </summary>
         ~NativeStrings()
         {
+            if (Environment.HasShutdownStarted) return;
             Marshal.FreeHGlobal((IntPtr)arena);
         }
     }
