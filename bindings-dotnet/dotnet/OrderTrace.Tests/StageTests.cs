@@ -106,6 +106,48 @@ namespace OrderTrace.Tests
         }
 
         [Test]
+        public void ConcurrentThreadsEachSendTheirOwnStrings()
+        {
+            // Each thread encodes into its own native buffer (NativeStrings.Rent): stages started
+            // at the same time on several threads must not see each other's ids or attributes.
+            // Rounds with a flush between them keep the export queue (2,048) from dropping spans.
+            const int threads = 4, perRound = 100, rounds = 10, perThread = perRound * rounds;
+            for (var round = 0; round < rounds; round++)
+            {
+                var first = round * perRound;
+                var workers = new List<System.Threading.Thread>();
+                for (var t = 0; t < threads; t++)
+                {
+                    var thread = t;
+                    workers.Add(new System.Threading.Thread(() =>
+                    {
+                        for (var i = first; i < first + perRound; i++)
+                        {
+                            var id = "ORD-T" + thread + "-" + i;
+                            var attributes = new Dictionary<string, object> { { "t.echo", id + "/" + new string((char)('a' + thread), 40 + i % 9) } };
+                            using (Tracer.StartStage(OrderEvent.PriceCalculated, id, User, null, attributes)) { }
+                        }
+                    }));
+                }
+                workers.ForEach(w => w.Start());
+                workers.ForEach(w => w.Join());
+                Tracer.Flush(TimeSpan.FromSeconds(30));
+            }
+            var spans = Spans();
+            Assert.Equal(threads * perThread, spans.Count, "every stage exported");
+            var seen = new HashSet<string>();
+            foreach (var span in spans)
+            {
+                var id = Attr(span, "order.id");
+                var thread = id[5] - '0';
+                var i = int.Parse(id.Substring(7));
+                Assert.Equal(id + "/" + new string((char)('a' + thread), 40 + i % 9), Attr(span, "t.echo"), "attribute of " + id);
+                Assert.Equal(User, Attr(span, "user.id"), "user id of " + id);
+                Assert.True(seen.Add(id), "one span per id: " + id);
+            }
+        }
+
+        [Test]
         public void AnEventOutsideTheEnumIsRefusedBeforeTheNativeCall()
         {
             Assert.Throws<ArgumentOutOfRangeException>(() => Tracer.StartStage((OrderEvent)99, "ORD-1"), "event 99");
