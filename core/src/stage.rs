@@ -29,11 +29,10 @@ use crate::propagation::{
     Baggage, HeaderCarrier, TraceHeaders, TraceParent, TraceStateList, inject,
 };
 use crate::schema::{OrderEvent, attr};
-use crate::stage_record::StageRecord;
+use crate::stage_record::{StageRecord, now_unix_ns};
 use crate::tracer::OrderTracer;
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
-use std::time::SystemTime;
 
 /// A started stage. Ends on `end`, `end_with_error`, or drop.
 ///
@@ -45,7 +44,7 @@ pub struct Stage {
     /// Its place in the open-stage registry, if it is registered.
     ticket: Option<OpenTicket>,
     /// What arrived with the parent; `headers` adds the order and user ids to its baggage.
-    inherited: Inherited,
+    inherited: Option<Box<Inherited>>,
     tracer: OrderTracer,
     ended: bool,
 }
@@ -62,7 +61,7 @@ impl Stage {
     pub(crate) fn new(
         record: StageRecord,
         ticket: Option<OpenTicket>,
-        inherited: Inherited,
+        inherited: Option<Box<Inherited>>,
         tracer: OrderTracer,
     ) -> Self {
         Self {
@@ -91,21 +90,18 @@ impl Stage {
 
     /// Trace id, 32 lowercase hex digits.
     pub fn trace_id(&self) -> String {
-        self.record.context.trace_id().to_string()
+        self.record.trace_id.to_string()
     }
 
     /// This stage's span id, 16 lowercase hex digits.
     pub fn span_id(&self) -> String {
-        self.record.context.span_id().to_string()
+        self.record.span_id.to_string()
     }
 
     /// Trace and span id as OpenTelemetry values, without formatting them (bridges keep
     /// these and format only when asked).
     pub fn ids(&self) -> (opentelemetry::trace::TraceId, opentelemetry::trace::SpanId) {
-        (
-            self.record.context.trace_id(),
-            self.record.context.span_id(),
-        )
+        (self.record.trace_id, self.record.span_id)
     }
 
     /// Sets an extra attribute (validated like the builder's).
@@ -160,17 +156,18 @@ impl Stage {
     /// The headers to send on the next hop: `traceparent`, `tracestate`, `baggage` with the
     /// order and user ids.
     pub fn headers(&self) -> TraceHeaders {
-        let tracestate = self.inherited.tracestate.clone();
+        let inherited = self.inherited.as_deref();
+        let tracestate = inherited.map(|i| i.tracestate.clone()).unwrap_or_default();
         TraceHeaders {
             traceparent: Some(TraceParent {
                 version: 0,
-                trace_id: self.record.context.trace_id(),
-                parent_id: self.record.context.span_id(),
-                flags: self.record.context.trace_flags(),
+                trace_id: self.record.trace_id,
+                parent_id: self.record.span_id,
+                flags: self.record.flags,
             }),
             tracestate,
             baggage: {
-                let mut baggage = self.inherited.baggage.clone();
+                let mut baggage = inherited.map(|i| i.baggage.clone()).unwrap_or_default();
                 // Empty when the order id was rejected (lenient start): nothing to send.
                 if let Some(o) = &self.record.order_id {
                     baggage.set(attr::ORDER_ID, o);
@@ -192,7 +189,7 @@ impl Stage {
     /// An OpenTelemetry context whose span is this stage, for code instrumented with
     /// OpenTelemetry or `tracing` (`OpenTelemetrySpanExt::set_parent`).
     pub fn context(&self) -> Context {
-        Context::new().with_remote_span_context(self.record.context.clone())
+        Context::new().with_remote_span_context(self.record.span_context())
     }
 
     /// Ends the stage successfully.
@@ -226,7 +223,7 @@ impl Stage {
             record_exception(&mut self.record, e);
         }
         let mut record = self.record.take();
-        record.end_time = SystemTime::now();
+        record.end_ns = now_unix_ns();
         self.tracer.stage_ended(record, self.ticket.take());
     }
 }

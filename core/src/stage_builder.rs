@@ -10,11 +10,11 @@ use crate::propagation::{TraceHeaders, TraceStateList};
 use crate::schema::{self, OrderEvent, attr};
 use crate::stage::{Inherited, Stage};
 use crate::stage_ids::{IdInput, StageIds, id_text, lowercase_arc, shared_id};
-use crate::stage_record::StageRecord;
+use crate::stage_record::{StageRecord, now_unix_ns, time};
 use crate::tracer::OrderTracer;
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{Link, SpanKind};
-use std::time::{Duration, SystemTime};
+use opentelemetry::trace::{Link, SpanKind, TraceState};
+use std::time::Duration;
 
 /// Collects a stage's inputs; [`StageBuilder::start`] validates them all and starts the span.
 ///
@@ -142,7 +142,6 @@ impl<'t> StageBuilder<'t> {
             .incoming
             .as_deref()
             .and_then(TraceHeaders::remote_span_context);
-        let started_at = SystemTime::now();
         // The start record carries a status change, so the CRM's new status is visible
         // while its stage is still open (what `ordertrace watch` compares with the MES).
         // Without a start record the watch reads it from the stage span.
@@ -160,6 +159,7 @@ impl<'t> StageBuilder<'t> {
         } else {
             Vec::new()
         };
+        let start_ns = now_unix_ns();
         let (order_id, placement) = match order_id {
             Some((o, trace, root)) => (
                 Some(o),
@@ -183,19 +183,24 @@ impl<'t> StageBuilder<'t> {
             all
         };
         let mut record = StageRecord {
-            context: placement.context,
+            trace_id: placement.context.trace_id(),
+            span_id: placement.context.span_id(),
+            flags: placement.context.trace_flags(),
             parent_span_id: placement.parent_span_id,
             parent_is_remote: placement.parent_is_remote,
             kind: self.kind,
             event: self.event,
-            start_time: started_at,
-            end_time: started_at,
+            start_ns,
+            end_ns: start_ns,
             order_id,
             user_id,
             attributes,
             problems,
             rare: None,
         };
+        if *placement.context.trace_state() != TraceState::default() {
+            record.rare().trace_state = placement.context.trace_state().clone();
+        }
         if let Some(link) = placement.link {
             record.rare().links.push(Link::with_context(link));
         }
@@ -205,12 +210,14 @@ impl<'t> StageBuilder<'t> {
         // Without an order id there is no order to follow: no start record, no heartbeats.
         let mut ticket = None;
         if let Some(order_id) = &record.order_id {
+            let context = placement.context;
+            let started_at = time(start_ns);
             let status_change = if start_record == Some(Duration::ZERO) {
                 // Threshold zero: the start record goes out now; otherwise the open-stage
                 // thread exports it only if the stage is still open after the threshold.
                 emit_start_record(
                     &inner.tracer,
-                    &record.context,
+                    &context,
                     self.event,
                     order_id,
                     record.user_id.as_ref(),
@@ -223,7 +230,7 @@ impl<'t> StageBuilder<'t> {
             };
             if inner.open.tracks() {
                 ticket = Some(inner.open.opened(
-                    &record.context,
+                    &context,
                     self.event,
                     order_id,
                     record.user_id.as_ref(),
@@ -241,18 +248,18 @@ impl<'t> StageBuilder<'t> {
 /// The order and user ids join the baggage only when headers are asked for: most stages never
 /// send any, and building it costs allocations on every stage. The tracestate goes on only
 /// with the trace it belongs to, exactly as accepted.
-fn inherited(incoming: Option<TraceHeaders>, continues_parent: bool) -> Inherited {
-    match incoming {
-        Some(h) => Inherited {
+/// `None` for a stage without incoming headers (the common case: nothing to keep or drop).
+fn inherited(incoming: Option<TraceHeaders>, continues_parent: bool) -> Option<Box<Inherited>> {
+    incoming.map(|h| {
+        Box::new(Inherited {
             baggage: h.baggage,
             tracestate: if continues_parent {
                 h.tracestate
             } else {
                 TraceStateList::default()
             },
-        },
-        None => Inherited::default(),
-    }
+        })
+    })
 }
 
 #[cfg(test)]

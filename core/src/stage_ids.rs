@@ -196,16 +196,24 @@ fn checked_order_id(id: &SharedId) -> Result<(TraceId, SpanId)> {
 
 /// The user-id rule for `id` (a UUID), and its lowercase form: from the cache when this
 /// thread has already checked it. A lowercase id (the usual case) is kept without a copy.
-fn checked_user_id(id: &SharedId) -> Result<Arc<str>> {
-    if let Some(Some(lower)) = with_known(id, |k| k.user.clone()) {
-        return Ok(lower);
+fn checked_user_id(id: SharedId) -> Result<Arc<str>> {
+    // `Some(None)`: known and already lowercase, so the id itself is the answer (no copy,
+    // no reference count taken and given back).
+    match with_known(&id, |k| {
+        k.user
+            .as_ref()
+            .map(|u| (!Arc::ptr_eq(u, &k.text)).then(|| Arc::clone(u)))
+    }) {
+        Some(Some(Some(lower))) => return Ok(lower),
+        Some(Some(None)) => return Ok(id.text),
+        _ => {}
     }
     let lower = if schema::check_uuid_case(&id.text)? {
         Arc::from(id.text.to_ascii_lowercase())
     } else {
         Arc::clone(&id.text)
     };
-    with_known(id, |k| k.user = Some(Arc::clone(&lower)));
+    with_known(&id, |k| k.user = Some(Arc::clone(&lower)));
     Ok(lower)
 }
 
@@ -254,7 +262,7 @@ impl StageIds {
                 None
             }
         };
-        let user_id = match user_id.map(|u| u.map_err(|e| *e).and_then(|u| checked_user_id(&u))) {
+        let user_id = match user_id.map(|u| u.map_err(|e| *e).and_then(checked_user_id)) {
             None => None,
             Some(Ok(u)) => Some(u),
             Some(Err(e)) => {
@@ -376,11 +384,11 @@ mod tests {
         assert!(checked_order_id(&bad).is_err());
         let user = shared_id("1B4E28BA-2FA1-11D2-883F-0016D3CCA427");
         assert_eq!(
-            &*checked_user_id(&user).expect("uuid"),
+            &*checked_user_id(user.clone()).expect("uuid"),
             "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
         );
         assert_eq!(
-            &*checked_user_id(&user).expect("uuid"),
+            &*checked_user_id(user.clone()).expect("uuid"),
             "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
         );
     }
