@@ -1,6 +1,8 @@
 //! The native methods of `io.ordertrace.NativeBridge`. Each takes Java primitives as
-//! primitives and strings as `String` (read in place with `GetStringUTFChars`, no intermediate
-//! encoding), calls the core's Rust API directly, and returns a value. A failure is thrown
+//! primitives and strings as `String` (short ids read in place into stack buffers, no
+//! intermediate encoding), calls the core's Rust API directly, and returns a value. The
+//! common stage (start, end, free) runs straight on the `JNIEnv` ([`direct`]); everything else
+//! through the `jni` crate's `with_env`. A failure is thrown
 //! from here as `OrderTraceException(code, message)` with the code of the core's status table
 //! ([`crate::errors`]), so Java never makes a second call to fetch an error. A stage is one
 //! crossing to start it and one to end it; no global reference is created per stage.
@@ -16,6 +18,7 @@ use jni::{Env, EnvUnowned};
 use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, OrderTracer, propagation};
 use ordertrace_bridge::tracer_settings::TracerSettings;
 use ordertrace_bridge::{BridgeError, StageSlot, span_kind};
+use std::mem::MaybeUninit;
 use std::time::Duration;
 
 type Result<T> = std::result::Result<T, NativeError>;
@@ -65,6 +68,127 @@ fn java_str<'b>(
     }
     let chars = s.mutf8_chars(env)?;
     Ok(Some(std::borrow::Cow::Owned(chars.to_str().into_owned())))
+}
+
+/// The longest id the common path reads in place, in UTF-16 units (an order id has at most
+/// 128 bytes; a longer one takes the general path, which reports it).
+const SHORT_ID_UNITS: usize = 128;
+
+/// Stack room to read one short id in place: its UTF-16 units, then their ASCII bytes.
+struct ShortId {
+    units: [MaybeUninit<u16>; SHORT_ID_UNITS],
+    bytes: [MaybeUninit<u8>; SHORT_ID_UNITS],
+}
+
+impl ShortId {
+    fn new() -> Self {
+        Self {
+            units: [MaybeUninit::uninit(); SHORT_ID_UNITS],
+            bytes: [MaybeUninit::uninit(); SHORT_ID_UNITS],
+        }
+    }
+}
+
+/// A Java string of `units` UTF-16 units (its `length()`, passed by Java) as text borrowed from
+/// `buf`, read with one JNI call and no `jni` crate book-keeping; `""` for a Java null.
+/// `None` when it is not short ASCII text: the caller then takes the general path
+/// ([`java_str`]), which handles every string.
+///
+/// Why `GetStringRegion` (UTF-16) and not `GetStringUTFRegion`: for the JVM's one-byte
+/// (Latin-1) strings the first is a plain widening copy, while the second encodes char by
+/// char (`UNICODE::as_utf8`, the larger part of reading the ids in `perf`); narrowing ASCII
+/// units here is a vector loop.
+///
+/// Why the length comes from Java: `GetStringLength` is a JNI call with a VM transition of
+/// its own, while Java has the length at hand. `NativeBridge` is package-private and
+/// `StageBuilder.start` passes each string's own `length()`. A length beyond the string makes
+/// the JVM throw `StringIndexOutOfBoundsException` and write nothing; the units were filled
+/// with a non-ASCII value first, and a read that is not ASCII asks whether an exception is
+/// pending: then it is cleared and reported as invalid input (no other JNI call runs with it).
+///
+/// # Safety
+/// `raw` must be the `JNIEnv` of the native method running on this thread, and `s` one of its
+/// arguments.
+unsafe fn ascii_in_place<'b>(
+    raw: *mut jni::sys::JNIEnv,
+    s: &JString<'_>,
+    units: jint,
+    buf: &'b mut ShortId,
+) -> Result<Option<&'b str>> {
+    if s.is_null() || units == 0 {
+        return Ok(Some(""));
+    }
+    let Some(n) = usize::try_from(units).ok().filter(|&n| n <= SHORT_ID_UNITS) else {
+        return Ok(None);
+    };
+    buf.units[..n].fill(MaybeUninit::new(u16::MAX));
+    // SAFETY: `raw` is this thread's live JNIEnv and `s` a live, non-null local reference (the
+    // function's contract); the region [0, units) is n <= SHORT_ID_UNITS units, which `buf`
+    // has. GetStringRegion is in every JVM since JNI 1.2.
+    unsafe {
+        ((**raw).v1_2.GetStringRegion)(raw, s.as_raw(), 0, units, buf.units.as_mut_ptr().cast());
+    }
+    // SAFETY: [0, n) was initialised by the fill above (the JVM only overwrites it).
+    let read = unsafe { std::slice::from_raw_parts(buf.units.as_ptr().cast::<u16>(), n) };
+    match ascii_text(read, &mut buf.bytes) {
+        Some(text) => Ok(Some(text)),
+        // SAFETY: as above; ExceptionCheck and ExceptionClear are allowed with an exception
+        // pending.
+        None if unsafe { ((**raw).v1_2.ExceptionCheck)(raw) } => {
+            unsafe { ((**raw).v1_1.ExceptionClear)(raw) };
+            Err(BridgeError::invalid(format!(
+                "a string length of {units} was passed for a shorter string (NativeBridge.stageStart)"
+            ))
+            .into())
+        }
+        None => Ok(None),
+    }
+}
+
+/// `units` as text written into `out` when every unit is ASCII; `None` otherwise.
+fn ascii_text<'b>(units: &[u16], out: &'b mut [MaybeUninit<u8>]) -> Option<&'b str> {
+    let out = out.get_mut(..units.len())?;
+    // Without an early exit, so both loops run many units a step.
+    if units.iter().fold(0u16, |acc, &u| acc | u) >= 0x80 {
+        return None;
+    }
+    for (b, &u) in out.iter_mut().zip(units) {
+        *b = MaybeUninit::new(u as u8);
+    }
+    // SAFETY: every byte of `out` was just written, each below 0x80: ASCII, so UTF-8.
+    Some(unsafe {
+        std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+            out.as_ptr().cast::<u8>(),
+            out.len(),
+        ))
+    })
+}
+
+/// Runs a native method's common case straight on its `JNIEnv`, without the `jni` crate's
+/// attach guard and `with_env` (the guard's thread-local book-keeping was about 9 % of a
+/// stage in `perf`, BENCHMARKS.md "Issue 13: JNI binding (jni13)"). `common` answers
+/// `Ok(Some(value))` when it handled the call and `Ok(None)` when the call needs the general
+/// path, which runs through `with_env`. An error or a panic of `common` is thrown through the
+/// same policy as every other native method ([`ThrowOrderTraceException`]), so Java sees the
+/// same `OrderTraceException` either way.
+fn direct<'caller, T: Default + 'caller>(
+    unowned: &mut EnvUnowned<'caller>,
+    common: impl FnOnce() -> Result<Option<T>>,
+    general: impl FnOnce(&mut Env<'caller>) -> Result<T>,
+) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(common)) {
+        Ok(Ok(Some(value))) => value,
+        Ok(Ok(None)) => unowned
+            .with_env(general)
+            .resolve::<ThrowOrderTraceException>(),
+        Ok(Err(e)) => unowned
+            .with_env(|_| -> Result<T> { Err(e) })
+            .resolve::<ThrowOrderTraceException>(),
+        // Re-raised inside `with_env`, whose guard catches it and throws it as PANIC.
+        Err(payload) => unowned
+            .with_env(|_| -> Result<T> { std::panic::resume_unwind(payload) })
+            .resolve::<ThrowOrderTraceException>(),
+    }
 }
 
 /// A Java string as owned Rust text; `None` for a Java null.
@@ -269,39 +393,174 @@ native!(Java_io_ordertrace_NativeBridge_tracerFree(tracer: jlong) -> (), |env| {
     Ok(())
 });
 
-native!(Java_io_ordertrace_NativeBridge_stageStart(
-    tracer: jlong, event_index: jint, order_id: JString<'caller>, user_id: JString<'caller>, kind: jint,
-    status_from: JString<'caller>, status_to: JString<'caller>,
-    attribute_keys: JObjectArray<'caller>, attribute_kinds: JIntArray<'caller>, attribute_strings: JObjectArray<'caller>,
-    attribute_longs: JLongArray<'caller>, attribute_doubles: JDoubleArray<'caller>,
-    parent_headers: JObjectArray<'caller>
-) -> jlong, |env| {
+/// `NativeBridge.stageStart`: one crossing per stage. The common stage (no status change, no
+/// attributes, no parent headers, short ASCII ids) is started by [`start_common`] straight on
+/// the `JNIEnv`; anything else by [`start_general`]. Both give the same span.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case, clippy::too_many_arguments)]
+pub extern "system" fn Java_io_ordertrace_NativeBridge_stageStart<'caller>(
+    mut unowned: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    tracer: jlong,
+    event_index: jint,
+    order_id: JString<'caller>,
+    order_id_length: jint,
+    user_id: JString<'caller>,
+    user_id_length: jint,
+    kind: jint,
+    status_from: JString<'caller>,
+    status_to: JString<'caller>,
+    attribute_keys: JObjectArray<'caller>,
+    attribute_kinds: JIntArray<'caller>,
+    attribute_strings: JObjectArray<'caller>,
+    attribute_longs: JLongArray<'caller>,
+    attribute_doubles: JDoubleArray<'caller>,
+    parent_headers: JObjectArray<'caller>,
+) -> jlong {
+    let raw = unowned.as_raw();
+    let common = status_from.is_null()
+        && status_to.is_null()
+        && attribute_keys.is_null()
+        && parent_headers.is_null();
+    direct(
+        &mut unowned,
+        || {
+            if !common {
+                return Ok(None);
+            }
+            // SAFETY: `raw` is this native method's JNIEnv and the strings its arguments.
+            unsafe {
+                start_common(
+                    raw,
+                    tracer,
+                    event_index,
+                    (&order_id, order_id_length),
+                    (&user_id, user_id_length),
+                    kind,
+                )
+            }
+        },
+        |env| {
+            start_general(
+                env,
+                tracer,
+                event_index,
+                &order_id,
+                &user_id,
+                kind,
+                [&status_from, &status_to],
+                StartAttributes {
+                    keys: &attribute_keys,
+                    kinds: &attribute_kinds,
+                    strings: &attribute_strings,
+                    longs: &attribute_longs,
+                    doubles: &attribute_doubles,
+                },
+                &parent_headers,
+            )
+        },
+    )
+}
+
+/// The common stage start: order id and user id only, each short ASCII (`None` otherwise, for
+/// [`start_general`]). A null order id is a missing one, as in the general path.
+///
+/// # Safety
+/// As [`ascii_in_place`]: `raw` is the running native method's `JNIEnv`, the strings its
+/// arguments with their `length()`.
+unsafe fn start_common(
+    raw: *mut jni::sys::JNIEnv,
+    tracer: jlong,
+    event_index: jint,
+    (order_id, order_units): (&JString<'_>, jint),
+    (user_id, user_units): (&JString<'_>, jint),
+    kind: jint,
+) -> Result<Option<jlong>> {
+    let tracer = tracer_ref(tracer)?;
+    let (mut order_buf, mut user_buf) = (ShortId::new(), ShortId::new());
+    // SAFETY: the function's contract.
+    let Some(order_id) = (unsafe { ascii_in_place(raw, order_id, order_units, &mut order_buf) })?
+    else {
+        return Ok(None);
+    };
+    // SAFETY: the function's contract.
+    let Some(user_id) = (unsafe { ascii_in_place(raw, user_id, user_units, &mut user_buf) })?
+    else {
+        return Ok(None);
+    };
+    let mut b = tracer
+        .stage(event(event_index)?, order_id)
+        .kind(span_kind(kind)?);
+    if !user_id.is_empty() {
+        b = b.user_id(user_id);
+    }
+    Ok(Some(hand_out(StageSlot::new(
+        b.start().map_err(BridgeError::from)?,
+    ))))
+}
+
+/// The attribute arrays of `stageStart`, parallel (see `NativeBridge.stageStart`).
+struct StartAttributes<'a, 'caller> {
+    keys: &'a JObjectArray<'caller>,
+    kinds: &'a JIntArray<'caller>,
+    strings: &'a JObjectArray<'caller>,
+    longs: &'a JLongArray<'caller>,
+    doubles: &'a JDoubleArray<'caller>,
+}
+
+/// Any stage start: status change, attributes, parent headers, strings of any length and
+/// content, through the `jni` crate.
+#[allow(clippy::too_many_arguments)]
+fn start_general(
+    env: &mut Env<'_>,
+    tracer: jlong,
+    event_index: jint,
+    order_id: &JString<'_>,
+    user_id: &JString<'_>,
+    kind: jint,
+    [status_from, status_to]: [&JString<'_>; 2],
+    attributes: StartAttributes<'_, '_>,
+    parent_headers: &JObjectArray<'_>,
+) -> Result<jlong> {
+    let StartAttributes {
+        keys: attribute_keys,
+        kinds: attribute_kinds,
+        strings: attribute_strings,
+        longs: attribute_longs,
+        doubles: attribute_doubles,
+    } = attributes;
     let tracer = tracer_ref(tracer)?;
     // The strings are read into stack buffers (see `java_str`): no allocation for short ids.
     let (mut order_buf, mut user_buf) = ([0u8; SHORT_TEXT], [0u8; SHORT_TEXT]);
     // A null order id is a missing one: the core's id rules decide (lenient: the stage starts).
-    let order_id = java_str(env, &order_id, &mut order_buf)?.unwrap_or_default();
-    let mut b = tracer.stage(event(event_index)?, &order_id).kind(span_kind(kind)?);
-    if let Some(user) = java_str(env, &user_id, &mut user_buf)?.filter(|s| !s.is_empty()) {
+    let order_id = java_str(env, order_id, &mut order_buf)?.unwrap_or_default();
+    let mut b = tracer
+        .stage(event(event_index)?, &order_id)
+        .kind(span_kind(kind)?);
+    if let Some(user) = java_str(env, user_id, &mut user_buf)?.filter(|s| !s.is_empty()) {
         b = b.user_id(&user);
     }
     if !status_from.is_null() || !status_to.is_null() {
         let (mut from_buf, mut to_buf) = ([0u8; SHORT_TEXT], [0u8; SHORT_TEXT]);
-        let from = java_str(env, &status_from, &mut from_buf)?.filter(|s| !s.is_empty());
-        let to = java_str(env, &status_to, &mut to_buf)?.filter(|s| !s.is_empty());
+        let from = java_str(env, status_from, &mut from_buf)?.filter(|s| !s.is_empty());
+        let to = java_str(env, status_to, &mut to_buf)?.filter(|s| !s.is_empty());
         if from.is_some() || to.is_some() {
             // The core says which one is missing or malformed.
             b = b.status_change(from.as_deref().unwrap_or(""), to.as_deref().unwrap_or(""));
         }
     }
     if !attribute_keys.is_null() {
-        let keys = strings(env, &attribute_keys, "attribute key")?;
+        let keys = strings(env, attribute_keys, "attribute key")?;
         let n = keys.len();
         let lengths = [
-            len_or_zero(env, &attribute_kinds)?,
-            len_or_zero(env, &attribute_longs)?,
-            len_or_zero(env, &attribute_doubles)?,
-            if attribute_strings.is_null() { 0 } else { attribute_strings.len(env)? },
+            len_or_zero(env, attribute_kinds)?,
+            len_or_zero(env, attribute_longs)?,
+            len_or_zero(env, attribute_doubles)?,
+            if attribute_strings.is_null() {
+                0
+            } else {
+                attribute_strings.len(env)?
+            },
         ];
         if lengths.iter().any(|&l| l < n) {
             return Err(BridgeError::invalid(format!(
@@ -325,13 +584,15 @@ native!(Java_io_ordertrace_NativeBridge_stageStart(
         }
     }
     if !parent_headers.is_null() {
-        let pairs = header_pairs(strings(env, &parent_headers, "header")?)?;
+        let pairs = header_pairs(strings(env, parent_headers, "header")?)?;
         if !pairs.is_empty() {
             b = b.parent(&propagation::extract(&pairs));
         }
     }
-    Ok(hand_out(StageSlot::new(b.start().map_err(BridgeError::from)?)))
-});
+    Ok(hand_out(StageSlot::new(
+        b.start().map_err(BridgeError::from)?,
+    )))
+}
 
 native!(Java_io_ordertrace_NativeBridge_stageSetAttribute(
     stage: jlong, key: JString<'caller>, kind: jint, text: JString<'caller>, long: jlong, double: jdouble
@@ -369,10 +630,23 @@ native!(Java_io_ordertrace_NativeBridge_stageRecordError(
     Ok(stage_ref(stage)?.with_open(|s| Ok(s.record_error(&e)?))?)
 });
 
-native!(Java_io_ordertrace_NativeBridge_stageEnd(stage: jlong) -> (), |env| {
-    stage_ref(stage)?.take_open()?.end();
-    Ok(())
-});
+/// `NativeBridge.stageEnd`, straight on the `JNIEnv` ([`direct`]): it reads nothing from Java.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)]
+pub extern "system" fn Java_io_ordertrace_NativeBridge_stageEnd<'caller>(
+    mut unowned: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    stage: jlong,
+) {
+    direct(
+        &mut unowned,
+        || {
+            stage_ref(stage)?.take_open()?.end();
+            Ok(Some(()))
+        },
+        |_| Ok(()),
+    )
+}
 
 native!(Java_io_ordertrace_NativeBridge_stageEndWithError(
     stage: jlong, error_type: JString<'caller>, message: JString<'caller>, stacktrace: JString<'caller>
@@ -402,11 +676,25 @@ native!(Java_io_ordertrace_NativeBridge_stageIds(stage: jlong) -> JString<'calle
     Ok(env.new_string(format!("{trace}{span}"))?)
 });
 
-native!(Java_io_ordertrace_NativeBridge_stageFree(stage: jlong) -> (), |env| {
-    // SAFETY: the Java stage frees its handle once; dropping an open stage ends it.
-    unsafe { free::<StageSlot>(stage) };
-    Ok(())
-});
+/// `NativeBridge.stageFree`, straight on the `JNIEnv` ([`direct`]): the end of every stage
+/// closed with `close()` (dropping an open stage ends it).
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)]
+pub extern "system" fn Java_io_ordertrace_NativeBridge_stageFree<'caller>(
+    mut unowned: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    stage: jlong,
+) {
+    direct(
+        &mut unowned,
+        || {
+            // SAFETY: the Java stage frees its handle once.
+            unsafe { free::<StageSlot>(stage) };
+            Ok(Some(()))
+        },
+        |_| Ok(()),
+    )
+}
 
 native!(Java_io_ordertrace_NativeBridge_headersCheck(headers: JObjectArray<'caller>) -> (), |env| {
     let pairs = header_pairs(strings(env, &headers, "header")?)?;
@@ -448,11 +736,28 @@ native!(Java_io_ordertrace_NativeBridge_readSpansJson(path: JString<'caller>) ->
     Ok(env.new_string(ordertrace_bridge::spans_json(&path)?)?)
 });
 
-// Lets the Java tests prove that a panic in the bridge arrives as OrderTraceException (code
-// PANIC) and leaves the JVM running. Package-private on the Java side; it changes no state.
-native!(Java_io_ordertrace_NativeBridge_panicForTests() -> (), |env| {
-    panic!("deliberate panic for the boundary test")
-});
+/// Lets the Java tests prove that a panic in the bridge arrives as `OrderTraceException` (code
+/// PANIC) and leaves the JVM running, both from the common part of a [`direct`] method
+/// (`in_direct`) and from the general path through `with_env`. Package-private on the Java
+/// side; it changes no state.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)]
+pub extern "system" fn Java_io_ordertrace_NativeBridge_panicForTests<'caller>(
+    mut unowned: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    in_direct: jboolean,
+) {
+    direct(
+        &mut unowned,
+        || {
+            if in_direct {
+                panic!("deliberate panic for the boundary test (direct)")
+            }
+            Ok(None)
+        },
+        |_| panic!("deliberate panic for the boundary test (with_env)"),
+    )
+}
 
 #[cfg(test)]
 mod tests {
@@ -505,6 +810,34 @@ mod tests {
             AttributeValue::Str("web".into())
         );
         assert!(attribute_value(9, None, 0, 0.0).is_err());
+    }
+
+    fn ascii(units: &[u16]) -> Option<String> {
+        let mut out = [MaybeUninit::uninit(); SHORT_ID_UNITS];
+        ascii_text(units, &mut out).map(str::to_string)
+    }
+
+    #[test]
+    fn ascii_text_narrows_ascii_units_unchanged() {
+        let id: Vec<u16> = "ORD-1".encode_utf16().collect();
+        assert_eq!(ascii(&id).as_deref(), Some("ORD-1"));
+        assert_eq!(ascii(&[0x00, 0x7f]).as_deref(), Some("\u{0}\u{7f}"));
+        assert_eq!(ascii(&[]).as_deref(), Some(""));
+        let longest = vec![u16::from(b'7'); SHORT_ID_UNITS];
+        assert_eq!(ascii(&longest).map(|s| s.len()), Some(SHORT_ID_UNITS));
+    }
+
+    #[test]
+    fn ascii_text_refuses_any_unit_beyond_ascii_and_what_was_not_read() {
+        // é, a Latin-1 char the JVM stores in one byte; a surrogate half; anything at 0x80+.
+        assert_eq!(ascii(&[u16::from(b'A'), 0xe9]), None);
+        assert_eq!(ascii(&[0xd83d, 0xde00]), None);
+        assert_eq!(ascii(&[0x80]), None);
+        // A failed read leaves the fill value.
+        assert_eq!(ascii(&[u16::MAX; 4]), None);
+        // More units than the output has room for.
+        let mut small = [MaybeUninit::uninit(); 2];
+        assert!(ascii_text(&[65, 66, 67], &mut small).is_none());
     }
 
     #[test]

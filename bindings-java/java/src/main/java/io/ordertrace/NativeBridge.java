@@ -27,13 +27,18 @@ final class NativeBridge {
      * Starts a stage in one crossing. {@code event} is {@link OrderEvent#ordinal()} (the schema's
      * order); the attribute arrays are parallel (null when there are none: kinds 0 string, 1 long,
      * 2 double, 3 boolean as 0/1 in the long); {@code parentHeaders} is name, value, name, value, ...
+     * {@code orderIdLength} and {@code userIdLength} are the strings' own {@link String#length()}
+     * (0 for null): the native side reads short ASCII ids with one JNI call each, without asking
+     * the JVM for the length. Status, attributes and headers are null when there are none, so the
+     * common stage takes the native fast path.
      */
-    static native long stageStart(long tracer, int event, String orderId, String userId, int kind, String statusFrom,
-            String statusTo, String[] attributeKeys, int[] attributeKinds, String[] attributeStrings,
+    static native long stageStart(long tracer, int event, String orderId, int orderIdLength, String userId,
+            int userIdLength, int kind, String statusFrom, String statusTo, String[] attributeKeys, int[] attributeKinds, String[] attributeStrings,
             long[] attributeLongs, double[] attributeDoubles, String[] parentHeaders);
     static native void stageSetAttribute(long stage, String key, int kind, String text, long number, double real);
     static native void stageRecordPrice(long stage, double amount, String currency);
     static native void stageRecordError(long stage, String type, String message, String stacktrace);
+    /** Ends the stage and keeps the handle (its ids stay readable); {@link StageSpan#end()} frees instead, which ends it too. */
     static native void stageEnd(long stage);
     static native void stageEndWithError(long stage, String type, String message, String stacktrace);
     /** name, value, name, value, ... */
@@ -51,5 +56,5 @@ final class NativeBridge {
     static native String readSpansJson(String path);
 
     /** Panics inside the native library; only for the test proving a panic arrives as {@link OrderTraceException}. */
-    static native void panicForTests();
+    static native void panicForTests(boolean inDirectPath);
 }

@@ -2,7 +2,7 @@ package io.ordertrace;
 
 import java.lang.ref.Cleaner;
 import java.time.Duration;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.locks.StampedLock;
 
 /**
  * Records order stages and exports them (OTLP, or the embedded OTLP/JSON file). One per
@@ -22,7 +22,10 @@ public final class OrderTracer implements AutoCloseable {
     private final NativeHandle release;
     private final Cleaner.Cleanable cleanable;
     // Stages start under the read lock; close takes the write lock, so no call uses a freed handle.
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    // A StampedLock: its read lock is one compare-and-set each way, without the per-thread hold
+    // counts of ReentrantReadWriteLock. It is not reentrant; nothing under it takes it again
+    // (withHandle runs only native calls).
+    private final StampedLock lock = new StampedLock();
 
     private OrderTracer(long handle) {
         // Freeing the native tracer shuts its pipeline down, bounded by the core's
@@ -47,7 +50,7 @@ public final class OrderTracer implements AutoCloseable {
     }
 
     <T> T withHandle(java.util.function.LongFunction<T> f) {
-        lock.readLock().lock();
+        long stamp = lock.readLock();
         try {
             long h = release.get();
             if (h == 0) {
@@ -55,7 +58,7 @@ public final class OrderTracer implements AutoCloseable {
             }
             return f.apply(h);
         } finally {
-            lock.readLock().unlock();
+            lock.unlockRead(stamp);
         }
     }
 
@@ -104,11 +107,11 @@ public final class OrderTracer implements AutoCloseable {
      */
     @Override
     public void close() {
-        lock.writeLock().lock();
+        long stamp = lock.writeLock();
         try {
             cleanable.clean();
         } finally {
-            lock.writeLock().unlock();
+            lock.unlockWrite(stamp);
         }
     }
 

@@ -12,9 +12,10 @@ public final class StageBuilder {
     private final String orderId;
     private String userId = "";
     private int kind = 0;
-    private String statusFrom = "";
-    private String statusTo = "";
-    private final List<StageSpan.Attribute> attributes = new ArrayList<>();
+    private String statusFrom;
+    private String statusTo;
+    // Made on the first attribute: the common stage has none.
+    private List<StageSpan.Attribute> attributes;
     private Map<String, String> parentHeaders = Collections.emptyMap();
 
     StageBuilder(OrderTracer tracer, OrderEvent event, String orderId) {
@@ -34,14 +35,19 @@ public final class StageBuilder {
 
     /** An extra attribute: String, integral number, floating point number, Boolean, or anything else as its toString(). */
     public StageBuilder attribute(String key, Object value) {
-        attributes.add(StageSpan.encodeAttribute(key, value));
+        StageSpan.Attribute a = StageSpan.encodeAttribute(key, value);
+        if (attributes == null) {
+            attributes = new ArrayList<>();
+        }
+        attributes.add(a);
         return this;
     }
 
     /** {@code order.status.from} and {@code order.status.to}, for {@code order_status_changed}. */
     public StageBuilder statusChange(String from, String to) {
-        this.statusFrom = from == null ? "" : from;
-        this.statusTo = to == null ? "" : to;
+        // Null when empty: the native side treats both alike, and all-null is its fast path.
+        this.statusFrom = from == null || from.isEmpty() ? null : from;
+        this.statusTo = to == null || to.isEmpty() ? null : to;
         return this;
     }
 
@@ -88,7 +94,7 @@ public final class StageBuilder {
         }
         // The common stage has no attributes and no parent headers: then only primitives and
         // strings cross, in one call. Attributes go as parallel arrays, numbers as numbers.
-        int n = attributes.size();
+        int n = attributes == null ? 0 : attributes.size();
         String[] keys = n == 0 ? null : new String[n];
         int[] kinds = n == 0 ? null : new int[n];
         String[] texts = n == 0 ? null : new String[n];
@@ -103,8 +109,9 @@ public final class StageBuilder {
             reals[i] = a.real();
         }
         String[] headers = Propagation.flatten(parentHeaders);
-        long stage = tracer.withHandle(t -> NativeBridge.stageStart(t, event.ordinal(), orderId, userId, kind, statusFrom,
-                statusTo, keys, kinds, texts, numbers, reals, headers));
+        int orderIdLength = orderId == null ? 0 : orderId.length();
+        long stage = tracer.withHandle(t -> NativeBridge.stageStart(t, event.ordinal(), orderId, orderIdLength, userId,
+                userId.length(), kind, statusFrom, statusTo, keys, kinds, texts, numbers, reals, headers));
         return new StageSpan(stage, event, orderId == null ? "" : orderId);
     }
 }

@@ -2,7 +2,6 @@ package io.ordertrace;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.lang.ref.Cleaner;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -13,14 +12,12 @@ import java.util.Map;
  * becomes unreachable.
  */
 public final class StageSpan implements AutoCloseable {
-    private final NativeHandle release;
-    private final Cleaner.Cleanable cleanable;
+    private final StageRelease release;
     private final OrderEvent event;
     private final String orderId;
 
     StageSpan(long handle, OrderEvent event, String orderId) {
-        this.release = new NativeHandle(handle, NativeBridge::stageFree);
-        this.cleanable = OrderTracer.CLEANER.register(this, release);
+        this.release = new StageRelease(this, handle);
         this.event = event;
         this.orderId = orderId;
     }
@@ -36,7 +33,7 @@ public final class StageSpan implements AutoCloseable {
     }
 
     private long handle() {
-        long h = release.get();
+        long h = release.handle();
         if (h == 0) {
             throw new OrderTraceException(OrderTraceException.CLOSED, "the " + event.wireName() + " stage of " + (orderId == null ? "no order" : OrderTraceException.quoted(orderId)) + " is closed");
         }
@@ -101,17 +98,15 @@ public final class StageSpan implements AutoCloseable {
         try {
             NativeBridge.stageEndWithError(handle(), e[0], e[1], e[2]);
         } finally {
-            cleanable.clean();
+            release.release();
         }
     }
 
     /** Ends the stage successfully, and releases it. */
     public synchronized void end() {
-        try {
-            NativeBridge.stageEnd(handle());
-        } finally {
-            cleanable.clean();
-        }
+        handle(); // CLOSED once ended
+        // Freeing an open stage ends it, exactly as stageEnd does: one crossing instead of two.
+        release.release();
     }
 
     /** The headers to send on the next hop: traceparent, tracestate, baggage. */
@@ -141,6 +136,6 @@ public final class StageSpan implements AutoCloseable {
     /** Ends the stage if open (successfully) and releases it. Calling it again does nothing. */
     @Override
     public synchronized void close() {
-        cleanable.clean();
+        release.release();
     }
 }

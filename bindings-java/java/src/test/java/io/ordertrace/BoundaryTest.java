@@ -18,9 +18,14 @@ import org.junit.jupiter.api.Test;
 class BoundaryTest extends Fixture {
     @Test
     void aPanicInTheNativeLibraryIsAnOrderTraceExceptionAndTheJvmCarriesOn() throws Exception {
-        OrderTraceException e = assertThrows(OrderTraceException.class, NativeBridge::panicForTests);
-        assertEquals(OrderTraceException.PANIC, e.code());
-        assertTrue(e.getMessage().contains("deliberate panic for the boundary test"), e.getMessage());
+        // Both ways a native method runs: straight on the JNIEnv (the common stage) and through
+        // the jni crate's with_env.
+        for (boolean direct : new boolean[] {true, false}) {
+            OrderTraceException e = assertThrows(OrderTraceException.class, () -> NativeBridge.panicForTests(direct));
+            assertEquals(OrderTraceException.PANIC, e.code());
+            String path = direct ? "(direct)" : "(with_env)";
+            assertTrue(e.getMessage().contains("deliberate panic for the boundary test " + path), e.getMessage());
+        }
         tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-1").start().close();
         assertEquals("order_confirmed", one(spans(), "order_confirmed").get("name").asText());
     }
@@ -35,7 +40,7 @@ class BoundaryTest extends Fixture {
     @Test
     void aNullOrderIdReachingStageStartIsAMissingIdNotAnError() throws Exception {
         long stage = tracer().withHandle(
-                t -> NativeBridge.stageStart(t, 0, null, null, 0, null, null, null, null, null, null, null, null));
+                t -> NativeBridge.stageStart(t, 0, null, 0, null, 0, 0, null, null, null, null, null, null, null, null));
         NativeBridge.stageEnd(stage);
         NativeBridge.stageFree(stage);
         assertEquals("invalid order id: it is empty", attr(one(spans(), "order_submitted"), "ordertrace.problem"));
@@ -44,15 +49,28 @@ class BoundaryTest extends Fixture {
     @Test
     void aZeroTracerHandleIsAnOrderTraceExceptionNotACrash() {
         OrderTraceException e = assertThrows(OrderTraceException.class,
-                () -> NativeBridge.stageStart(0, 0, "ORD-1", null, 0, null, null, null, null, null, null, null, null));
+                () -> NativeBridge.stageStart(0, 0, "ORD-1", 5, null, 0, 0, null, null, null, null, null, null, null, null));
         assertEquals(OrderTraceException.NULL_POINTER, e.code());
         assertTrue(e.getMessage().contains("tracer"), e.getMessage());
     }
 
     @Test
+    void aStringLengthBeyondTheStringIsInvalidInputNotAStage() {
+        // StageBuilder passes each id's own length(); a wrong one must not read past the string.
+        for (int[] lengths : new int[][] {{6, 0}, {5, 40}}) {
+            OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
+                    t -> NativeBridge.stageStart(t, 0, "ORD-1", lengths[0], "1b4e28ba", lengths[1], 0, null, null, null,
+                            null, null, null, null, null)));
+            assertEquals(OrderTraceException.INVALID_INPUT, e.code());
+            assertTrue(e.getMessage().contains("string length of " + (lengths[0] == 6 ? 6 : 40)), e.getMessage());
+        }
+        assertEquals(0, tracer().counters().spansStarted());
+    }
+
+    @Test
     void anEventIndexOutsideTheSchemaIsInvalidInputNamingIt() {
         OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
-                t -> NativeBridge.stageStart(t, 8, "ORD-1", null, 0, null, null, null, null, null, null, null, null)));
+                t -> NativeBridge.stageStart(t, 8, "ORD-1", 5, null, 0, 0, null, null, null, null, null, null, null, null)));
         assertEquals(OrderTraceException.INVALID_INPUT, e.code());
         assertTrue(e.getMessage().contains("event index 8"), e.getMessage());
     }
@@ -60,7 +78,7 @@ class BoundaryTest extends Fixture {
     @Test
     void attributeArraysShorterThanTheKeysAreAnOrderTraceException() {
         OrderTraceException e = assertThrows(OrderTraceException.class, () -> tracer().withHandle(
-                t -> NativeBridge.stageStart(t, 2, "ORD-1", null, 0, null, null, new String[] {"crm.channel"}, new int[0],
+                t -> NativeBridge.stageStart(t, 2, "ORD-1", 5, null, 0, 0, null, null, new String[] {"crm.channel"}, new int[0],
                         new String[] {"web"}, new long[1], new double[1], null)));
         assertEquals(OrderTraceException.INVALID_INPUT, e.code());
     }
@@ -89,6 +107,49 @@ class BoundaryTest extends Fixture {
         });
         assertTrue(ended, "the leaked stage was never ended");
         assertEquals("true", attr(one(spans(), "order_confirmed"), "crm.leaked"));
+    }
+
+    @Test
+    void closedAndEndedStagesAreUnregisteredAndALeakedOneOnceCollected() throws Exception {
+        int before = StageRelease.registered();
+        for (int i = 0; i < 100; i++) {
+            tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-R" + i).start().close();
+        }
+        StageSpan ended = tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-E").start();
+        ended.end();
+        assertEquals(before, StageRelease.registered(), "close() and end() unregister their stage");
+        startAndLeak("ORD-R-LEAK");
+        assertEquals(before + 1, StageRelease.registered(), "an open stage stays registered");
+        assertTrue(collectUntil(() -> StageRelease.registered() == before), "the leaked stage was never released");
+        ended.close();
+        assertEquals(before, StageRelease.registered(), "closing after end() changes nothing");
+    }
+
+    @Test
+    void manyOpenStagesOfOneThreadStayRegisteredUntilEachIsReleased() {
+        int before = StageRelease.registered();
+        java.util.List<StageSpan> open = new java.util.ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            StageSpan s = tracer().stage(OrderEvent.ORDER_CONFIRMED, "ORD-M" + i).start();
+            if (i % 3 == 0) {
+                open.add(s);
+            } else {
+                s.close();
+            }
+        }
+        assertEquals(before + 100, StageRelease.registered());
+        open.forEach(StageSpan::close);
+        assertEquals(before, StageRelease.registered());
+    }
+
+    @Test
+    void aStageLeakedByAThreadThatEndedIsStillEndedOnceCollected() throws Exception {
+        int before = StageRelease.registered();
+        Thread t = new Thread(() -> startAndLeak("ORD-T-LEAK"));
+        t.start();
+        t.join();
+        assertEquals(before + 1, StageRelease.registered(), "the ended thread's open stage is still registered");
+        assertTrue(collectUntil(() -> StageRelease.registered() == before), "the leaked stage was never released");
     }
 
     private void useAndLeakTracer(String file) {
@@ -122,7 +183,9 @@ class BoundaryTest extends Fixture {
             assertTrue(busy.counters().spansExported() >= 1, "the native export thread ran: " + busy.counters());
             Set<String> during = javaThreadNames();
             during.removeAll(before);
-            during.removeIf(name -> name.startsWith("Common-Cleaner") || name.startsWith("process reaper"));
+            // ordertrace-stage-release: the Java thread freeing dropped stages (StageRelease).
+            during.removeIf(name -> name.startsWith("Common-Cleaner") || name.startsWith("process reaper")
+                    || name.equals("ordertrace-stage-release"));
             assertEquals(Set.of(), during, "threads the JVM sees beyond the test's own");
             open.close();
         }

@@ -264,9 +264,15 @@ class JniFuzzTest extends Fixture {
         }
         int event = random.nextInt(12) - 2;
         int kind = random.nextInt(8) - 2;
+        // Ids of every shape, with their own length() as StageBuilder passes it: short ASCII ones
+        // take the native fast path when there are no attributes and headers, the rest the general one.
+        String order = random.nextBoolean() ? "ORD-N" : text();
+        String user = random.nextBoolean() ? null : text();
+        int orderLength = order == null ? 0 : order.length();
+        int userLength = user == null ? 0 : user.length();
         call("stageStart", () -> tracer.withHandle(t -> {
-            long stage = NativeBridge.stageStart(t, event, "ORD-N", null, kind, null, null, keys, kinds, strings, longs,
-                    doubles, parent);
+            long stage = NativeBridge.stageStart(t, event, order, orderLength, user, userLength, kind, null, null, keys,
+                    kinds, strings, longs, doubles, parent);
             NativeBridge.stageFree(stage);
             return null;
         }));

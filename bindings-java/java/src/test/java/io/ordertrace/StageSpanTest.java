@@ -98,7 +98,9 @@ class StageSpanTest extends Fixture {
         OrderTraceException e = assertThrows(OrderTraceException.class, () -> s.setAttribute("x.y", 1));
         assertEquals(OrderTraceException.CLOSED, e.code());
         assertThrows(OrderTraceException.class, s::headers);
+        assertEquals(OrderTraceException.CLOSED, assertThrows(OrderTraceException.class, s::end).code());
         assertEquals(1, spans().size(), "ended once");
+        assertEquals("ORD-4", attr(spans().get(0), "order.id"));
     }
 
     @Test
