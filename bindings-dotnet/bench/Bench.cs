@@ -8,7 +8,7 @@ namespace OrderTrace.Bench
     /// <summary>
     /// Under Mono: ns per stage through P/Invoke, and the overhead MesInstrumentation.CalculatePrice
     /// adds over the bare call it wraps. Export goes nowhere (OTEL_TRACES_EXPORTER=none, set by
-    /// benches/run-dotnet). Each figure is the median of 7 rounds.
+    /// benches/run-dotnet). Each figure is the median of 7 rounds. Usage: Bench.exe [n] [stages|mes]
     /// </summary>
     internal static class Bench
     {
@@ -42,12 +42,39 @@ namespace OrderTrace.Bench
                 return 2;
             }
             var n = args.Length > 0 ? int.Parse(args[0]) : 100000;
+            // "stages" / "mes": n stages, or n MesInstrumentation.CalculatePrice calls, and nothing
+            // else, for instruction counts (callgrind counts the same whatever the load; per stage
+            // = the difference of two runs / the difference of their n).
+            var only = args.Length > 1 ? args[1] : null;
+            if (only != null && only != "stages" && only != "mes")
+            {
+                Console.Error.WriteLine("usage: Bench.exe [n] [stages|mes]");
+                return 2;
+            }
             using (var tracer = new OrderTracer(new OrderTracerOptions
             {
                 ServiceName = "bench", StartRecords = false, HeartbeatInterval = TimeSpan.Zero,
             }))
             {
                 var mes = new MesInstrumentation(tracer);
+                if (only == "stages")
+                {
+                    for (var i = 0; i < n; i++)
+                    {
+                        using (tracer.StartStage(OrderEvent.PriceCalculated, "ORD-12345", User)) { }
+                    }
+                    Console.WriteLine("{0} stages, counters: started {1}", n, tracer.Counters.SpansStarted);
+                    return 0;
+                }
+                if (only == "mes")
+                {
+                    for (var i = 0; i < n; i++)
+                    {
+                        sink += mes.CalculatePrice("ORD-12345", User, () => CalculatePrice("ORD-12345"), "EUR");
+                    }
+                    Console.WriteLine("{0} CalculatePrice calls, counters: started {1}", n, tracer.Counters.SpansStarted);
+                    return 0;
+                }
                 // Warm up the JIT and the native side.
                 NsPerOp(n / 10, () => { using (tracer.StartStage(OrderEvent.PriceCalculated, "ORD-12345", User)) { } });
 

@@ -55,6 +55,109 @@ namespace OrderTrace.Tests
         }
 
         [Test]
+        public void StringsOfEveryLengthAndFirstNonAsciiPlaceArriveAsSent()
+        {
+            // NativeStrings.Str copies ASCII eight, then four chars a step, then char by char, and
+            // encodes from the first char beyond ASCII; every length around a step and every place of
+            // that char (in a step, in the tail, at either end), UTF-8 widths 1-4 and chars at
+            // each width's edge must arrive unchanged.
+            // One stage per group keeps each span well under the SDK's 128 attributes.
+            var groups = new List<List<string>>();
+            var ascii = new List<string>();
+            for (var n = 1; n <= 21; n++) ascii.Add(new string('a', n - 1) + (char)('0' + n % 10));
+            groups.Add(ascii);
+            foreach (var wide in new[] { "\u007f", "\u0080", "\u00ff", "\u0100", "\u07ff", "\u0800", "\uffee", "\uD83D\uDE00" })
+            {
+                var group = new List<string>();
+                for (var at = 0; at <= 17; at++) group.Add(new string('b', at) + wide + "-cd");
+                groups.Add(group);
+            }
+            foreach (var group in groups)
+            {
+                var attributes = new Dictionary<string, object>();
+                for (var i = 0; i < group.Count; i++) attributes.Add("t.v" + i, group[i]);
+                using (Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1", null, null, attributes)) { }
+            }
+            var spans = Spans();
+            Assert.Equal(groups.Count, spans.Count, "one span per group");
+            for (var g = 0; g < groups.Count; g++)
+            {
+                for (var i = 0; i < groups[g].Count; i++) Assert.Equal(groups[g][i], Attr(spans[g], "t.v" + i), "group " + g + " value " + i);
+            }
+        }
+
+        [Test]
+        public void StringsBeyondThePerThreadBufferArriveAsSent()
+        {
+            // The per-thread native buffer holds 4,096 bytes: an ASCII value longer than that, a
+            // non-ASCII one whose worst-case UTF-8 size is, and values after the buffer filled
+            // up take their own pinned arrays and must arrive whole.
+            var attributes = new Dictionary<string, object>
+            {
+                { "t.ascii", new string('x', 5000) },
+                { "t.wide", new string('\u00e9', 1500) },
+                { "t.fill", new string('y', 3900) },
+                { "t.after", "after the buffer filled up" },
+                { "t.after_wide", "f\u00fcr after" },
+            };
+            using (Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1", null, null, attributes)) { }
+            var span = One(Spans(), "price_calculated");
+            foreach (var kv in attributes) Assert.Equal((string)kv.Value, Attr(span, kv.Key), kv.Key);
+        }
+
+        [Test]
+        public void ConcurrentThreadsEachSendTheirOwnStrings()
+        {
+            // Each thread encodes into its own native buffer (NativeStrings.Rent): stages started
+            // at the same time on several threads must not see each other's ids or attributes.
+            // Rounds with a flush between them keep the export queue (2,048) from dropping spans;
+            // 400 spans in all, as the test's JSON reader slows down with more (4,000 took 90 s).
+            const int threads = 4, perRound = 50, rounds = 2, perThread = perRound * rounds;
+            for (var round = 0; round < rounds; round++)
+            {
+                var first = round * perRound;
+                var workers = new List<System.Threading.Thread>();
+                for (var t = 0; t < threads; t++)
+                {
+                    var thread = t;
+                    workers.Add(new System.Threading.Thread(() =>
+                    {
+                        for (var i = first; i < first + perRound; i++)
+                        {
+                            var id = "ORD-T" + thread + "-" + i;
+                            var attributes = new Dictionary<string, object> { { "t.echo", id + "/" + new string((char)('a' + thread), 40 + i % 9) } };
+                            using (Tracer.StartStage(OrderEvent.PriceCalculated, id, User, null, attributes)) { }
+                        }
+                    }));
+                }
+                workers.ForEach(w => w.Start());
+                workers.ForEach(w => w.Join());
+                Tracer.Flush(TimeSpan.FromSeconds(30));
+            }
+            var spans = Spans();
+            Assert.Equal(threads * perThread, spans.Count, "every stage exported");
+            var seen = new HashSet<string>();
+            foreach (var span in spans)
+            {
+                var id = Attr(span, "order.id");
+                var thread = id[5] - '0';
+                var i = int.Parse(id.Substring(7));
+                Assert.Equal(id + "/" + new string((char)('a' + thread), 40 + i % 9), Attr(span, "t.echo"), "attribute of " + id);
+                Assert.Equal(User, Attr(span, "user.id"), "user id of " + id);
+                Assert.True(seen.Add(id), "one span per id: " + id);
+            }
+        }
+
+        [Test]
+        public void AnEventOutsideTheEnumIsRefusedBeforeTheNativeCall()
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => Tracer.StartStage((OrderEvent)99, "ORD-1"), "event 99");
+            Assert.Throws<ArgumentOutOfRangeException>(() => Tracer.StartStage((OrderEvent)(-1), "ORD-1"), "event -1");
+            using (Tracer.StartStage(OrderEvent.OrderShipped, "ORD-1")) { }
+            Assert.Equal("order_shipped", (string)One(Spans(), "order_shipped")["name"], "the next stage on the thread is whole");
+        }
+
+        [Test]
         public void BadOrMissingIdsStartTheStageWithTheProblemRecorded()
         {
             using (Tracer.StartStage(OrderEvent.OrderConfirmed, "ORD-1", "bob")) { }

@@ -78,7 +78,7 @@ namespace OrderTrace
         [DllImport(Lib)] internal static extern int ot_tracer_counters(TracerHandle tracer, out PipelineCounters counters, out IntPtr error);
         [DllImport(Lib)] internal static extern void ot_tracer_free(IntPtr tracer);
 
-        [DllImport(Lib)] internal static extern int ot_stage_start(TracerHandle tracer, ref OtStageStart start, out IntPtr stage, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_start(TracerHandle tracer, IntPtr start, out IntPtr stage, out IntPtr error);
         [DllImport(Lib)] internal static extern int ot_stage_set_attribute(StageHandle stage, ref OtAttribute attribute, out IntPtr error);
         [DllImport(Lib)] internal static extern int ot_stage_record_price(StageHandle stage, double amount, OtStr currency, out IntPtr error);
         [DllImport(Lib)] internal static extern int ot_stage_record_error(StageHandle stage, OtStr type, OtStr message, OtStr stacktrace, out IntPtr error);
@@ -100,6 +100,16 @@ namespace OrderTrace
         [DllImport(Lib)] internal static extern int ot_read_spans_json(OtStr path, out IntPtr buffer, out IntPtr error);
         [DllImport(Lib)] internal static extern int ot_buffer_str(IntPtr buffer, out OtStr text, out IntPtr error);
         [DllImport(Lib)] internal static extern void ot_buffer_free(IntPtr buffer);
+
+        /// <summary>
+        /// A length as <c>size_t</c>. <c>(UIntPtr)n</c> on an int goes through op_Explicit(ulong)
+        /// and a 32-bit range check that Mono does not inline (about 45 instructions a length);
+        /// lengths are never negative.
+        /// </summary>
+        internal static UIntPtr Size(int n)
+        {
+            return new UIntPtr((uint)n);
+        }
 
         /// <summary>
         /// Throws the library's error for a failed status, with the message the call handed back in its

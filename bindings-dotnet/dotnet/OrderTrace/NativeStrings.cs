@@ -6,83 +6,177 @@ using System.Text;
 namespace OrderTrace
 {
     /// <summary>
-    /// The strings and arrays one native call needs, pinned for the length of the call and
+    /// The strings and arrays one native call needs, valid for the length of the call and
     /// released together when it returns. Strings cross as UTF-8 with explicit lengths,
-    /// encoded straight into a per-thread byte buffer that is pinned once per call (no
-    /// unmanaged allocation per string); a string that does not fit gets its own pinned
-    /// array. Struct arrays (blittable) are pinned where they are, not copied.
+    /// encoded straight into the calling thread's native buffer: allocated once per thread
+    /// (not per string, not per call) and outside the managed heap, so it needs no pinning.
+    /// A string that does not fit gets its own pinned array; raw bytes and struct arrays
+    /// (blittable) are pinned where they are, not copied.
     /// </summary>
-    internal sealed class NativeStrings : IDisposable
+    /// <example><code>
+    /// using (var s = NativeStrings.Rent())
+    /// {
+    ///     Native.Check(Native.ot_order_id_check(s.Str(orderId), out error), error);
+    /// }
+    /// </code></example>
+    internal sealed unsafe class NativeStrings : IDisposable
     {
         /// <summary>Size of the per-thread UTF-8 buffer: a stage's ids, event and a few
         /// attributes fit many times over.</summary>
         private const int ArenaSize = 4096;
 
-        /// <summary>The calling thread's buffer while no call of this thread uses it.</summary>
-        [ThreadStatic] private static byte[] idleArena;
+        /// <summary>The calling thread's instance while no call of this thread uses it.</summary>
+        [ThreadStatic] private static NativeStrings idle;
 
-        private byte[] arena;
-        private GCHandle arenaPin;
-        private IntPtr arenaBase;
+        /// <summary>The native buffer; freed by the finalizer once the thread that used it is gone.</summary>
+        private readonly byte* arena;
         private int used;
         /// <summary>Pins beyond the buffer (long strings, raw bytes, struct arrays); most calls have none.</summary>
         private List<GCHandle> pins;
 
-        internal NativeStrings()
+        private NativeStrings()
         {
-            // A nested call on the same thread finds no idle buffer and takes a new one.
-            arena = idleArena ?? new byte[ArenaSize];
-            idleArena = null;
-            arenaPin = GCHandle.Alloc(arena, GCHandleType.Pinned);
-            arenaBase = arenaPin.AddrOfPinnedObject();
+            arena = (byte*)Marshal.AllocHGlobal(ArenaSize);
         }
+
+        /// <summary>
+        /// The calling thread's instance (made on the thread's first call); Dispose hands it back.
+        /// A nested call on the same thread finds none idle and gets its own.
+        /// </summary>
+        internal static NativeStrings Rent()
+        {
+            var s = idle;
+            if (s == null) return new NativeStrings();
+            idle = null;
+            return s;
+        }
+
+        /// <summary>The event's wire name, UTF-8 in process-lifetime native memory (no copy per call).</summary>
+        internal static Native.OtStr Event(OrderEvent orderEvent)
+        {
+            var i = (int)orderEvent;
+            if (i < 0 || i >= EventNames.Length) throw new ArgumentOutOfRangeException("orderEvent", orderEvent, "not an order event");
+            return EventNames[i];
+        }
+
+        /// <summary>Encoded once, on first use, and never freed (eight short strings for the process).</summary>
+        private static readonly Native.OtStr[] EventNames = EncodeEventNames();
+
+        private static Native.OtStr[] EncodeEventNames()
+        {
+            var events = OrderEvents.All();
+            var names = new Native.OtStr[events.Length];
+            foreach (var e in events)
+            {
+                var bytes = Encoding.UTF8.GetBytes(e.WireName());
+                var p = Marshal.AllocHGlobal(bytes.Length);
+                Marshal.Copy(bytes, 0, p, bytes.Length);
+                names[(int)e] = new Native.OtStr { Ptr = p, Len = Native.Size(bytes.Length) };
+            }
+            return names;
+        }
+
+        /// <summary>The bits that are set in four UTF-16 chars read as one ulong when any is beyond ASCII.</summary>
+        private const ulong NonAscii = 0xFF80FF80FF80FF80UL;
+
+        /// <summary>
+        /// Narrowing four ASCII chars read as one ulong (16 bits each, high byte zero) to four
+        /// bytes: <c>w = (w | w &gt;&gt; 8) &amp; Pairs</c> puts them in two 16-bit pairs, <c>w | w &gt;&gt; 16</c>
+        /// joins the pairs in the low 32 bits. Written out in Str: Mono does not inline a helper here.
+        /// </summary>
+        private const ulong Pairs = 0x0000FFFF0000FFFFUL;
 
         internal Native.OtStr Str(string value)
         {
-            var s = new Native.OtStr { Ptr = IntPtr.Zero, Len = UIntPtr.Zero };
-            if (string.IsNullOrEmpty(value)) return s;
-            // ASCII (ids, event names, statuses) is copied char by char: under Mono the
-            // UTF8Encoding calls were a third of a stage (2,729 -> ~1,860 ns without them,
-            // BENCHMARKS.md). The first char beyond ASCII sends the string the general way.
+            var s = default(Native.OtStr);
+            if (value == null) return s;
             var length = value.Length;
-            if (length <= arena.Length - used)
+            if (length == 0) return s;
+            var room = ArenaSize - used;
+            var dst = arena + used;
+            if (length <= room)
             {
-                var i = 0;
-                while (i < length && value[i] < 0x80)
+                // ASCII (ids, statuses, most attributes) is copied char by char: under Mono the
+                // UTF8Encoding calls were a third of a stage (BENCHMARKS.md). The first char
+                // beyond ASCII sends the string the general way.
+                fixed (char* src = value)
                 {
-                    arena[used + i] = (byte)value[i];
-                    i++;
+                    var i = 0;
+                    // Eight, then four chars a step while none has a bit above 0x7F (Mono's JIT
+                    // does not vectorise: a char a step was about 26 instructions per char).
+                    while (i + 8 <= length)
+                    {
+                        var lo = *(ulong*)(src + i);
+                        var hi = *(ulong*)(src + i + 4);
+                        if (((lo | hi) & NonAscii) != 0) break;
+                        lo = (lo | (lo >> 8)) & Pairs;
+                        hi = (hi | (hi >> 8)) & Pairs;
+                        *(ulong*)(dst + i) = ((lo | (lo >> 16)) & 0xFFFFFFFFUL) | ((hi | (hi >> 16)) << 32);
+                        i += 8;
+                    }
+                    if (i + 4 <= length)
+                    {
+                        var w = *(ulong*)(src + i);
+                        if ((w & NonAscii) == 0)
+                        {
+                            w = (w | (w >> 8)) & Pairs;
+                            *(uint*)(dst + i) = (uint)(w | (w >> 16));
+                            i += 4;
+                        }
+                    }
+                    while (i < length)
+                    {
+                        var c = src[i];
+                        if (c >= 0x80) break;
+                        dst[i] = (byte)c;
+                        i++;
+                    }
+                    if (i == length)
+                    {
+                        s.Ptr = (IntPtr)dst;
+                        s.Len = Native.Size(length);
+                        used += length;
+                        return s;
+                    }
+                    // The UTF-8 length is at most 3 bytes per UTF-16 unit: check room without a count pass.
+                    if (length * 3 <= room)
+                    {
+                        var n = Encoding.UTF8.GetBytes(src, length, dst, room);
+                        s.Ptr = (IntPtr)dst;
+                        s.Len = Native.Size(n);
+                        used += n;
+                        return s;
+                    }
                 }
-                if (i == length)
-                {
-                    s.Ptr = arenaBase + used;
-                    s.Len = (UIntPtr)length;
-                    used += length;
-                    return s;
-                }
-            }
-            // The UTF-8 length is at most 3 bytes per UTF-16 unit: check room without a count pass.
-            if (value.Length * 3 <= arena.Length - used)
-            {
-                var n = Encoding.UTF8.GetBytes(value, 0, value.Length, arena, used);
-                s.Ptr = arenaBase + used;
-                s.Len = (UIntPtr)n;
-                used += n;
-                return s;
             }
             var bytes = Encoding.UTF8.GetBytes(value);
             s.Ptr = Pin(bytes);
-            s.Len = (UIntPtr)bytes.Length;
+            s.Len = Native.Size(bytes.Length);
             return s;
+        }
+
+        /// <summary>
+        /// Room for one <see cref="Native.OtStageStart"/> in the thread's native buffer, valid until
+        /// Dispose. Call it first, while the buffer is empty: the struct is written in place
+        /// field by field, with none of the managed struct's zeroing and copying.
+        /// </summary>
+        internal Native.OtStageStart* StageStart()
+        {
+            // The buffer is 16-byte aligned; keep the struct on an 8-byte boundary.
+            var offset = (used + 7) & ~7;
+            if (offset + sizeof(Native.OtStageStart) > ArenaSize)
+                throw new InvalidOperationException("NativeStrings.StageStart: call it before the strings");
+            used = offset + sizeof(Native.OtStageStart);
+            return (Native.OtStageStart*)(arena + offset);
         }
 
         /// <summary>Raw bytes as they are (for headers that arrive as byte[], and for tests of invalid UTF-8).</summary>
         internal Native.OtStr Bytes(byte[] bytes)
         {
-            var s = new Native.OtStr { Ptr = IntPtr.Zero, Len = UIntPtr.Zero };
+            var s = default(Native.OtStr);
             if (bytes == null || bytes.Length == 0) return s;
             s.Ptr = Pin(bytes);
-            s.Len = (UIntPtr)bytes.Length;
+            s.Len = Native.Size(bytes.Length);
             return s;
         }
 
@@ -101,6 +195,7 @@ namespace OrderTrace
             return h.AddrOfPinnedObject();
         }
 
+        /// <summary>Releases this call's pins and hands the buffer back to the thread for its next call.</summary>
         public void Dispose()
         {
             if (pins != null)
@@ -108,12 +203,20 @@ namespace OrderTrace
                 foreach (var h in pins) h.Free();
                 pins = null;
             }
-            if (arena == null) return;
-            arenaPin.Free();
             used = 0;
-            // Hand the buffer back to the thread for its next call.
-            idleArena = arena;
-            arena = null;
+            idle = this;
+        }
+
+        /// <summary>
+        /// Frees the native buffer once no thread can use it any more (its thread has ended, or
+        /// a nested call's instance was dropped). At process exit the runtime may finalize objects
+        /// that are still reachable, while another thread could be inside a call: the buffer is
+        /// left to the operating system then.
+        /// </summary>
+        ~NativeStrings()
+        {
+            if (Environment.HasShutdownStarted) return;
+            Marshal.FreeHGlobal((IntPtr)arena);
         }
     }
 }

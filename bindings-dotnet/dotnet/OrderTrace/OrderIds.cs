@@ -13,7 +13,7 @@ namespace OrderTrace
         public static void CheckOrderId(string orderId)
         {
             if (orderId == null) throw new System.ArgumentNullException("orderId");
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 System.IntPtr error;
                 Native.Check(Native.ot_order_id_check(s.Str(orderId), out error), error);
@@ -27,7 +27,7 @@ namespace OrderTrace
         public static string NormalizeUserId(string userId)
         {
             if (userId == null) throw new System.ArgumentNullException("userId");
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 System.IntPtr buffer;
                 System.IntPtr error;

@@ -140,7 +140,7 @@ namespace OrderTrace
             if (options == null) throw new ArgumentNullException("options");
             if (options.StartRecordAfter.HasValue && options.StartRecordAfter.Value < TimeSpan.Zero)
                 throw new ArgumentOutOfRangeException("options", "StartRecordAfter must be zero or positive");
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 var config = new Native.OtTracerConfig
                 {
@@ -212,35 +212,39 @@ namespace OrderTrace
                 StageKind.Internal, fromStatus, toStatus);
         }
 
-        internal StageScope StartStageCore(OrderEvent orderEvent, string orderId, string userId,
+        internal unsafe StageScope StartStageCore(OrderEvent orderEvent, string orderId, string userId,
             KeyValuePair<string, byte[]>[] incoming, IDictionary<string, object> attributes, StageKind kind,
             string statusFrom, string statusTo)
         {
             // A null order id is a missing one: the core's id rules decide (by default the stage
             // starts without it and records the problem; with StrictIds it throws).
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
+                var start = s.StageStart();
                 var attrs = StageScope.ToNative(s, attributes);
-                var headers = new Native.OtHeader[incoming == null ? 0 : incoming.Length];
-                for (var i = 0; i < headers.Length; i++)
+                // The common stage has no incoming headers: no array for them.
+                Native.OtHeader[] headers = null;
+                if (incoming != null && incoming.Length > 0)
                 {
-                    headers[i] = new Native.OtHeader { Key = s.Str(incoming[i].Key), Value = s.Bytes(incoming[i].Value) };
+                    headers = new Native.OtHeader[incoming.Length];
+                    for (var i = 0; i < headers.Length; i++)
+                    {
+                        headers[i] = new Native.OtHeader { Key = s.Str(incoming[i].Key), Value = s.Bytes(incoming[i].Value) };
+                    }
                 }
-                var start = new Native.OtStageStart
-                {
-                    Event = s.Str(orderEvent.WireName()),
-                    OrderId = s.Str(orderId),
-                    UserId = s.Str(userId),
-                    Attributes = s.Array(attrs),
-                    AttributeCount = (UIntPtr)attrs.Length,
-                    ParentHeaders = s.Array(headers),
-                    ParentHeaderCount = (UIntPtr)headers.Length,
-                    Kind = (int)kind,
-                    StatusFrom = s.Str(statusFrom),
-                    StatusTo = s.Str(statusTo),
-                };
+                // Every field is written: the struct lives in the thread's native buffer, not zeroed.
+                start->Event = NativeStrings.Event(orderEvent);
+                start->OrderId = s.Str(orderId);
+                start->UserId = s.Str(userId);
+                start->Attributes = s.Array(attrs);
+                start->AttributeCount = Native.Size(attrs.Length);
+                start->ParentHeaders = s.Array(headers);
+                start->ParentHeaderCount = Native.Size(headers == null ? 0 : headers.Length);
+                start->Kind = (int)kind;
+                start->StatusFrom = s.Str(statusFrom);
+                start->StatusTo = s.Str(statusTo);
                 IntPtr stage, error;
-                Native.Check(Native.ot_stage_start(Handle, ref start, out stage, out error), error);
+                Native.Check(Native.ot_stage_start(Handle, (IntPtr)start, out stage, out error), error);
                 return new StageScope(new StageHandle(stage), orderEvent, orderId ?? "");
             }
         }
@@ -284,7 +288,7 @@ namespace OrderTrace
         public static string ReadSpansJson(string path)
         {
             if (path == null) throw new ArgumentNullException("path");
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 IntPtr buffer;
                 IntPtr error;

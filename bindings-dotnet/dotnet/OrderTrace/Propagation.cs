@@ -55,7 +55,7 @@ namespace OrderTrace
         public static void Check(IEnumerable<KeyValuePair<string, string>> headers)
         {
             var pairs = ToPairs(headers);
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 var list = pairs.Select(p => new Native.OtHeader { Key = s.Str(p.Key), Value = s.Bytes(p.Value) }).ToArray();
                 IntPtr error;
@@ -69,7 +69,7 @@ namespace OrderTrace
         /// </summary>
         public static void Check(IEnumerable<KeyValuePair<string, object>> messageHeaders)
         {
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 var list = MessageHeaders(s, messageHeaders);
                 IntPtr error;
@@ -86,7 +86,7 @@ namespace OrderTrace
         public static IncomingContext Extract(IEnumerable<KeyValuePair<string, string>> headers)
         {
             var pairs = ToPairs(headers);
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 var list = pairs.Select(p => new Native.OtHeader { Key = s.Str(p.Key), Value = s.Bytes(p.Value) }).ToArray();
                 return ExtractNative(list);
@@ -99,7 +99,7 @@ namespace OrderTrace
         /// </summary>
         public static IncomingContext Extract(IEnumerable<KeyValuePair<string, object>> messageHeaders)
         {
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 return ExtractNative(MessageHeaders(s, messageHeaders));
             }
@@ -127,9 +127,11 @@ namespace OrderTrace
                 .ToArray();
         }
 
+        private static readonly KeyValuePair<string, byte[]>[] NoPairs = new KeyValuePair<string, byte[]>[0];
+
         internal static KeyValuePair<string, byte[]>[] ToPairs(IEnumerable<KeyValuePair<string, string>> headers)
         {
-            if (headers == null) return new KeyValuePair<string, byte[]>[0];
+            if (headers == null) return NoPairs;
             return headers
                 .Where(kv => kv.Key != null && kv.Value != null && Names.Contains(kv.Key, StringComparer.OrdinalIgnoreCase))
                 .Select(kv => new KeyValuePair<string, byte[]>(kv.Key, Encoding.UTF8.GetBytes(kv.Value)))

@@ -63,9 +63,11 @@ namespace OrderTrace
             return new[] { System.Text.Encoding.ASCII.GetString(trace), System.Text.Encoding.ASCII.GetString(span) };
         }
 
+        private static readonly Native.OtAttribute[] NoAttributes = new Native.OtAttribute[0];
+
         internal static Native.OtAttribute[] ToNative(NativeStrings s, IDictionary<string, object> attributes)
         {
-            if (attributes == null) return new Native.OtAttribute[0];
+            if (attributes == null || attributes.Count == 0) return NoAttributes;
             var list = new List<Native.OtAttribute>();
             foreach (var kv in attributes)
             {
@@ -105,7 +107,7 @@ namespace OrderTrace
         /// <summary>Sets an attribute (string, integer, floating point or bool value).</summary>
         public void SetAttribute(string key, object value)
         {
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 var a = ToNative(s, key, value);
                 IntPtr error;
@@ -117,7 +119,7 @@ namespace OrderTrace
         public void RecordPrice(decimal amount, string currency)
         {
             if (currency == null) throw new ArgumentNullException("currency");
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 IntPtr error;
                 Native.Check(Native.ot_stage_record_price(Handle, (double)amount, s.Str(currency), out error), error);
@@ -128,7 +130,7 @@ namespace OrderTrace
         public void RecordException(Exception exception)
         {
             if (exception == null) throw new ArgumentNullException("exception");
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 IntPtr error;
                 Native.Check(Native.ot_stage_record_error(Handle, s.Str(TypeOf(exception)), s.Str(exception.Message),
@@ -140,7 +142,7 @@ namespace OrderTrace
         public void Fail(Exception exception)
         {
             if (exception == null) throw new ArgumentNullException("exception");
-            using (var s = new NativeStrings())
+            using (var s = NativeStrings.Rent())
             {
                 IntPtr error;
                 Native.Check(Native.ot_stage_end_with_error(Handle, s.Str(TypeOf(exception)), s.Str(exception.Message),
