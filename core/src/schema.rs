@@ -234,6 +234,24 @@ impl fmt::Display for OrderEvent {
     }
 }
 
+impl OrderEvent {
+    /// The event whose wire name is exactly `name`, for bridges handing over foreign bytes:
+    /// no UTF-8 check first (a wire name is ASCII). `None` for anything else; parse the text
+    /// with [`FromStr`] for the error that names the valid events.
+    ///
+    /// ```
+    /// use ordertrace::OrderEvent;
+    /// assert_eq!(OrderEvent::from_name_bytes(b"order_shipped"), Some(OrderEvent::OrderShipped));
+    /// assert_eq!(OrderEvent::from_name_bytes(b"order_lost"), None);
+    /// ```
+    pub fn from_name_bytes(name: &[u8]) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|e| e.name().as_bytes() == name)
+    }
+}
+
 impl FromStr for OrderEvent {
     type Err = OrderTraceError;
 

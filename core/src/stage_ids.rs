@@ -34,9 +34,8 @@ pub(crate) fn lowercase_arc(user_id: &str) -> Arc<str> {
 /// A hash of an id for picking a slot of this thread's id cache: eight bytes at a time, then
 /// a full mix (MurmurHash3's finaliser) so that ids differing in their last digit, like
 /// sequential order numbers, land in unrelated slots. A collision only costs a cache miss.
-pub(crate) fn id_hash(id: &str) -> u64 {
+pub(crate) fn id_hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let bytes = id.as_bytes();
     let mut h = bytes.len() as u64;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
@@ -87,22 +86,23 @@ struct KnownIds {
 }
 
 impl KnownIds {
-    /// The slot holding `id`, after keeping it if it was not kept.
-    fn slot_of(&mut self, id: &str) -> usize {
+    /// The slot holding the id spelled by `bytes`, if it is kept. Kept ids are text, so
+    /// bytes found here need no UTF-8 check.
+    fn find(&mut self, bytes: &[u8], hash: u64) -> Option<usize> {
         if self.entries.is_empty() {
             self.entries.resize_with(KNOWN_IDS, || None);
             self.next_victim.resize(KNOWN_SETS, 0);
         }
-        let set = (id_hash(id) as usize) % KNOWN_SETS;
+        let set = (hash as usize) % KNOWN_SETS;
+        (set * KNOWN_WAYS..(set + 1) * KNOWN_WAYS)
+            .find(|&slot| matches!(&self.entries[slot], Some(k) if k.text.as_bytes() == bytes))
+    }
+
+    /// Keeps `id` (not kept yet) in an empty way of its set, or the next one in turn.
+    fn keep(&mut self, id: &str, hash: u64) -> usize {
+        let set = (hash as usize) % KNOWN_SETS;
         let ways = set * KNOWN_WAYS..(set + 1) * KNOWN_WAYS;
-        let mut empty = None;
-        for slot in ways.clone() {
-            match &self.entries[slot] {
-                Some(k) if *k.text == *id => return slot,
-                None if empty.is_none() => empty = Some(slot),
-                _ => {}
-            }
-        }
+        let empty = ways.clone().find(|&slot| self.entries[slot].is_none());
         let slot = empty.unwrap_or_else(|| {
             let victim = &mut self.next_victim[set];
             let slot = ways.start + usize::from(*victim);
@@ -138,30 +138,48 @@ pub(crate) struct SharedId {
 
 /// `id` as a [`SharedId`]: the kept copy if this thread has one, otherwise a new one, kept.
 pub(crate) fn shared_id(id: &str) -> SharedId {
-    if id.len() > KNOWN_ID_MAX_LEN {
-        return SharedId {
-            text: Arc::from(id),
-            slot: None,
-        };
+    known_or_kept(id.as_bytes(), || Ok::<_, std::convert::Infallible>(id))
+        .unwrap_or_else(|never| match never {})
+}
+
+/// The [`SharedId`] spelled by `bytes`: the kept copy if this thread has one (no UTF-8 check:
+/// kept ids are text), otherwise `text()` (which checks) as a new one, kept.
+fn known_or_kept<'b, E>(
+    bytes: &'b [u8],
+    text: impl FnOnce() -> std::result::Result<&'b str, E>,
+) -> std::result::Result<SharedId, E> {
+    let copy = |id: &str| SharedId {
+        text: Arc::from(id),
+        slot: None,
+    };
+    if bytes.len() > KNOWN_ID_MAX_LEN {
+        return text().map(copy);
     }
-    KNOWN
-        .try_with(|known| {
-            let mut known = known.borrow_mut();
-            let slot = known.slot_of(id);
-            let text = match &known.entries[slot] {
-                Some(k) => Arc::clone(&k.text),
-                None => Arc::from(id),
-            };
-            SharedId {
-                text,
-                slot: u8::try_from(slot).ok(),
-            }
+    let hash = id_hash(bytes);
+    let found = KNOWN.try_with(|known| {
+        let mut known = known.borrow_mut();
+        let slot = known.find(bytes, hash)?;
+        let k = known.entries[slot].as_ref()?;
+        Some(SharedId {
+            text: Arc::clone(&k.text),
+            slot: u8::try_from(slot).ok(),
         })
-        // The thread is being torn down (its cache is gone): a copy.
-        .unwrap_or_else(|_| SharedId {
-            text: Arc::from(id),
-            slot: None,
+    });
+    if let Ok(Some(id)) = found {
+        return Ok(id);
+    }
+    let id = text()?;
+    let kept = KNOWN.try_with(|known| {
+        let mut known = known.borrow_mut();
+        let slot = known.keep(id, hash);
+        let k = known.entries[slot].as_ref()?;
+        Some(SharedId {
+            text: Arc::clone(&k.text),
+            slot: u8::try_from(slot).ok(),
         })
+    });
+    // `None`: the thread is being torn down (its cache is gone): a copy.
+    Ok(kept.ok().flatten().unwrap_or_else(|| copy(id)))
 }
 
 /// Runs `f` on the cache entry of `id` if this thread still keeps it; `None` otherwise.
@@ -224,7 +242,7 @@ pub(crate) type IdInput = std::result::Result<SharedId, Box<OrderTraceError>>;
 /// An id handed over as bytes (C ABI, JNI), as text, or the error of an id that is not UTF-8:
 /// such an id breaks the rules like any other, so lenient mode still starts the stage.
 pub(crate) fn id_text(field: &'static str, bytes: &[u8]) -> IdInput {
-    std::str::from_utf8(bytes).map(shared_id).map_err(|e| {
+    known_or_kept(bytes, || std::str::from_utf8(bytes)).map_err(|e| {
         Box::new(OrderTraceError::invalid(
             field,
             format!(
@@ -339,11 +357,24 @@ mod tests {
     }
 
     #[test]
+    fn bytes_of_a_kept_id_are_that_id_and_other_bytes_are_still_checked() {
+        let kept = shared_id("ORD-55");
+        let again = id_text("order id", b"ORD-55").expect("text");
+        assert!(Arc::ptr_eq(&kept.text, &again.text));
+        assert_eq!(again.slot, kept.slot);
+        // Not kept, not UTF-8: checked and refused, not found.
+        assert!(id_text("order id", b"ORD-5\xff").is_err());
+        // Longer than any kept id: checked, a copy.
+        let long = vec![b'O'; KNOWN_ID_MAX_LEN + 1];
+        assert_eq!(id_text("order id", &long).expect("text").slot, None);
+    }
+
+    #[test]
     fn sequential_order_ids_spread_over_the_sets_like_random_ones() {
         // 32 ids into 32 sets at random fill about 20; a weak hash of ids that differ only in
         // their last digits fills far fewer.
         let sets: std::collections::HashSet<usize> = (0..KNOWN_SETS)
-            .map(|i| (id_hash(&format!("ORD-{}", 10_000 + i)) as usize) % KNOWN_SETS)
+            .map(|i| (id_hash(format!("ORD-{}", 10_000 + i).as_bytes()) as usize) % KNOWN_SETS)
             .collect();
         assert!(sets.len() >= 16, "{} sets", sets.len());
     }

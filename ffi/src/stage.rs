@@ -124,7 +124,11 @@ unsafe fn read_attributes<'a>(
 
 fn start(tracer: &ordertrace::OrderTracer, s: &OtStageStart) -> Result<Stage, BridgeError> {
     // SAFETY (all string reads): the caller promises readable strings and lists.
-    let event: OrderEvent = unsafe { s.event.as_str("event") }?.parse()?;
+    // A known name needs no UTF-8 check; anything else is parsed as text for its error.
+    let event = match OrderEvent::from_name_bytes(unsafe { s.event.as_bytes("event") }?) {
+        Some(e) => e,
+        None => unsafe { s.event.as_str("event") }?.parse()?,
+    };
     // The ids go to the core as bytes: one that is not UTF-8 breaks the id rules like any
     // other bad id (lenient by default: the stage starts without it).
     let order_id = unsafe { s.order_id.as_bytes("order id") }?;
