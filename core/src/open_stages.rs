@@ -89,9 +89,16 @@ fn home_shard() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        static HOME: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        // `SHARDS`: not chosen yet. A constant initialiser keeps each access a plain read.
+        static HOME: std::cell::Cell<usize> = const { std::cell::Cell::new(SHARDS) };
     }
-    HOME.try_with(|h| *h).unwrap_or(0)
+    HOME.try_with(|h| {
+        if h.get() == SHARDS {
+            h.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+        }
+        h.get()
+    })
+    .unwrap_or(0)
 }
 
 /// Registry of open stages, split into [`SHARDS`] independently locked slot lists.

@@ -78,7 +78,6 @@ struct KnownId {
 /// This thread's known ids: the set is chosen by [`id_hash`]; a new id takes an empty way of
 /// its set, or the next one in turn. Entries never move while kept (a [`SharedId`] names its
 /// slot).
-#[derive(Default)]
 struct KnownIds {
     entries: Vec<Option<KnownId>>,
     /// Per set: the way the next new id replaces when the set is full.
@@ -119,7 +118,14 @@ impl KnownIds {
 }
 
 thread_local! {
-    static KNOWN: std::cell::RefCell<KnownIds> = std::cell::RefCell::new(KnownIds::default());
+    // Initialised as a constant: an access is then a plain thread-local read, without the
+    // lazy-initialisation check (the vectors grow on first use).
+    static KNOWN: std::cell::RefCell<KnownIds> = const {
+        std::cell::RefCell::new(KnownIds {
+            entries: Vec::new(),
+            next_victim: Vec::new(),
+        })
+    };
 }
 
 /// An id as a shared string, with the cache slot it was found in.

@@ -44,6 +44,11 @@ impl OtStr {
     /// # Safety
     /// As for `as_str`.
     pub(crate) unsafe fn as_opt_str<'a>(self, what: &str) -> Result<Option<&'a str>, BridgeError> {
+        // Empty (whatever the pointer): not given, without a UTF-8 check of nothing. Most
+        // stages pass two empty statuses.
+        if self.len == 0 {
+            return Ok(None);
+        }
         // SAFETY: forwarded.
         let s = unsafe { self.as_str(what) }?;
         Ok((!s.is_empty()).then_some(s))
