@@ -315,10 +315,17 @@ impl StageIds {
     }
 
     /// The span attributes naming the problem, empty when every id was accepted.
+    #[inline]
     pub(crate) fn problem_attributes(&self) -> Vec<KeyValue> {
         if self.rejected.is_empty() {
             return Vec::new();
         }
+        self.problem_attributes_of_rejected()
+    }
+
+    /// The rare half of [`problem_attributes`](Self::problem_attributes), kept out of line.
+    #[cold]
+    fn problem_attributes_of_rejected(&self) -> Vec<KeyValue> {
         let keys: Vec<&str> = self.rejected.iter().map(|(k, _)| *k).collect();
         let messages: Vec<String> = self.rejected.iter().map(|(_, e)| e.to_string()).collect();
         vec![
