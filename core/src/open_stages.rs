@@ -110,7 +110,8 @@ pub(crate) struct OpenStages {
     /// How long a stage stays open before its start record is exported; `None`: the start
     /// record is not the registry's job (start records off, or exported at start).
     start_record_after: Option<Duration>,
-    /// When the registry was made: a placeholder for times not known yet.
+    /// When the registry was made: the origin of its entries' monotonic times (`seen_ns`,
+    /// `last_beat_ns`).
     created: Instant,
 }
 
@@ -220,9 +221,6 @@ impl OpenStages {
         self.shards.iter().map(|s| lock(s).open).sum()
     }
 
-    /// Exports the start record of every stage open for at least the threshold whose record
-    /// is still pending, and a heartbeat for every stage whose last one is at least an
-    /// interval old.
     /// The monotonic start of a stage the thread sees for the first time: `now` less the
     /// stage's age on the wall clock (`started_at`), an age within `[0, longest_first_age]`
     /// so a jump of the wall clock cannot make it negative or older than the stage can be
@@ -240,6 +238,9 @@ impl OpenStages {
         now.checked_sub(age).unwrap_or(now)
     }
 
+    /// Exports the start record of every stage open for at least the threshold whose record
+    /// is still pending, and a heartbeat for every stage whose last one is at least an
+    /// interval old.
     fn beat(&self, tracer: &SdkTracer) {
         let now = Instant::now();
         let wall_now = SystemTime::now();
