@@ -131,6 +131,13 @@ impl Placement {
         }
     }
 
+    /// A child of the incoming context `parent`, continuing it when it is valid.
+    fn continuing(parent: &SpanContext) -> Self {
+        let mut p = Self::child_of(parent);
+        p.continues_parent = parent.is_valid();
+        p
+    }
+
     /// The root of a trace with these ids.
     fn root(trace_id: TraceId, span_id: SpanId) -> Self {
         Self {
@@ -187,9 +194,7 @@ pub(crate) fn place(
             } else {
                 sc
             };
-            let mut p = Placement::child_of(&sc);
-            p.continues_parent = sc.is_valid();
-            p
+            Placement::continuing(&sc)
         }
         // The order's first event is the root of its trace, with the derived ids.
         None if event == OrderEvent::OrderSubmitted => Placement::root(derived_trace, root_span),
@@ -211,11 +216,7 @@ pub(crate) fn place(
 /// such stage in one trace).
 pub(crate) fn place_without_order(incoming: Option<SpanContext>) -> Placement {
     match incoming {
-        Some(sc) => {
-            let mut p = Placement::child_of(&sc);
-            p.continues_parent = sc.is_valid();
-            p
-        }
+        Some(sc) => Placement::continuing(&sc),
         None => Placement::root(random().new_trace_id(), random().new_span_id()),
     }
 }
