@@ -85,20 +85,23 @@ struct KnownIds {
 }
 
 impl KnownIds {
-    /// The slot holding the id spelled by `bytes`, if it is kept. Kept ids are text, so
-    /// bytes found here need no UTF-8 check.
-    fn find(&mut self, bytes: &[u8], hash: u64) -> Option<usize> {
+    /// The kept id spelled by `bytes`, if there is one. Kept ids are text, so bytes found
+    /// here need no UTF-8 check.
+    fn find(&mut self, bytes: &[u8], hash: u64) -> Option<SharedId> {
         if self.entries.is_empty() {
             self.entries.resize_with(KNOWN_IDS, || None);
             self.next_victim.resize(KNOWN_SETS, 0);
         }
         let set = (hash as usize) % KNOWN_SETS;
-        (set * KNOWN_WAYS..(set + 1) * KNOWN_WAYS)
-            .find(|&slot| matches!(&self.entries[slot], Some(k) if k.text.as_bytes() == bytes))
+        (set * KNOWN_WAYS..(set + 1) * KNOWN_WAYS).find_map(|slot| match &self.entries[slot] {
+            Some(k) if k.text.as_bytes() == bytes => Some(SharedId::kept(&k.text, slot)),
+            _ => None,
+        })
     }
 
-    /// Keeps `id` (not kept yet) in an empty way of its set, or the next one in turn.
-    fn keep(&mut self, id: &str, hash: u64) -> usize {
+    /// Keeps `id` (not kept yet, see [`find`](Self::find), which sizes the table) in an empty
+    /// way of its set, or the next one in turn.
+    fn keep(&mut self, id: &str, hash: u64) -> SharedId {
         let set = (hash as usize) % KNOWN_SETS;
         let ways = set * KNOWN_WAYS..(set + 1) * KNOWN_WAYS;
         let empty = ways.clone().find(|&slot| self.entries[slot].is_none());
@@ -108,12 +111,14 @@ impl KnownIds {
             *victim = (*victim + 1) % KNOWN_WAYS as u8;
             slot
         });
+        let text: Arc<str> = Arc::from(id);
+        let shared = SharedId::kept(&text, slot);
         self.entries[slot] = Some(KnownId {
-            text: Arc::from(id),
+            text,
             order: None,
             user: None,
         });
-        slot
+        shared
     }
 }
 
@@ -142,6 +147,16 @@ pub(crate) struct SharedId {
     slot: Option<u8>,
 }
 
+impl SharedId {
+    /// The id kept in `slot` of this thread's cache.
+    fn kept(text: &Arc<str>, slot: usize) -> Self {
+        Self {
+            text: Arc::clone(text),
+            slot: u8::try_from(slot).ok(),
+        }
+    }
+}
+
 /// `id` as a [`SharedId`]: the kept copy if this thread has one, otherwise a new one, kept.
 pub(crate) fn shared_id(id: &str) -> SharedId {
     known_or_kept(id.as_bytes(), || Ok::<_, std::convert::Infallible>(id))
@@ -162,30 +177,14 @@ fn known_or_kept<'b, E>(
         return text().map(copy);
     }
     let hash = id_hash(bytes);
-    let found = KNOWN.try_with(|known| {
-        let mut known = known.borrow_mut();
-        let slot = known.find(bytes, hash)?;
-        let k = known.entries[slot].as_ref()?;
-        Some(SharedId {
-            text: Arc::clone(&k.text),
-            slot: u8::try_from(slot).ok(),
-        })
-    });
-    if let Ok(Some(id)) = found {
+    if let Ok(Some(id)) = KNOWN.try_with(|known| known.borrow_mut().find(bytes, hash)) {
         return Ok(id);
     }
     let id = text()?;
-    let kept = KNOWN.try_with(|known| {
-        let mut known = known.borrow_mut();
-        let slot = known.keep(id, hash);
-        let k = known.entries[slot].as_ref()?;
-        Some(SharedId {
-            text: Arc::clone(&k.text),
-            slot: u8::try_from(slot).ok(),
-        })
-    });
-    // `None`: the thread is being torn down (its cache is gone): a copy.
-    Ok(kept.ok().flatten().unwrap_or_else(|| copy(id)))
+    // An error: the thread is being torn down (its cache is gone): a copy.
+    Ok(KNOWN
+        .try_with(|known| known.borrow_mut().keep(id, hash))
+        .unwrap_or_else(|_| copy(id)))
 }
 
 /// Runs `f` on the cache entry of `id` if this thread still keeps it; `None` otherwise.
