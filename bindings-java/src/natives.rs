@@ -488,15 +488,113 @@ unsafe fn start_common(
     else {
         return Ok(None);
     };
+    start_ids(tracer, event_index, order_id, user_id, kind).map(Some)
+}
+
+/// Starts a stage with only its ids (an empty user id: none) and hands out its slot.
+fn start_ids(
+    tracer: &OrderTracer,
+    event_index: jint,
+    order_id: &str,
+    user_id: &str,
+    kind: jint,
+) -> Result<jlong> {
     let mut b = tracer
         .stage(event(event_index)?, order_id)
         .kind(span_kind(kind)?);
     if !user_id.is_empty() {
         b = b.user_id(user_id);
     }
-    Ok(Some(hand_out(StageSlot::new(
+    Ok(hand_out(StageSlot::new(
         b.start().map_err(BridgeError::from)?,
-    ))))
+    )))
+}
+
+/// Where the user id starts in a thread's id buffer (`IdBuffer.USER_AT`); the order id starts at
+/// 0. Each part holds at most this many bytes (`IdBuffer.MAX`).
+const ID_BUFFER_PART: usize = 128;
+
+/// `length` bytes of the id buffer at `ids + at`, as ASCII text.
+///
+/// # Safety
+/// `ids` must be the address of a live id buffer (`IdBuffer.address()`, `2 × ID_BUFFER_PART`
+/// bytes) that no other thread writes during the call.
+unsafe fn buffered_id<'a>(ids: jlong, at: usize, length: jint, what: &str) -> Result<&'a str> {
+    let n = usize::try_from(length)
+        .ok()
+        .filter(|&n| n <= ID_BUFFER_PART)
+        .ok_or_else(|| {
+            BridgeError::invalid(format!(
+                "{what} length {length} is not 0-{ID_BUFFER_PART} (NativeBridge.stageStartAscii)"
+            ))
+        })?;
+    // SAFETY: [at, at + n) lies inside the buffer (at is 0 or ID_BUFFER_PART, n at most
+    // ID_BUFFER_PART), which the function's contract says is live and not written meanwhile.
+    let bytes = unsafe { std::slice::from_raw_parts((ids as usize as *const u8).add(at), n) };
+    if !bytes.is_ascii() {
+        return Err(BridgeError::invalid(format!(
+            "the {what} in the id buffer is not ASCII (NativeBridge.stageStartAscii)"
+        ))
+        .into());
+    }
+    // ASCII is UTF-8.
+    Ok(std::str::from_utf8(bytes).unwrap_or_default())
+}
+
+/// `NativeBridge.stageStartAscii`: the common stage with primitives only, the ids read as ASCII
+/// bytes from the calling thread's id buffer (`io.ordertrace.IdBuffer`), so no JNI string call
+/// (each a VM transition) runs; straight on the `JNIEnv` ([`direct`]).
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)]
+pub extern "system" fn Java_io_ordertrace_NativeBridge_stageStartAscii<'caller>(
+    mut unowned: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    tracer: jlong,
+    event_index: jint,
+    kind: jint,
+    ids: jlong,
+    order_id_length: jint,
+    user_id_length: jint,
+) -> jlong {
+    direct(
+        &mut unowned,
+        || {
+            let tracer = tracer_ref(tracer)?;
+            if ids == 0 {
+                return Err(BridgeError::null("id buffer").into());
+            }
+            // SAFETY: NativeBridge is package-private; its only caller passes the address of the
+            // calling thread's IdBuffer, which that thread keeps alive and does not write while
+            // this call runs (OrderTracer.startCommon).
+            let (order_id, user_id) = unsafe {
+                (
+                    buffered_id(ids, 0, order_id_length, "order id")?,
+                    buffered_id(ids, ID_BUFFER_PART, user_id_length, "user id")?,
+                )
+            };
+            start_ids(tracer, event_index, order_id, user_id, kind).map(Some)
+        },
+        |_| Ok(0),
+    )
+}
+
+/// `NativeBridge.bufferAddress`: a direct buffer's memory, asked once per id buffer.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)]
+pub extern "system" fn Java_io_ordertrace_NativeBridge_bufferAddress<'caller>(
+    mut unowned: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    buffer: jni::objects::JByteBuffer<'caller>,
+) -> jlong {
+    unowned
+        .with_env(|env| -> Result<jlong> {
+            if buffer.is_null() {
+                return Err(BridgeError::null("buffer").into());
+            }
+            let address = env.get_direct_buffer_address(&buffer)?;
+            Ok(address as usize as jlong)
+        })
+        .resolve::<ThrowOrderTraceException>()
 }
 
 /// The attribute arrays of `stageStart`, parallel (see `NativeBridge.stageStart`).
