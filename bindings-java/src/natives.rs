@@ -488,38 +488,31 @@ unsafe fn start_common(
     else {
         return Ok(None);
     };
-    start_ids(tracer, event_index, order_id, user_id, kind).map(Some)
-}
-
-/// Starts a stage with only its ids (an empty user id: none) and hands out its slot.
-fn start_ids(
-    tracer: &OrderTracer,
-    event_index: jint,
-    order_id: &str,
-    user_id: &str,
-    kind: jint,
-) -> Result<jlong> {
     let mut b = tracer
         .stage(event(event_index)?, order_id)
         .kind(span_kind(kind)?);
     if !user_id.is_empty() {
         b = b.user_id(user_id);
     }
-    Ok(hand_out(StageSlot::new(
+    Ok(Some(hand_out(StageSlot::new(
         b.start().map_err(BridgeError::from)?,
-    )))
+    ))))
 }
 
 /// Where the user id starts in a thread's id buffer (`IdBuffer.USER_AT`); the order id starts at
 /// 0. Each part holds at most this many bytes (`IdBuffer.MAX`).
 const ID_BUFFER_PART: usize = 128;
 
-/// `length` bytes of the id buffer at `ids + at`, as ASCII text.
+/// `length` bytes of the id buffer at `ids + at`.
+///
+/// Not checked here: the core looks a known id up by its bytes and checks only a new one for
+/// UTF-8 ([`OrderTracer::stage_bytes`]); checking every id here as well cost about 4 % of a
+/// stage in `perf` (BENCHMARKS.md, "Issue 13: JNI binding, second pass (jni14)").
 ///
 /// # Safety
 /// `ids` must be the address of a live id buffer (`IdBuffer.address()`, `2 × ID_BUFFER_PART`
 /// bytes) that no other thread writes during the call.
-unsafe fn buffered_id<'a>(ids: jlong, at: usize, length: jint, what: &str) -> Result<&'a str> {
+unsafe fn buffered_id<'a>(ids: jlong, at: usize, length: jint, what: &str) -> Result<&'a [u8]> {
     let n = usize::try_from(length)
         .ok()
         .filter(|&n| n <= ID_BUFFER_PART)
@@ -530,18 +523,10 @@ unsafe fn buffered_id<'a>(ids: jlong, at: usize, length: jint, what: &str) -> Re
         })?;
     // SAFETY: [at, at + n) lies inside the buffer (at is 0 or ID_BUFFER_PART, n at most
     // ID_BUFFER_PART), which the function's contract says is live and not written meanwhile.
-    let bytes = unsafe { std::slice::from_raw_parts((ids as usize as *const u8).add(at), n) };
-    if !bytes.is_ascii() {
-        return Err(BridgeError::invalid(format!(
-            "the {what} in the id buffer is not ASCII (NativeBridge.stageStartAscii)"
-        ))
-        .into());
-    }
-    // ASCII is UTF-8.
-    Ok(std::str::from_utf8(bytes).unwrap_or_default())
+    Ok(unsafe { std::slice::from_raw_parts((ids as usize as *const u8).add(at), n) })
 }
 
-/// `NativeBridge.stageStartAscii`: the common stage with primitives only, the ids read as ASCII
+/// `NativeBridge.stageStartAscii`: the common stage with primitives only, the ids read as
 /// bytes from the calling thread's id buffer (`io.ordertrace.IdBuffer`), so no JNI string call
 /// (each a VM transition) runs; straight on the `JNIEnv` ([`direct`]).
 #[unsafe(no_mangle)]
@@ -572,7 +557,15 @@ pub extern "system" fn Java_io_ordertrace_NativeBridge_stageStartAscii<'caller>(
                     buffered_id(ids, ID_BUFFER_PART, user_id_length, "user id")?,
                 )
             };
-            start_ids(tracer, event_index, order_id, user_id, kind).map(Some)
+            let mut b = tracer
+                .stage_bytes(event(event_index)?, order_id)
+                .kind(span_kind(kind)?);
+            if !user_id.is_empty() {
+                b = b.user_id_bytes(user_id);
+            }
+            Ok(Some(hand_out(StageSlot::new(
+                b.start().map_err(BridgeError::from)?,
+            ))))
         },
         |_| Ok(0),
     )

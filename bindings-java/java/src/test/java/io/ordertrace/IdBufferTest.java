@@ -110,7 +110,7 @@ class IdBufferTest extends Fixture {
     }
 
     @Test
-    void badLengthsOrBytesInTheBufferAreInvalidInputNotAStage() throws Exception {
+    void badLengthsInTheBufferAreInvalidInputAndBytesNotUtf8ABrokenId() throws Exception {
         ByteBuffer buffer = ByteBuffer.allocateDirect(2 * IdBuffer.MAX);
         long address = NativeBridge.bufferAddress(buffer);
         buffer.put(0, "ORD-1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
@@ -120,11 +120,13 @@ class IdBufferTest extends Fixture {
             assertEquals(OrderTraceException.INVALID_INPUT, e.code(), e.getMessage());
             assertTrue(e.getMessage().contains("length"), e.getMessage());
         }
+        // Bytes that are not UTF-8 are an id breaking the rules, as from any other caller: by
+        // default the stage starts without it and says why.
         buffer.put(IdBuffer.USER_AT, (byte) 0xc3);
-        OrderTraceException notAscii = assertThrows(OrderTraceException.class,
-                () -> tracer().withHandle(t -> NativeBridge.stageStartAscii(t, 2, 0, address, 5, 1)));
-        assertEquals(OrderTraceException.INVALID_INPUT, notAscii.code());
-        assertTrue(notAscii.getMessage().contains("user id"), notAscii.getMessage());
+        tracer().withHandle(t -> {
+            NativeBridge.stageFree(NativeBridge.stageStartAscii(t, 0, 0, address, 5, 1));
+            return null;
+        });
         OrderTraceException noBuffer = assertThrows(OrderTraceException.class,
                 () -> tracer().withHandle(t -> NativeBridge.stageStartAscii(t, 2, 0, 0, 5, 0)));
         assertEquals(OrderTraceException.NULL_POINTER, noBuffer.code());
@@ -136,7 +138,12 @@ class IdBufferTest extends Fixture {
             NativeBridge.stageFree(NativeBridge.stageStartAscii(t, 2, 0, address, 5, 0));
             return null;
         });
-        assertEquals("ORD-1", attr(one(spans(), "order_confirmed"), "order.id"));
+        List<JsonNode> spans = spans();
+        assertEquals("ORD-1", attr(one(spans, "order_confirmed"), "order.id"));
+        JsonNode notUtf8 = one(spans, "order_submitted");
+        assertEquals("ORD-1", attr(notUtf8, "order.id"));
+        assertEquals(null, attr(notUtf8, "user.id"));
+        assertTrue(attr(notUtf8, "ordertrace.problem").contains("UTF-8"), attr(notUtf8, "ordertrace.problem"));
     }
 
     @Test
