@@ -932,6 +932,29 @@ mod tests {
     }
 
     #[test]
+    fn buffered_ids_are_read_from_their_part_of_the_buffer_within_its_bounds() {
+        let mut buffer = [b'x'; 2 * ID_BUFFER_PART];
+        buffer[..5].copy_from_slice(b"ORD-1");
+        buffer[ID_BUFFER_PART..ID_BUFFER_PART + 3].copy_from_slice(b"abc");
+        let ids = buffer.as_ptr() as usize as jlong;
+        // SAFETY: `ids` is the address of a live buffer of 2 × ID_BUFFER_PART bytes.
+        let read = |at, length| unsafe { buffered_id(ids, at, length, "order id") };
+        assert_eq!(read(0, 5).unwrap(), b"ORD-1");
+        assert_eq!(read(ID_BUFFER_PART, 3).unwrap(), b"abc");
+        assert_eq!(read(ID_BUFFER_PART, 0).unwrap(), b"");
+        assert_eq!(read(ID_BUFFER_PART, 128).unwrap().len(), ID_BUFFER_PART);
+        for bad in [-1, 129, i32::MAX] {
+            match read(0, bad) {
+                Err(NativeError::Bridge(e)) => {
+                    assert_eq!(e.status, ordertrace::Status::InvalidInput);
+                    assert!(e.message.contains("order id length"), "{}", e.message);
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn a_zero_handle_is_a_null_pointer_error_not_a_crash() {
         match tracer_ref(0) {
             Err(NativeError::Bridge(e)) => assert_eq!(e.status, ordertrace::Status::NullPointer),

@@ -40,8 +40,9 @@ final class NativeBridge {
      * primitives only: the ids are read as ASCII bytes from native memory at {@code ids}, the
      * order id ({@code orderIdLength} bytes) at 0, the user id ({@code userIdLength} bytes, 0 for
      * none) at {@link IdBuffer#USER_AT}. {@code ids} must be {@link IdBuffer#address()} of the
-     * calling thread's buffer, holding those ids ({@link IdBuffer#hold}); lengths beyond
-     * {@link IdBuffer#MAX} or bytes beyond ASCII are refused (INVALID_INPUT).
+     * calling thread's buffer, holding those ids ({@link IdBuffer#hold}); a length beyond
+     * {@link IdBuffer#MAX} is refused (INVALID_INPUT), bytes that are not UTF-8 are an id breaking
+     * the rules (as from any caller: by default the stage starts without it).
      */
     static native long stageStartAscii(long tracer, int event, int kind, long ids, int orderIdLength, int userIdLength);
     /** The native address of a direct buffer's memory; OrderTraceException for a null or heap buffer. */
