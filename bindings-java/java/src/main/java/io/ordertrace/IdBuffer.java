@@ -1,5 +1,8 @@
 package io.ordertrace;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.ByteBuffer;
 
 /**
@@ -13,9 +16,10 @@ import java.nio.ByteBuffer;
  * An id longer than {@link #MAX} chars or with a char beyond ASCII is not written; the stage
  * then takes the general path, which reads the strings themselves.
  *
- * <p>One per Java thread (a {@link ThreadLocal}), so a virtual thread keeps its own buffer
- * whichever carrier runs it; only its own thread writes it, and only between the start calls
- * that read it.
+ * <p>One per platform thread (a {@link ThreadLocal}); only its own thread writes it, and only
+ * between the start calls that read it. Virtual threads (Java 21) get none and take the general
+ * path: one is often made per request, and a direct buffer per virtual thread would cost more
+ * than the string calls it saves.
  */
 final class IdBuffer {
     /** The longest id held, in chars (an order id has at most 128 bytes). */
@@ -24,6 +28,8 @@ final class IdBuffer {
     static final int USER_AT = MAX;
 
     private static final ThreadLocal<IdBuffer> CURRENT = ThreadLocal.withInitial(IdBuffer::new);
+    /** {@code Thread.isVirtual()} where the JVM has it (Java 21), else null. */
+    private static final MethodHandle IS_VIRTUAL = isVirtualMethod();
 
     private final ByteBuffer bytes = ByteBuffer.allocateDirect(2 * MAX);
     private final long address = NativeBridge.bufferAddress(bytes);
@@ -35,9 +41,29 @@ final class IdBuffer {
 
     private IdBuffer() {}
 
-    /** This thread's buffer. */
+    /** This thread's buffer; null on a virtual thread. */
     static IdBuffer current() {
-        return CURRENT.get();
+        Thread thread = Thread.currentThread();
+        return isVirtual(thread) ? null : CURRENT.get();
+    }
+
+    static boolean isVirtual(Thread thread) {
+        if (IS_VIRTUAL == null) {
+            return false;
+        }
+        try {
+            return (boolean) IS_VIRTUAL.invokeExact(thread);
+        } catch (Throwable e) {
+            return true; // cannot tell: the general path is right for every thread
+        }
+    }
+
+    private static MethodHandle isVirtualMethod() {
+        try {
+            return MethodHandles.publicLookup().findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
+        } catch (ReflectiveOperationException e) {
+            return null;
+        }
     }
 
     /**

@@ -98,7 +98,7 @@ public final class StageBuilder {
             // The common stage: short ASCII ids cross as bytes in this thread's buffer, the rest
             // as primitives, in one call without any JNI string call.
             IdBuffer ids = IdBuffer.current();
-            if (orderId != null && ids.hold(orderId, userId)) {
+            if (ids != null && orderId != null && ids.hold(orderId, userId)) {
                 long stage = tracer.startCommon(event.ordinal(), kind, ids);
                 return new StageSpan(stage, event, order);
             }

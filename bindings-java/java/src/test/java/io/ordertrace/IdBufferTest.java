@@ -1,6 +1,8 @@
 package io.ordertrace;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -144,6 +146,29 @@ class IdBufferTest extends Fixture {
         assertEquals("ORD-1", attr(notUtf8, "order.id"));
         assertEquals(null, attr(notUtf8, "user.id"));
         assertTrue(attr(notUtf8, "ordertrace.problem").contains("UTF-8"), attr(notUtf8, "ordertrace.problem"));
+    }
+
+    @Test
+    void platformThreadsHoldIdsInABufferAndVirtualThreadsTakeTheGeneralPath() throws Exception {
+        assertFalse(IdBuffer.isVirtual(Thread.currentThread()));
+        assertSame(IdBuffer.current(), IdBuffer.current(), "one buffer per thread");
+        java.lang.reflect.Method startVirtual;
+        try {
+            startVirtual = Thread.class.getMethod("startVirtualThread", Runnable.class);
+        } catch (NoSuchMethodException e) {
+            return; // before Java 21: no virtual threads
+        }
+        AtomicReference<Object> buffer = new AtomicReference<>("not run");
+        OrderTracer tracer = tracer();
+        Thread v = (Thread) startVirtual.invoke(null, (Runnable) () -> {
+            buffer.set(IdBuffer.current());
+            tracer.stage(OrderEvent.ORDER_CONFIRMED, "ORD-V").userId(USER).start().close();
+        });
+        v.join();
+        assertEquals(null, buffer.get());
+        JsonNode span = one(spans(), "order_confirmed");
+        assertEquals("ORD-V", attr(span, "order.id"));
+        assertEquals(USER, attr(span, "user.id"));
     }
 
     @Test
