@@ -106,11 +106,6 @@ final class StageRelease extends PhantomReference<StageSpan> {
         }
     }
 
-    /** Whether the stage was closed. */
-    boolean closed() {
-        return (state & CLOSED) != 0;
-    }
-
     /**
      * Closes the stage the first time (false later): frees the native stage, which ends it if still
      * open, at once, or when the last call in flight on it is done.
