@@ -167,7 +167,7 @@ pub struct PipelineConfig {
     /// [`start_record_threshold`](Self::start_record_threshold).
     pub start_records: bool,
     /// How long a stage may stay open before its start record is exported; `None` means the
-    /// heartbeat interval (or [`DEFAULT_HEARTBEAT_INTERVAL`] when heartbeats are off).
+    /// heartbeat interval (or the default heartbeat interval, 30 s, when heartbeats are off).
     /// `Some(Duration::ZERO)` exports the start record the moment the stage starts.
     pub start_record_after: Option<Duration>,
     /// The disk spool; `None` (the default) keeps everything in memory.
@@ -380,8 +380,8 @@ impl PipelineConfig {
     }
 
     /// With a spool and the queue at its default size, the queue gets the spool's default
-    /// ([`DEFAULT_SPOOL_QUEUE_SIZE`]); without one, a queue at the spool's default goes back to
-    /// [`DEFAULT_MAX_QUEUE_SIZE`]. A size set to anything else is left alone.
+    /// (65,536 spans); without one, a queue at the spool's default goes back to
+    /// the in-memory default (2,048). A size set to anything else is left alone.
     pub fn apply_spool_queue_default(&mut self) {
         let q = &mut self.batch.max_queue_size;
         match (&self.spool, *q) {
