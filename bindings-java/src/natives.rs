@@ -488,11 +488,29 @@ unsafe fn start_common(
     else {
         return Ok(None);
     };
+    start_handed_out(
+        tracer,
+        event_index,
+        kind,
+        order_id.as_bytes(),
+        user_id.as_bytes(),
+    )
+}
+
+/// Starts the common stage (no attributes, status or headers; an empty `user_id` is none) and
+/// hands out its slot: the part both common paths share once their ids are bytes.
+fn start_handed_out(
+    tracer: &OrderTracer,
+    event_index: jint,
+    kind: jint,
+    order_id: &[u8],
+    user_id: &[u8],
+) -> Result<Option<jlong>> {
     let mut b = tracer
-        .stage(event(event_index)?, order_id)
+        .stage_bytes(event(event_index)?, order_id)
         .kind(span_kind(kind)?);
     if !user_id.is_empty() {
-        b = b.user_id(user_id);
+        b = b.user_id_bytes(user_id);
     }
     Ok(Some(hand_out(StageSlot::new(
         b.start().map_err(BridgeError::from)?,
@@ -557,15 +575,7 @@ pub extern "system" fn Java_io_ordertrace_NativeBridge_stageStartAscii<'caller>(
                     buffered_id(ids, ID_BUFFER_PART, user_id_length, "user id")?,
                 )
             };
-            let mut b = tracer
-                .stage_bytes(event(event_index)?, order_id)
-                .kind(span_kind(kind)?);
-            if !user_id.is_empty() {
-                b = b.user_id_bytes(user_id);
-            }
-            Ok(Some(hand_out(StageSlot::new(
-                b.start().map_err(BridgeError::from)?,
-            ))))
+            start_handed_out(tracer, event_index, kind, order_id, user_id)
         },
         |_| Ok(0),
     )
