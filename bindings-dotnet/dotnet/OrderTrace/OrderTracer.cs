@@ -245,7 +245,7 @@ namespace OrderTrace
                 start->StatusTo = s.Str(statusTo);
                 IntPtr stage, error;
                 Native.Check(Native.ot_stage_start(Handle, (IntPtr)start, out stage, out error), error);
-                return new StageScope(new StageHandle(stage), orderEvent, orderId ?? "");
+                return new StageScope(stage, orderEvent, orderId ?? "");
             }
         }
 
