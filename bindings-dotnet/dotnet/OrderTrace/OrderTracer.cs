@@ -234,8 +234,8 @@ namespace OrderTrace
                 }
                 // Every field is written: the struct lives in the thread's native buffer, not zeroed.
                 start->Event = NativeStrings.Event(orderEvent);
-                start->OrderId = s.Str(orderId);
-                start->UserId = s.Str(userId);
+                start->OrderId = s.OrderId(orderId);
+                start->UserId = s.UserId(userId);
                 start->Attributes = s.Array(attrs);
                 start->AttributeCount = Native.Size(attrs.Length);
                 start->ParentHeaders = s.Array(headers);
