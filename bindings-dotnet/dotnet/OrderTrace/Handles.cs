@@ -32,8 +32,11 @@ namespace OrderTrace
         /// <summary>Handles kept per thread: enough for stages nested this deep.</summary>
         internal const int PoolSize = 8;
 
-        [ThreadStatic] private static StageHandle[] pool;
-        [ThreadStatic] private static int pooled;
+        /// <summary>The top of the calling thread's pool (a stack linked through <see cref="next"/>).</summary>
+        [ThreadStatic] private static StageHandle pooled;
+        private StageHandle next;
+        /// <summary>Handles in the pool from this one down.</summary>
+        private int depth;
 
         private StageHandle() : base(IntPtr.Zero, true) { }
 
@@ -41,16 +44,15 @@ namespace OrderTrace
 
         /// <summary>
         /// A handle that owns <paramref name="stage"/> (a pointer the library just handed out):
-        /// one of the thread's pool, or a new one when the pool is empty.
+        /// the top of the thread's pool, or a new one when the pool is empty.
         /// </summary>
         internal static StageHandle Take(IntPtr stage)
         {
-            var p = pool;
-            StageHandle h;
-            if (p != null && pooled > 0)
+            var h = pooled;
+            if (h != null)
             {
-                h = p[--pooled];
-                p[pooled] = null;
+                pooled = h.next;
+                h.next = null;
             }
             else
             {
@@ -68,9 +70,12 @@ namespace OrderTrace
         internal static void Return(StageHandle h)
         {
             h.SetHandle(IntPtr.Zero);
-            var p = pool;
-            if (p == null) pool = p = new StageHandle[PoolSize];
-            if (pooled < p.Length) p[pooled++] = h;
+            var top = pooled;
+            var depth = top == null ? 1 : top.depth + 1;
+            if (depth > PoolSize) return;
+            h.depth = depth;
+            h.next = top;
+            pooled = h;
         }
 
         protected override bool ReleaseHandle()
