@@ -244,10 +244,19 @@ namespace OrderTrace
                 start->StatusFrom = s.Str(statusFrom);
                 start->StatusTo = s.Str(statusTo);
                 IntPtr stage, error;
-                Native.Check(Native.ot_stage_start(Handle, (IntPtr)start, out stage, out error), error);
+                var status = MonoDirectCalls.Enabled
+                    ? MonoDirectCalls.Start(handle, (IntPtr)start, out stage, out error)
+                    : Native.ot_stage_start(Handle, (IntPtr)start, out stage, out error);
+                Native.Check(status, error);
                 return new StageScope(stage, orderEvent, orderId ?? "");
             }
         }
+
+        /// <summary>
+        /// True when stages start and end through Mono's raw internal calls, without the P/Invoke
+        /// transitions: under Mono, with ORDERTRACE_MONO_DIRECT_CALLS=1 in the environment (read once).
+        /// </summary>
+        public static bool UsesMonoDirectCalls { get { return MonoDirectCalls.Enabled; } }
 
         /// <summary>The pipeline counters now.</summary>
         public PipelineCounters Counters

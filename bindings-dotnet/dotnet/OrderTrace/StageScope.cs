@@ -100,7 +100,8 @@ namespace OrderTrace
             var h = handle;
             handle = null;
             StageHandle.Return(h);
-            Native.ot_stage_free(stage);
+            if (MonoDirectCalls.Enabled) MonoDirectCalls.Free(stage);
+            else Native.ot_stage_free(stage);
         }
 
         /// <summary>Trace id, 32 hex characters.</summary>
