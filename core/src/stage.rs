@@ -33,6 +33,7 @@ use crate::stage_record::{StageRecord, now_unix_ns};
 use crate::tracer::OrderTracer;
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
+use std::mem::ManuallyDrop;
 
 /// A started stage. Ends on `end`, `end_with_error`, or drop.
 ///
@@ -40,7 +41,9 @@ use opentelemetry::{Context, KeyValue};
 /// builds the OpenTelemetry span from it on the export thread.
 #[derive(Debug)]
 pub struct Stage {
-    record: StageRecord,
+    /// Moved out, once, when the stage ends (`finish`): ending hands the record on instead of
+    /// leaving an emptied copy behind to be dropped.
+    record: ManuallyDrop<StageRecord>,
     /// Its place in the open-stage registry, if it is registered.
     ticket: Option<OpenTicket>,
     /// What arrived with the parent; `headers` adds the order and user ids to its baggage.
@@ -65,7 +68,7 @@ impl Stage {
         tracer: OrderTracer,
     ) -> Self {
         Self {
-            record,
+            record: ManuallyDrop::new(record),
             ticket,
             inherited,
             tracer,
@@ -219,10 +222,13 @@ impl Stage {
             return;
         }
         self.ended = true;
+        // SAFETY: `ended` was false, so the record is still there, and it is now set: this
+        // is the one place that takes the record, and no method reads it after `finish`
+        // (`end` and `end_with_error` consume the stage, `drop` only calls `finish`).
+        let mut record = unsafe { ManuallyDrop::take(&mut self.record) };
         if let Some(e) = error {
-            record_exception(&mut self.record, e);
+            record_exception(&mut record, e);
         }
-        let mut record = self.record.take();
         record.end_ns = now_unix_ns();
         self.tracer.stage_ended(record, self.ticket.take());
     }

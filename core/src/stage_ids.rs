@@ -69,6 +69,9 @@ const KNOWN_ID_MAX_LEN: usize = schema::MAX_ORDER_ID_LEN;
 /// (two SHA-256 runs) once, not once per stage.
 struct KnownId {
     text: Arc<str>,
+    /// [`id_hash`] of `text`: compared before the bytes, so a way holding another id costs
+    /// one comparison.
+    hash: u64,
     /// Set once the id passed the order-id rule: the order's derived trace id and root span id.
     order: Option<(TraceId, SpanId)>,
     /// Set once the id passed the user-id rule: its lowercase form.
@@ -94,7 +97,9 @@ impl KnownIds {
         }
         let set = (hash as usize) % KNOWN_SETS;
         (set * KNOWN_WAYS..(set + 1) * KNOWN_WAYS).find_map(|slot| match &self.entries[slot] {
-            Some(k) if k.text.as_bytes() == bytes => Some(SharedId::kept(&k.text, slot)),
+            Some(k) if k.hash == hash && k.text.as_bytes() == bytes => {
+                Some(SharedId::kept(&k.text, slot))
+            }
             _ => None,
         })
     }
@@ -115,6 +120,7 @@ impl KnownIds {
         let shared = SharedId::kept(&text, slot);
         self.entries[slot] = Some(KnownId {
             text,
+            hash,
             order: None,
             user: None,
         });

@@ -59,27 +59,6 @@ impl StageRecord {
         self.rare.get_or_insert_with(Box::default)
     }
 
-    /// Moves the record out, leaving an empty one behind (for a stage that has ended: its
-    /// ids and times stay readable, nothing else is kept twice).
-    pub(crate) fn take(&mut self) -> StageRecord {
-        StageRecord {
-            trace_id: self.trace_id,
-            span_id: self.span_id,
-            flags: self.flags,
-            parent_span_id: self.parent_span_id,
-            parent_is_remote: self.parent_is_remote,
-            kind: self.kind.clone(),
-            event: self.event,
-            start_ns: self.start_ns,
-            end_ns: self.end_ns,
-            order_id: self.order_id.take(),
-            user_id: self.user_id.take(),
-            attributes: std::mem::take(&mut self.attributes),
-            problems: self.problems,
-            rare: self.rare.take(),
-        }
-    }
-
     /// The stage span's context, as OpenTelemetry and the propagation headers see it.
     pub(crate) fn span_context(&self) -> SpanContext {
         SpanContext::new(

@@ -108,6 +108,7 @@ unsafe fn attribute_value(a: &OtAttribute) -> Result<(&str, AttributeValue), Bri
 
 /// # Safety
 /// `list` must be NULL (with `count` 0) or point to `count` readable attributes.
+#[inline]
 unsafe fn read_attributes<'a>(
     list: *const OtAttribute,
     count: usize,
@@ -150,8 +151,9 @@ fn start(tracer: &ordertrace::OrderTracer, s: &OtStageStart) -> Result<Stage, Br
         // The core says which one is missing or malformed.
         (from, to) => b = b.status_change(from.unwrap_or(""), to.unwrap_or("")),
     }
-    let headers = unsafe { read_headers(s.parent_headers, s.parent_header_count) }?;
-    if !headers.is_empty() {
+    // Most stages have no incoming headers: no call for an empty list.
+    if s.parent_header_count > 0 {
+        let headers = unsafe { read_headers(s.parent_headers, s.parent_header_count) }?;
         b = b.parent(&propagation::extract(&headers));
     }
     Ok(b.start()?)

@@ -18,6 +18,7 @@ impl OtStr {
     ///
     /// # Safety
     /// `ptr` must point to `len` readable bytes that stay valid for the returned borrow.
+    #[inline]
     pub(crate) unsafe fn as_bytes<'a>(self, what: &str) -> Result<&'a [u8], BridgeError> {
         if self.ptr.is_null() {
             if self.len == 0 {
@@ -33,6 +34,7 @@ impl OtStr {
     ///
     /// # Safety
     /// `ptr` must point to `len` readable bytes that stay valid for the returned borrow.
+    #[inline]
     pub(crate) unsafe fn as_str<'a>(self, what: &str) -> Result<&'a str, BridgeError> {
         // SAFETY: forwarded.
         let bytes = unsafe { self.as_bytes(what) }?;
@@ -43,6 +45,7 @@ impl OtStr {
     ///
     /// # Safety
     /// As for `as_str`.
+    #[inline]
     pub(crate) unsafe fn as_opt_str<'a>(self, what: &str) -> Result<Option<&'a str>, BridgeError> {
         // Empty (whatever the pointer): not given, without a UTF-8 check of nothing. Most
         // stages pass two empty statuses.
