@@ -38,7 +38,15 @@ namespace OrderTrace
                 // The library as P/Invoke loaded it (a call that does nothing makes sure it is
                 // loaded), never a second copy, whose functions would not know this one's handles.
                 Native.ot_buffer_free(IntPtr.Zero);
-                var lib = dlopen(Native.Lib.StartsWith("lib") ? Native.Lib : "lib" + Native.Lib + ".so", RtldNow | RtldNoload);
+                // By the name the loader was given: the bare file name (found on LD_LIBRARY_PATH),
+                // or the path beside the assembly.
+                var file = "lib" + Native.Lib + ".so";
+                var lib = dlopen(file, RtldNow | RtldNoload);
+                if (lib == IntPtr.Zero)
+                {
+                    var dir = System.IO.Path.GetDirectoryName(typeof(MonoDirectCalls).Assembly.Location);
+                    if (!string.IsNullOrEmpty(dir)) lib = dlopen(System.IO.Path.Combine(dir, file), RtldNow | RtldNoload);
+                }
                 if (lib == IntPtr.Zero) return false;
                 var start = dlsym(lib, "ot_stage_start");
                 var free = dlsym(lib, "ot_stage_free");
