@@ -499,6 +499,97 @@ unsafe fn start_common(
     ))))
 }
 
+/// Where the user id starts in a thread's id buffer (`IdBuffer.USER_AT`); the order id starts at
+/// 0. Each part holds at most this many bytes (`IdBuffer.MAX`).
+const ID_BUFFER_PART: usize = 128;
+
+/// `length` bytes of the id buffer at `ids + at`.
+///
+/// Not checked here: the core looks a known id up by its bytes and checks only a new one for
+/// UTF-8 ([`OrderTracer::stage_bytes`]); checking every id here as well cost about 4 % of a
+/// stage in `perf` (BENCHMARKS.md, "Issue 13: JNI binding, second pass (jni14)").
+///
+/// # Safety
+/// `ids` must be the address of a live id buffer (`IdBuffer.address()`, `2 × ID_BUFFER_PART`
+/// bytes) that no other thread writes during the call.
+unsafe fn buffered_id<'a>(ids: jlong, at: usize, length: jint, what: &str) -> Result<&'a [u8]> {
+    let n = usize::try_from(length)
+        .ok()
+        .filter(|&n| n <= ID_BUFFER_PART)
+        .ok_or_else(|| {
+            BridgeError::invalid(format!(
+                "{what} length {length} is not 0-{ID_BUFFER_PART} (NativeBridge.stageStartAscii)"
+            ))
+        })?;
+    // SAFETY: [at, at + n) lies inside the buffer (at is 0 or ID_BUFFER_PART, n at most
+    // ID_BUFFER_PART), which the function's contract says is live and not written meanwhile.
+    Ok(unsafe { std::slice::from_raw_parts((ids as usize as *const u8).add(at), n) })
+}
+
+/// `NativeBridge.stageStartAscii`: the common stage with primitives only, the ids read as
+/// bytes from the calling thread's id buffer (`io.ordertrace.IdBuffer`), so no JNI string call
+/// (each a VM transition) runs; straight on the `JNIEnv` ([`direct`]).
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)]
+pub extern "system" fn Java_io_ordertrace_NativeBridge_stageStartAscii<'caller>(
+    mut unowned: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    tracer: jlong,
+    event_index: jint,
+    kind: jint,
+    ids: jlong,
+    order_id_length: jint,
+    user_id_length: jint,
+) -> jlong {
+    direct(
+        &mut unowned,
+        || {
+            let tracer = tracer_ref(tracer)?;
+            if ids == 0 {
+                return Err(BridgeError::null("id buffer").into());
+            }
+            // SAFETY: NativeBridge is package-private; its only caller passes the address of the
+            // calling thread's IdBuffer, which that thread keeps alive and does not write while
+            // this call runs (OrderTracer.startCommon).
+            let (order_id, user_id) = unsafe {
+                (
+                    buffered_id(ids, 0, order_id_length, "order id")?,
+                    buffered_id(ids, ID_BUFFER_PART, user_id_length, "user id")?,
+                )
+            };
+            let mut b = tracer
+                .stage_bytes(event(event_index)?, order_id)
+                .kind(span_kind(kind)?);
+            if !user_id.is_empty() {
+                b = b.user_id_bytes(user_id);
+            }
+            Ok(Some(hand_out(StageSlot::new(
+                b.start().map_err(BridgeError::from)?,
+            ))))
+        },
+        |_| Ok(0),
+    )
+}
+
+/// `NativeBridge.bufferAddress`: a direct buffer's memory, asked once per id buffer.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)]
+pub extern "system" fn Java_io_ordertrace_NativeBridge_bufferAddress<'caller>(
+    mut unowned: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    buffer: jni::objects::JByteBuffer<'caller>,
+) -> jlong {
+    unowned
+        .with_env(|env| -> Result<jlong> {
+            if buffer.is_null() {
+                return Err(BridgeError::null("buffer").into());
+            }
+            let address = env.get_direct_buffer_address(&buffer)?;
+            Ok(address as usize as jlong)
+        })
+        .resolve::<ThrowOrderTraceException>()
+}
+
 /// The attribute arrays of `stageStart`, parallel (see `NativeBridge.stageStart`).
 struct StartAttributes<'a, 'caller> {
     keys: &'a JObjectArray<'caller>,
@@ -838,6 +929,29 @@ mod tests {
         // More units than the output has room for.
         let mut small = [MaybeUninit::uninit(); 2];
         assert!(ascii_text(&[65, 66, 67], &mut small).is_none());
+    }
+
+    #[test]
+    fn buffered_ids_are_read_from_their_part_of_the_buffer_within_its_bounds() {
+        let mut buffer = [b'x'; 2 * ID_BUFFER_PART];
+        buffer[..5].copy_from_slice(b"ORD-1");
+        buffer[ID_BUFFER_PART..ID_BUFFER_PART + 3].copy_from_slice(b"abc");
+        let ids = buffer.as_ptr() as usize as jlong;
+        // SAFETY: `ids` is the address of a live buffer of 2 × ID_BUFFER_PART bytes.
+        let read = |at, length| unsafe { buffered_id(ids, at, length, "order id") };
+        assert_eq!(read(0, 5).unwrap(), b"ORD-1");
+        assert_eq!(read(ID_BUFFER_PART, 3).unwrap(), b"abc");
+        assert_eq!(read(ID_BUFFER_PART, 0).unwrap(), b"");
+        assert_eq!(read(ID_BUFFER_PART, 128).unwrap().len(), ID_BUFFER_PART);
+        for bad in [-1, 129, i32::MAX] {
+            match read(0, bad) {
+                Err(NativeError::Bridge(e)) => {
+                    assert_eq!(e.status, ordertrace::Status::InvalidInput);
+                    assert!(e.message.contains("order id length"), "{}", e.message);
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -85,9 +85,41 @@ struct KnownIds {
     entries: Vec<Option<KnownId>>,
     /// Per set: the way the next new id replaces when the set is full.
     next_victim: Vec<u8>,
+    /// The slots of the two ids found or kept last (most recent first): a thread's stages
+    /// usually repeat the previous stage's order id and user id, which are then found by one
+    /// comparison each, without hashing. A slot emptied or reused is caught by the comparison.
+    recent: [u8; 2],
 }
 
 impl KnownIds {
+    /// The kept id spelled by `bytes` if it is one of the two found or kept last.
+    fn recent(&mut self, bytes: &[u8]) -> Option<SharedId> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        for (i, slot) in self.recent.into_iter().enumerate() {
+            if let Some(k) = &self.entries[usize::from(slot)]
+                && k.text.as_bytes() == bytes
+            {
+                let found = SharedId::kept(&k.text, usize::from(slot));
+                if i == 1 {
+                    self.recent.swap(0, 1);
+                }
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// Remembers `slot` as the most recent.
+    fn used(&mut self, slot: usize) {
+        // Slots are below KNOWN_IDS (128), so they fit a byte.
+        let slot = slot as u8;
+        if self.recent[0] != slot {
+            self.recent = [slot, self.recent[0]];
+        }
+    }
+
     /// The kept id spelled by `bytes`, if there is one. Kept ids are text, so bytes found
     /// here need no UTF-8 check.
     fn find(&mut self, bytes: &[u8], hash: u64) -> Option<SharedId> {
@@ -96,11 +128,16 @@ impl KnownIds {
             self.next_victim.resize(KNOWN_SETS, 0);
         }
         let set = (hash as usize) % KNOWN_SETS;
-        (set * KNOWN_WAYS..(set + 1) * KNOWN_WAYS).find_map(|slot| match &self.entries[slot] {
-            Some(k) if k.hash == hash && k.text.as_bytes() == bytes => {
-                Some(SharedId::kept(&k.text, slot))
-            }
-            _ => None,
+        let found =
+            (set * KNOWN_WAYS..(set + 1) * KNOWN_WAYS).find_map(|slot| match &self.entries[slot] {
+                Some(k) if k.hash == hash && k.text.as_bytes() == bytes => {
+                    Some((SharedId::kept(&k.text, slot), slot))
+                }
+                _ => None,
+            });
+        found.map(|(id, slot)| {
+            self.used(slot);
+            id
         })
     }
 
@@ -118,6 +155,7 @@ impl KnownIds {
         });
         let text: Arc<str> = Arc::from(id);
         let shared = SharedId::kept(&text, slot);
+        self.used(slot);
         self.entries[slot] = Some(KnownId {
             text,
             hash,
@@ -135,6 +173,7 @@ thread_local! {
         std::cell::RefCell::new(KnownIds {
             entries: Vec::new(),
             next_victim: Vec::new(),
+            recent: [0, 0],
         })
     };
 }
@@ -182,10 +221,18 @@ fn known_or_kept<'b, E>(
     if bytes.len() > KNOWN_ID_MAX_LEN {
         return text().map(copy);
     }
-    let hash = id_hash(bytes);
-    if let Ok(Some(id)) = KNOWN.try_with(|known| known.borrow_mut().find(bytes, hash)) {
-        return Ok(id);
-    }
+    let found = KNOWN.try_with(|known| {
+        let mut known = known.borrow_mut();
+        known.recent(bytes).ok_or_else(|| {
+            let hash = id_hash(bytes);
+            (known.find(bytes, hash), hash)
+        })
+    });
+    let hash = match found {
+        Ok(Ok(id)) | Ok(Err((Some(id), _))) => return Ok(id),
+        Ok(Err((None, hash))) => hash,
+        Err(_) => id_hash(bytes),
+    };
     let id = text()?;
     // An error: the thread is being torn down (its cache is gone): a copy.
     Ok(KNOWN
@@ -413,6 +460,37 @@ mod tests {
             &user.text,
             &shared_id("1b4e28ba-2fa1-11d2-883f-0016d3cca427").text
         ));
+    }
+
+    #[test]
+    fn the_last_two_ids_are_found_by_comparison_and_a_reused_slot_is_not_mistaken() {
+        let mut known = KnownIds {
+            entries: Vec::new(),
+            next_victim: Vec::new(),
+            recent: [0, 0],
+        };
+        assert!(known.recent(b"ORD-1").is_none(), "nothing kept yet");
+        let hash = id_hash(b"ORD-1");
+        assert!(known.find(b"ORD-1", hash).is_none());
+        let order = known.keep("ORD-1", hash);
+        let user_id = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+        let user = known.keep(user_id, id_hash(user_id.as_bytes()));
+        let again = known.recent(b"ORD-1").expect("second most recent");
+        assert!(Arc::ptr_eq(&again.text, &order.text));
+        assert_eq!(again.slot, order.slot);
+        assert!(known.recent(user_id.as_bytes()).is_some());
+        assert!(known.recent(b"ORD-2").is_none());
+        assert!(Arc::ptr_eq(
+            &user.text,
+            &known.recent(user.text.as_bytes()).unwrap().text
+        ));
+        // Every way of ORD-1's set taken by other ids: its slot now holds another id, and the
+        // recent slots say so instead of handing out the old one.
+        for i in 0..KNOWN_WAYS {
+            known.keep(&format!("X-{i}"), hash);
+        }
+        assert!(known.recent(b"ORD-1").is_none());
+        assert!(known.find(b"ORD-1", hash).is_none());
     }
 
     #[test]

@@ -88,10 +88,14 @@ impl StageRecord {
 
     /// The span as the OpenTelemetry SDK exports it. Attributes are in the order the stage
     /// has always had: `order.id`, `order.event`, `order.stage`, the id problems, `user.id`,
-    /// then the caller's; beyond the SDK's default limits (128 attributes, events and links)
-    /// the rest is dropped and counted, as the SDK does.
-    pub(crate) fn into_span_data(self, scope: &InstrumentationScope) -> SpanData {
-        let limits = SpanLimits::default();
+    /// then the caller's; beyond `limits` (the tracer's, see
+    /// [`PipelineConfig::span_limits`](crate::PipelineConfig)) the rest is dropped and counted,
+    /// as the SDK does.
+    pub(crate) fn into_span_data(
+        self,
+        scope: &InstrumentationScope,
+        limits: &SpanLimits,
+    ) -> SpanData {
         let mut attributes = Vec::with_capacity(4 + self.attributes.len());
         if let Some(o) = self.order_id {
             attributes.push(KeyValue::new(attr::ORDER_ID, StringValue::from(o)));
@@ -119,9 +123,16 @@ impl StageRecord {
         } = self.rare.map(|r| *r).unwrap_or_default();
         let mut span_events = SpanEvents::default();
         span_events.dropped_count = capped(&mut events, limits.max_events_per_span);
+        for e in &mut events {
+            e.dropped_attributes_count +=
+                capped(&mut e.attributes, limits.max_attributes_per_event);
+        }
         span_events.events = events;
         let mut span_links = SpanLinks::default();
         span_links.dropped_count = capped(&mut links, limits.max_links_per_span);
+        for l in &mut links {
+            l.dropped_attributes_count += capped(&mut l.attributes, limits.max_attributes_per_link);
+        }
         span_links.links = links;
 
         SpanData {
@@ -225,7 +236,10 @@ mod tests {
 
     #[test]
     fn span_data_keeps_the_stage_attribute_order_with_problems_before_the_user_id() {
-        let span = record().into_span_data(&InstrumentationScope::builder("ordertrace").build());
+        let span = record().into_span_data(
+            &InstrumentationScope::builder("ordertrace").build(),
+            &SpanLimits::default(),
+        );
         assert_eq!(
             keys(&span),
             [
@@ -278,7 +292,10 @@ mod tests {
         let ts = TraceState::from_key_value([("vendor", "v1")]).expect("valid");
         r.rare().trace_state = ts.clone();
         assert_eq!(r.span_context().trace_state(), &ts);
-        let span = r.into_span_data(&InstrumentationScope::builder("ordertrace").build());
+        let span = r.into_span_data(
+            &InstrumentationScope::builder("ordertrace").build(),
+            &SpanLimits::default(),
+        );
         assert_eq!(span.span_context.trace_state(), &ts);
         assert_eq!(span.span_context.trace_id(), TraceId::from(7));
     }
@@ -289,7 +306,10 @@ mod tests {
         r.order_id = None;
         r.user_id = None;
         r.problems = 0;
-        let span = r.into_span_data(&InstrumentationScope::builder("ordertrace").build());
+        let span = r.into_span_data(
+            &InstrumentationScope::builder("ordertrace").build(),
+            &SpanLimits::default(),
+        );
         assert_eq!(
             keys(&span),
             [
@@ -298,6 +318,52 @@ mod tests {
                 attr::PROBLEM,
                 "order.price.currency"
             ]
+        );
+    }
+
+    #[test]
+    fn the_configured_limits_apply_to_attributes_events_links_and_their_attributes() {
+        let mut r = record();
+        r.attributes = (0..10).map(|i| KeyValue::new(format!("k{i}"), i)).collect();
+        r.problems = 0;
+        let four = || {
+            (0..4)
+                .map(|i| KeyValue::new(format!("a{i}"), i))
+                .collect::<Vec<_>>()
+        };
+        let rare = r.rare();
+        rare.events = (0..3)
+            .map(|_| Event::new("e", SystemTime::UNIX_EPOCH, four(), 1))
+            .collect();
+        rare.links = (0..3)
+            .map(|_| Link::new(SpanContext::empty_context(), four(), 0))
+            .collect();
+        let limits = SpanLimits {
+            max_attributes_per_span: 5,
+            max_events_per_span: 2,
+            max_links_per_span: 1,
+            max_attributes_per_event: 3,
+            max_attributes_per_link: 2,
+        };
+        let span = r.into_span_data(
+            &InstrumentationScope::builder("ordertrace").build(),
+            &limits,
+        );
+        // order.id, order.event, order.stage, user.id, then the caller's first one.
+        assert_eq!(span.attributes.len(), 5);
+        assert_eq!(span.dropped_attributes_count, 4 + 10 - 5);
+        assert_eq!((span.events.len(), span.events.dropped_count), (2, 1));
+        for e in &span.events.events {
+            // One dropped before (as given) and one over the limit now.
+            assert_eq!((e.attributes.len(), e.dropped_attributes_count), (3, 2));
+        }
+        assert_eq!((span.links.len(), span.links.dropped_count), (1, 2));
+        assert_eq!(
+            (
+                span.links.links[0].attributes.len(),
+                span.links.links[0].dropped_attributes_count
+            ),
+            (2, 2)
         );
     }
 
@@ -317,7 +383,10 @@ mod tests {
             .collect();
         rare.status = Status::error("boom");
         rare.name = Some("renamed".into());
-        let span = r.into_span_data(&InstrumentationScope::builder("ordertrace").build());
+        let span = r.into_span_data(
+            &InstrumentationScope::builder("ordertrace").build(),
+            &SpanLimits::default(),
+        );
         assert_eq!(span.attributes.len(), 128);
         assert_eq!(span.dropped_attributes_count, 200 + 4 - 128);
         assert_eq!((span.events.len(), span.events.dropped_count), (128, 2));

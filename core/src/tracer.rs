@@ -128,6 +128,12 @@ impl OrderTracerBuilder {
         self.set(move |c| c.strict_ids = strict)
     }
 
+    /// How many attributes, events and links a span keeps (by default from
+    /// `OTEL_SPAN_*_LIMIT` and friends, otherwise the SDK's 128 each).
+    pub fn span_limits(self, limits: crate::pipeline::SpanLimitSettings) -> Self {
+        self.set(move |c| c.span_limits = limits)
+    }
+
     /// Time between batch exports.
     pub fn scheduled_delay(self, delay: Duration) -> Self {
         self.set(move |c| c.batch.scheduled_delay = delay)
@@ -290,6 +296,9 @@ impl OrderTracer {
             .with_resource(resource)
             // Every order is traced: sampling would break "one order, one trace".
             .with_sampler(Sampler::AlwaysOn)
+            // The limits the stage records get too (the SDK alone would read only three of
+            // the five variables, ignoring a bad value).
+            .with_span_limits(config.span_limits.into())
             .build();
         // Stages do not go through this tracer (see `StageRecord`); their start records,
         // heartbeats and `tracing` spans do.

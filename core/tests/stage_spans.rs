@@ -517,3 +517,40 @@ fn heartbeats_are_exported_while_a_stage_stays_open_and_stop_when_it_ends() {
         assert_eq!(b.attribute(attr::USER_ID), Some(USER));
     }
 }
+
+#[test]
+fn configured_span_limits_cut_stage_spans_and_start_records_alike() {
+    let file = TempFile::new("limits");
+    let tracer = builder("mes-api", &file)
+        .start_record_after(Duration::ZERO)
+        .span_limits(ordertrace::pipeline::SpanLimitSettings {
+            attributes_per_span: 5,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let mut b = tracer
+        .stage(OrderEvent::OrderStatusChanged, "ORD-5678")
+        .user_id(USER)
+        .status_change("confirmed", "in_production");
+    for i in 0..10 {
+        b = b.attribute(&format!("crm.extra{i}"), i64::from(i));
+    }
+    b.start().unwrap().end();
+    tracer.flush(SECOND).unwrap();
+
+    let spans = file.spans();
+    let stage = one(&spans, "order_status_changed");
+    // The first five in the span's order: order.id, order.event, order.stage, user.id, then
+    // the caller's first (the status change); the rest dropped.
+    assert_eq!(stage.attributes.len(), 5, "{:?}", stage.attributes);
+    assert_eq!(stage.attribute(attr::ORDER_ID), Some("ORD-5678"));
+    assert_eq!(stage.attribute(attr::USER_ID), Some(USER));
+    assert_eq!(stage.attribute("crm.extra0"), None);
+    let record = one(&spans, "order_status_changed.started");
+    assert!(
+        record.attributes.len() <= 5,
+        "the SDK tracer's start record has the same limit: {:?}",
+        record.attributes
+    );
+}

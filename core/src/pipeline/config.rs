@@ -14,6 +14,8 @@
 //! | `OTEL_BSP_SCHEDULE_DELAY` | ms between batch exports | 5000 |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans queued before new ones are dropped (counted) | 2048; 65536 with a spool |
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans per export | 512 |
+//! | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT` | attributes, events, links kept per span (the rest dropped and counted on the span) | 128 each |
+//! | `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` | attributes kept per span event, per link | 128 each |
 //! | `ORDERTRACE_FILE` | the embedded file exporter's OTLP/JSON-lines path | `ordertrace-spans.jsonl` |
 //! | `ORDERTRACE_IDENTITY` | `order_derived` or `propagated` (see [`crate::identity`]) | `order_derived` |
 //! | `ORDERTRACE_HEARTBEAT_MS` | heartbeat interval for open stages, 0 disables | 30000 |
@@ -167,7 +169,7 @@ pub struct PipelineConfig {
     /// [`start_record_threshold`](Self::start_record_threshold).
     pub start_records: bool,
     /// How long a stage may stay open before its start record is exported; `None` means the
-    /// heartbeat interval (or [`DEFAULT_HEARTBEAT_INTERVAL`] when heartbeats are off).
+    /// heartbeat interval (or the default heartbeat interval, 30 s, when heartbeats are off).
     /// `Some(Duration::ZERO)` exports the start record the moment the stage starts.
     pub start_record_after: Option<Duration>,
     /// The disk spool; `None` (the default) keeps everything in memory.
@@ -176,6 +178,52 @@ pub struct PipelineConfig {
     /// default, lenient): it starts and the problem is recorded on its span and counted
     /// (see [`crate::StageBuilder::start`]).
     pub strict_ids: bool,
+    /// How many attributes, events and links a span keeps (`OTEL_SPAN_*_LIMIT`,
+    /// `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT`); the SDK's
+    /// defaults (128 each) otherwise. Stage spans and the SDK tracer's spans (start records,
+    /// heartbeats, `tracing` spans) apply the same limits.
+    pub span_limits: SpanLimitSettings,
+}
+
+/// How many attributes, events and links a span keeps; what is over a limit is dropped and
+/// counted on the span (`dropped_attributes_count`, ...). The defaults are the SDK's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanLimitSettings {
+    /// `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`.
+    pub attributes_per_span: u32,
+    /// `OTEL_SPAN_EVENT_COUNT_LIMIT`.
+    pub events_per_span: u32,
+    /// `OTEL_SPAN_LINK_COUNT_LIMIT`.
+    pub links_per_span: u32,
+    /// `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`.
+    pub attributes_per_event: u32,
+    /// `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT`.
+    pub attributes_per_link: u32,
+}
+
+impl Default for SpanLimitSettings {
+    fn default() -> Self {
+        let sdk = opentelemetry_sdk::trace::SpanLimits::default();
+        Self {
+            attributes_per_span: sdk.max_attributes_per_span,
+            events_per_span: sdk.max_events_per_span,
+            links_per_span: sdk.max_links_per_span,
+            attributes_per_event: sdk.max_attributes_per_event,
+            attributes_per_link: sdk.max_attributes_per_link,
+        }
+    }
+}
+
+impl From<SpanLimitSettings> for opentelemetry_sdk::trace::SpanLimits {
+    fn from(l: SpanLimitSettings) -> Self {
+        Self {
+            max_attributes_per_span: l.attributes_per_span,
+            max_events_per_span: l.events_per_span,
+            max_links_per_span: l.links_per_span,
+            max_attributes_per_event: l.attributes_per_event,
+            max_attributes_per_link: l.attributes_per_link,
+        }
+    }
 }
 
 impl Default for PipelineConfig {
@@ -194,6 +242,7 @@ impl Default for PipelineConfig {
             start_record_after: None,
             spool: None,
             strict_ids: false,
+            span_limits: SpanLimitSettings::default(),
         }
     }
 }
@@ -340,6 +389,27 @@ impl PipelineConfig {
         if let Some(v) = get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
             cfg.batch.max_export_batch_size = parse_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", &v)?;
         }
+        let limits = &mut cfg.span_limits;
+        for (key, limit) in [
+            (
+                "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+                &mut limits.attributes_per_span,
+            ),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", &mut limits.events_per_span),
+            ("OTEL_SPAN_LINK_COUNT_LIMIT", &mut limits.links_per_span),
+            (
+                "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+                &mut limits.attributes_per_event,
+            ),
+            (
+                "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+                &mut limits.attributes_per_link,
+            ),
+        ] {
+            if let Some(v) = get(key) {
+                *limit = parse_number(key, &v)?;
+            }
+        }
         if let Some(v) = get("ORDERTRACE_IDENTITY") {
             cfg.identity = v.parse()?;
         }
@@ -380,8 +450,8 @@ impl PipelineConfig {
     }
 
     /// With a spool and the queue at its default size, the queue gets the spool's default
-    /// ([`DEFAULT_SPOOL_QUEUE_SIZE`]); without one, a queue at the spool's default goes back to
-    /// [`DEFAULT_MAX_QUEUE_SIZE`]. A size set to anything else is left alone.
+    /// (65,536 spans); without one, a queue at the spool's default goes back to
+    /// the in-memory default (2,048). A size set to anything else is left alone.
     pub fn apply_spool_queue_default(&mut self) {
         let q = &mut self.batch.max_queue_size;
         match (&self.spool, *q) {
@@ -599,6 +669,42 @@ mod tests {
             c.resource_attributes,
             [("deployment.environment".to_string(), "prod eu".to_string())]
         );
+    }
+
+    #[test]
+    fn reads_the_five_span_limits() {
+        let c = cfg(&[
+            ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "10"),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "11"),
+            ("OTEL_SPAN_LINK_COUNT_LIMIT", "12"),
+            ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "13"),
+            ("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", " 14 "),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.span_limits,
+            SpanLimitSettings {
+                attributes_per_span: 10,
+                events_per_span: 11,
+                links_per_span: 12,
+                attributes_per_event: 13,
+                attributes_per_link: 14,
+            }
+        );
+    }
+
+    #[test]
+    fn span_limits_default_to_the_sdks() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.span_limits, SpanLimitSettings::default());
+        assert_eq!(c.span_limits.attributes_per_span, 128);
+        assert_eq!(c.span_limits.attributes_per_link, 128);
+    }
+
+    #[test]
+    fn a_span_limit_that_is_not_a_whole_number_names_its_variable() {
+        let e = cfg(&[("OTEL_SPAN_EVENT_COUNT_LIMIT", "-1")]).unwrap_err();
+        assert!(e.to_string().contains("OTEL_SPAN_EVENT_COUNT_LIMIT"), "{e}");
     }
 
     #[test]

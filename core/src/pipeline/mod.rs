@@ -15,7 +15,7 @@ pub mod spool;
 
 pub use config::{
     BatchSettings, DEFAULT_FILE, DEFAULT_SPOOL_MAX_AGE, DEFAULT_SPOOL_MAX_BYTES, ExportTarget,
-    MIN_SPOOL_MAX_BYTES, OtlpProtocol, PipelineConfig, SpoolSettings,
+    MIN_SPOOL_MAX_BYTES, OtlpProtocol, PipelineConfig, SpanLimitSettings, SpoolSettings,
 };
 pub use counters::PipelineCounters;
 pub(crate) use processor::{BatchProcessor, Queued, Shared as PipelineHandle};

@@ -26,7 +26,7 @@ use crate::stage_record::StageRecord;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanLimits, SpanProcessor};
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -66,10 +66,10 @@ pub(crate) enum Queued {
 }
 
 impl Queued {
-    fn into_span_data(self, scope: &InstrumentationScope) -> SpanData {
+    fn into_span_data(self, scope: &InstrumentationScope, limits: &SpanLimits) -> SpanData {
         match self {
             Queued::Sdk(span) => *span,
-            Queued::Stage(record) => record.into_span_data(scope),
+            Queued::Stage(record) => record.into_span_data(scope, limits),
         }
     }
 }
@@ -181,6 +181,8 @@ pub(crate) struct Shared {
     spool: Option<Arc<Spool>>,
     /// The scope stage records are exported with: the one the SDK tracer has.
     scope: InstrumentationScope,
+    /// The span limits stage records are exported with: the SDK tracer's.
+    limits: SpanLimits,
 }
 
 impl Shared {
@@ -334,6 +336,7 @@ impl BatchProcessor {
             batch: config.batch.clone(),
             spool,
             scope: super::ordertrace_scope(),
+            limits: config.span_limits.into(),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
         let worker_shared = Arc::clone(&shared);
@@ -442,7 +445,7 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
             // their capacity, so callers neither wait for a copy nor fault in fresh pages.
             std::mem::swap(&mut state.spans, &mut taken);
         }
-        for batch in batches(&mut taken, batch_size, &shared.scope) {
+        for batch in batches(&mut taken, batch_size, shared) {
             let n = batch.len();
             let outcome = export_guarded(sink, runtime, batch);
             let mut state = shared.lock();
@@ -467,14 +470,14 @@ fn run_worker(shared: &Shared, runtime: &tokio::runtime::Runtime, sink: &SpanSin
 fn batches<'a>(
     spans: &'a mut Vec<Queued>,
     size: usize,
-    scope: &'a InstrumentationScope,
+    shared: &'a Shared,
 ) -> impl Iterator<Item = Vec<SpanData>> + 'a {
     let mut drain = spans.drain(..);
     std::iter::from_fn(move || {
         let batch: Vec<SpanData> = drain
             .by_ref()
             .take(size)
-            .map(|q| q.into_span_data(scope))
+            .map(|q| q.into_span_data(&shared.scope, &shared.limits))
             .collect();
         (!batch.is_empty()).then_some(batch)
     })
@@ -566,7 +569,7 @@ fn run_writer(shared: &Shared, spool: &Spool) {
             }
         }
         write_step(shared, spool, &mut to_disk);
-        for batch in batches(&mut taken, batch_size, &shared.scope) {
+        for batch in batches(&mut taken, batch_size, shared) {
             let n = batch.len();
             let mut state = shared.lock();
             let seq = state.next_seq;

@@ -69,7 +69,7 @@ pub struct Baggage {
 pub struct ParsedBaggage {
     /// The members kept.
     pub baggage: Baggage,
-    /// Members dropped because the header exceeded [`MAX_MEMBERS`] or [`MAX_BYTES`].
+    /// Members dropped because the header exceeded W3C's limits (64 members, 8,192 bytes).
     pub dropped_members: usize,
     /// Members left out because they broke the grammar.
     pub malformed_members: usize,

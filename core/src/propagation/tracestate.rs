@@ -45,7 +45,7 @@ pub struct TraceStateList {
 pub struct ParsedTraceState {
     /// The members kept.
     pub list: TraceStateList,
-    /// Members removed to fit [`MAX_HEADER_LEN`].
+    /// Members removed to fit W3C's 512 characters.
     pub trimmed_members: usize,
     /// Later members whose key had already appeared (the first one is kept).
     pub dropped_duplicates: usize,

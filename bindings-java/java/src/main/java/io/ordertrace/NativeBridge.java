@@ -35,6 +35,18 @@ final class NativeBridge {
     static native long stageStart(long tracer, int event, String orderId, int orderIdLength, String userId,
             int userIdLength, int kind, String statusFrom, String statusTo, String[] attributeKeys, int[] attributeKinds, String[] attributeStrings,
             long[] attributeLongs, double[] attributeDoubles, String[] parentHeaders);
+    /**
+     * Starts the common stage (no status, attributes or parent headers) in one crossing with
+     * primitives only: the ids are read as ASCII bytes from native memory at {@code ids}, the
+     * order id ({@code orderIdLength} bytes) at 0, the user id ({@code userIdLength} bytes, 0 for
+     * none) at {@link IdBuffer#USER_AT}. {@code ids} must be {@link IdBuffer#address()} of the
+     * calling thread's buffer, holding those ids ({@link IdBuffer#hold}); a length beyond
+     * {@link IdBuffer#MAX} is refused (INVALID_INPUT), bytes that are not UTF-8 are an id breaking
+     * the rules (as from any caller: by default the stage starts without it).
+     */
+    static native long stageStartAscii(long tracer, int event, int kind, long ids, int orderIdLength, int userIdLength);
+    /** The native address of a direct buffer's memory; OrderTraceException for a null or heap buffer. */
+    static native long bufferAddress(java.nio.ByteBuffer buffer);
     static native void stageSetAttribute(long stage, String key, int kind, String text, long number, double real);
     static native void stageRecordPrice(long stage, double amount, String currency);
     static native void stageRecordError(long stage, String type, String message, String stacktrace);

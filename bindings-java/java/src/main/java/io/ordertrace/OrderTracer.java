@@ -62,6 +62,23 @@ public final class OrderTracer implements AutoCloseable {
         }
     }
 
+    /** Starts the common stage with the ids {@code ids} holds ({@link NativeBridge#stageStartAscii}). */
+    long startCommon(int event, int kind, IdBuffer ids) {
+        long stamp = lock.readLock();
+        try {
+            long h = release.get();
+            if (h == 0) {
+                throw new OrderTraceException(OrderTraceException.CLOSED, "the tracer is closed");
+            }
+            return NativeBridge.stageStartAscii(h, event, kind, ids.address(), ids.orderLength(), ids.userLength());
+        } finally {
+            lock.unlockRead(stamp);
+            ids.reachable();
+            // The Cleaner frees the native tracer once this object is unreachable: not mid-call.
+            java.lang.ref.Reference.reachabilityFence(this);
+        }
+    }
+
     /** Exports everything ended so far; throws (code TIMEOUT) after {@code timeout}. */
     public void flush(Duration timeout) {
         withHandle(h -> {

@@ -92,8 +92,19 @@ public final class StageBuilder {
         if (event == null) {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "event is null");
         }
-        // The common stage has no attributes and no parent headers: then only primitives and
-        // strings cross, in one call. Attributes go as parallel arrays, numbers as numbers.
+        String[] headers = Propagation.flatten(parentHeaders);
+        String order = orderId == null ? "" : orderId;
+        if (attributes == null && statusFrom == null && statusTo == null && headers == null) {
+            // The common stage: short ASCII ids cross as bytes in this thread's buffer, the rest
+            // as primitives, in one call without any JNI string call.
+            IdBuffer ids = IdBuffer.current();
+            if (ids != null && orderId != null && ids.hold(orderId, userId)) {
+                long stage = tracer.startCommon(event.ordinal(), kind, ids);
+                return new StageSpan(stage, event, order);
+            }
+        }
+        // Otherwise only primitives and strings cross, in one call. Attributes go as parallel
+        // arrays, numbers as numbers.
         int n = attributes == null ? 0 : attributes.size();
         String[] keys = n == 0 ? null : new String[n];
         int[] kinds = n == 0 ? null : new int[n];
@@ -108,10 +119,9 @@ public final class StageBuilder {
             numbers[i] = a.number();
             reals[i] = a.real();
         }
-        String[] headers = Propagation.flatten(parentHeaders);
         int orderIdLength = orderId == null ? 0 : orderId.length();
         long stage = tracer.withHandle(t -> NativeBridge.stageStart(t, event.ordinal(), orderId, orderIdLength, userId,
                 userId.length(), kind, statusFrom, statusTo, keys, kinds, texts, numbers, reals, headers));
-        return new StageSpan(stage, event, orderId == null ? "" : orderId);
+        return new StageSpan(stage, event, order);
     }
 }

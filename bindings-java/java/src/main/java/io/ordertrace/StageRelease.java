@@ -17,19 +17,24 @@ import java.lang.ref.ReferenceQueue;
  * enqueued, so it needs no clearing. The reference must stay reachable while its span lives, so
  * open stages are kept in doubly linked lists, striped by thread to keep starts on different
  * threads off one lock.
+ *
+ * <p>Calls on the stage other than closing it ({@link #use()} ... {@link #done()}) may run on
+ * any thread while another closes it: one state word counts them and marks the stage closed, and
+ * whoever leaves it closed with no call in flight frees it. So closing, the common case, is one
+ * compare-and-set, and the span needs no monitor.
  */
 final class StageRelease extends PhantomReference<StageSpan> {
     private static final ReferenceQueue<StageSpan> QUEUE = new ReferenceQueue<>();
     private static final int STRIPES = 16;
     private static final Stripe[] LISTS = new Stripe[STRIPES];
-    private static final VarHandle HANDLE;
+    private static final VarHandle STATE;
 
     static {
         for (int i = 0; i < STRIPES; i++) {
             LISTS[i] = new Stripe();
         }
         try {
-            HANDLE = MethodHandles.lookup().findVarHandle(StageRelease.class, "handle", long.class);
+            STATE = MethodHandles.lookup().findVarHandle(StageRelease.class, "state", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -43,8 +48,13 @@ final class StageRelease extends PhantomReference<StageSpan> {
         final StageRelease head = new StageRelease();
     }
 
-    @SuppressWarnings("unused") // accessed through HANDLE
-    private volatile long handle;
+    /** The state's closed bit; the calls in flight are counted above it, in steps of USER. */
+    private static final int CLOSED = 1;
+    private static final int USER = 2;
+
+    private final long handle;
+    @SuppressWarnings("unused") // accessed through STATE
+    private volatile int state;
     private final Stripe stripe;
     // Guarded by stripe.
     private StageRelease prev;
@@ -53,6 +63,7 @@ final class StageRelease extends PhantomReference<StageSpan> {
     /** The sentinel of a stripe: never enqueued, holds no handle. */
     private StageRelease() {
         super(null, null);
+        this.handle = 0;
         this.stripe = null;
         this.prev = this;
         this.next = this;
@@ -72,24 +83,55 @@ final class StageRelease extends PhantomReference<StageSpan> {
         }
     }
 
-    /** The handle, or 0 once released. */
-    long handle() {
+    /**
+     * The handle for one call on the open stage, which must be followed by {@link #done()}; 0
+     * (and no {@code done()}) once the stage is closed.
+     */
+    long use() {
+        int s;
+        do {
+            s = state;
+            if ((s & CLOSED) != 0) {
+                return 0;
+            }
+        } while (!STATE.compareAndSet(this, s, s + USER));
         return handle;
     }
 
-    /** Frees the native stage (ending it if still open) the first time; later calls do nothing. */
-    void release() {
-        long h = (long) HANDLE.getAndSet(this, 0L);
-        if (h == 0) {
-            return;
+    /** Ends a call begun by {@link #use()}; the last call after a close frees the stage. */
+    void done() {
+        int s = (int) STATE.getAndAdd(this, -USER) - USER;
+        if (s == CLOSED) {
+            free();
         }
+    }
+
+    /**
+     * Closes the stage the first time (false later): frees the native stage, which ends it if still
+     * open, at once, or when the last call in flight on it is done.
+     */
+    boolean release() {
+        int s;
+        do {
+            s = state;
+            if ((s & CLOSED) != 0) {
+                return false;
+            }
+        } while (!STATE.compareAndSet(this, s, s | CLOSED));
+        if (s == 0) {
+            free();
+        }
+        return true;
+    }
+
+    private void free() {
         synchronized (stripe) {
             prev.next = next;
             next.prev = prev;
             prev = null;
             next = null;
         }
-        NativeBridge.stageFree(h);
+        NativeBridge.stageFree(handle);
     }
 
     /** The release thread: frees the stage of every span found unreachable. */
@@ -101,7 +143,7 @@ final class StageRelease extends PhantomReference<StageSpan> {
                 // A daemon: it ends with the JVM, never on request.
             } catch (RuntimeException e) {
                 // stageFree throws only for a panic while dropping the stage, after which the
-                // handle is gone (release() zeroed it first): nothing to retry, and the thread
+                // stage is closed (release() marked it first): nothing to retry, and the thread
                 // must keep serving the other stages.
             }
         }

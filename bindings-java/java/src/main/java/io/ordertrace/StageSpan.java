@@ -32,12 +32,21 @@ public final class StageSpan implements AutoCloseable {
         return orderId;
     }
 
-    private long handle() {
-        long h = release.handle();
+    /**
+     * The handle for one call, which must be followed by {@code release.done()} (in a finally);
+     * throws CLOSED once the stage is closed. While the call runs, a close on another thread only
+     * marks the stage: the call's {@code done()} frees it.
+     */
+    private long use() {
+        long h = release.use();
         if (h == 0) {
-            throw new OrderTraceException(OrderTraceException.CLOSED, "the " + event.wireName() + " stage of " + (orderId == null ? "no order" : OrderTraceException.quoted(orderId)) + " is closed");
+            throw closedError();
         }
         return h;
+    }
+
+    private OrderTraceException closedError() {
+        return new OrderTraceException(OrderTraceException.CLOSED, "the " + event.wireName() + " stage of " + (orderId == null ? "no order" : OrderTraceException.quoted(orderId)) + " is closed");
     }
 
     /** One attribute as the native side takes it: kind 0 string, 1 long, 2 double, 3 boolean (0/1 in number). */
@@ -63,17 +72,27 @@ public final class StageSpan implements AutoCloseable {
     }
 
     /** Sets an attribute on the open stage. */
-    public synchronized void setAttribute(String key, Object value) {
+    public void setAttribute(String key, Object value) {
         Attribute a = encodeAttribute(key, value);
-        NativeBridge.stageSetAttribute(handle(), a.key(), a.kind(), a.text(), a.number(), a.real());
+        long h = use();
+        try {
+            NativeBridge.stageSetAttribute(h, a.key(), a.kind(), a.text(), a.number(), a.real());
+        } finally {
+            release.done();
+        }
     }
 
     /** Records the calculated price ({@code order.price.amount}, {@code order.price.currency}). */
-    public synchronized void recordPrice(double amount, String currency) {
+    public void recordPrice(double amount, String currency) {
         if (currency == null) {
             throw new OrderTraceException(OrderTraceException.INVALID_INPUT, "currency is null");
         }
-        NativeBridge.stageRecordPrice(handle(), amount, currency);
+        long h = use();
+        try {
+            NativeBridge.stageRecordPrice(h, amount, currency);
+        } finally {
+            release.done();
+        }
     }
 
     private static String[] describe(Throwable error) {
@@ -87,31 +106,46 @@ public final class StageSpan implements AutoCloseable {
     }
 
     /** Records an error (exception event with the Java class, message and stack trace; status Error) and keeps the stage open. */
-    public synchronized void recordError(Throwable error) {
+    public void recordError(Throwable error) {
         String[] e = describe(error);
-        NativeBridge.stageRecordError(handle(), e[0], e[1], e[2]);
+        long h = use();
+        try {
+            NativeBridge.stageRecordError(h, e[0], e[1], e[2]);
+        } finally {
+            release.done();
+        }
     }
 
     /** Ends the stage as failed with this error, and releases it. */
-    public synchronized void endWithError(Throwable error) {
+    public void endWithError(Throwable error) {
         String[] e = describe(error);
+        long h = use();
         try {
-            NativeBridge.stageEndWithError(handle(), e[0], e[1], e[2]);
+            NativeBridge.stageEndWithError(h, e[0], e[1], e[2]);
         } finally {
+            // Closed first, so this call's done() is the one that frees it.
             release.release();
+            release.done();
         }
     }
 
     /** Ends the stage successfully, and releases it. */
-    public synchronized void end() {
-        handle(); // CLOSED once ended
+    public void end() {
         // Freeing an open stage ends it, exactly as stageEnd does: one crossing instead of two.
-        release.release();
+        if (!release.release()) {
+            throw closedError();
+        }
     }
 
     /** The headers to send on the next hop: traceparent, tracestate, baggage. */
-    public synchronized Map<String, String> headers() {
-        String[] f = NativeBridge.stageInject(handle());
+    public Map<String, String> headers() {
+        String[] f;
+        long h = use();
+        try {
+            f = NativeBridge.stageInject(h);
+        } finally {
+            release.done();
+        }
         Map<String, String> headers = new LinkedHashMap<>();
         for (int i = 0; i + 1 < f.length; i += 2) {
             headers.put(f[i], f[i + 1]);
@@ -120,22 +154,31 @@ public final class StageSpan implements AutoCloseable {
     }
 
     private String ids() {
-        return NativeBridge.stageIds(handle());
+        long h = use();
+        try {
+            return NativeBridge.stageIds(h);
+        } finally {
+            release.done();
+        }
     }
 
     /** Trace id, 32 hex characters. */
-    public synchronized String traceId() {
+    public String traceId() {
         return ids().substring(0, 32);
     }
 
     /** This stage's span id, 16 hex characters. */
-    public synchronized String spanId() {
+    public String spanId() {
         return ids().substring(32);
     }
 
-    /** Ends the stage if open (successfully) and releases it. Calling it again does nothing. */
+    /**
+     * Ends the stage if open (successfully) and releases it. Calling it again does nothing. Safe
+     * on any thread, also while another runs a call on the stage (the stage is freed when that
+     * call is done).
+     */
     @Override
-    public synchronized void close() {
+    public void close() {
         release.release();
     }
 }

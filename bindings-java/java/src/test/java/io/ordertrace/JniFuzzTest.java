@@ -244,6 +244,9 @@ class JniFuzzTest extends Fixture {
         }
     }
 
+    private final java.nio.ByteBuffer ids = java.nio.ByteBuffer.allocateDirect(2 * IdBuffer.MAX);
+    private final long idsAddress = NativeBridge.bufferAddress(ids);
+
     /** What the public API never sends: wrong array lengths, null elements, odd header arrays, zero handles. */
     void natives(OrderTracer tracer) {
         int n = 1 + random.nextInt(3);
@@ -276,12 +279,24 @@ class JniFuzzTest extends Fixture {
             NativeBridge.stageFree(stage);
             return null;
         }));
+        // The common start reads its ids from a thread's id buffer by address: any lengths and
+        // any bytes there (the address itself is the package's own, never the caller's).
+        for (int i = 0; i < ids.capacity(); i++) {
+            ids.put(i, random.nextInt(4) == 0 ? (byte) random.nextInt(256) : (byte) ('0' + random.nextInt(75)));
+        }
+        int asciiOrder = random.nextInt(IdBuffer.MAX + 8) - 4;
+        int asciiUser = random.nextInt(IdBuffer.MAX + 8) - 4;
+        call("stageStartAscii", () -> tracer.withHandle(t -> {
+            NativeBridge.stageFree(NativeBridge.stageStartAscii(t, event, kind, idsAddress, asciiOrder, asciiUser));
+            return null;
+        }));
         call("headersCheck", () -> NativeBridge.headersCheck(parent));
         call("headersExtract", () -> IncomingContext.fromNative(NativeBridge.headersExtract(parent)));
         for (Runnable zero : List.<Runnable>of(
                 () -> NativeBridge.stageSetAttribute(0, "k", 0, "v", 0, 0),
                 () -> NativeBridge.stageRecordPrice(0, 1, "EUR"),
                 () -> NativeBridge.stageEnd(0),
+                () -> NativeBridge.stageStartAscii(0, 0, 0, idsAddress, 1, 0),
                 () -> NativeBridge.stageInject(0),
                 () -> NativeBridge.stageIds(0),
                 () -> NativeBridge.tracerCounters(0),
