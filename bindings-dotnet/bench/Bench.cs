@@ -8,7 +8,7 @@ namespace OrderTrace.Bench
     /// <summary>
     /// Under Mono: ns per stage through P/Invoke, and the overhead MesInstrumentation.CalculatePrice
     /// adds over the bare call it wraps. Export goes nowhere (OTEL_TRACES_EXPORTER=none, set by
-    /// benches/run-dotnet). Each figure is the median of 7 rounds. Usage: Bench.exe [n] [stages|mes]
+    /// benches/run-dotnet). Each figure is the median of 7 rounds. Usage: Bench.exe [n] [stages|mes|fresh-ids]
     /// </summary>
     internal static class Bench
     {
@@ -44,11 +44,13 @@ namespace OrderTrace.Bench
             var n = args.Length > 0 ? int.Parse(args[0]) : 100000;
             // "stages" / "mes": n stages, or n MesInstrumentation.CalculatePrice calls, and nothing
             // else, for instruction counts (callgrind counts the same whatever the load; per stage
-            // = the difference of two runs / the difference of their n).
+            // = the difference of two runs / the difference of their n). "fresh-ids": n stages
+            // whose ids are equal strings but other objects each time (made before the loop), as
+            // when every request parses its own: the C# side cannot reuse the last id's bytes.
             var only = args.Length > 1 ? args[1] : null;
-            if (only != null && only != "stages" && only != "mes")
+            if (only != null && only != "stages" && only != "mes" && only != "fresh-ids")
             {
-                Console.Error.WriteLine("usage: Bench.exe [n] [stages|mes]");
+                Console.Error.WriteLine("usage: Bench.exe [n] [stages|mes|fresh-ids]");
                 return 2;
             }
             using (var tracer = new OrderTracer(new OrderTracerOptions
@@ -64,6 +66,17 @@ namespace OrderTrace.Bench
                         using (tracer.StartStage(OrderEvent.PriceCalculated, "ORD-12345", User)) { }
                     }
                     Console.WriteLine("{0} stages, counters: started {1}", n, tracer.Counters.SpansStarted);
+                    return 0;
+                }
+                if (only == "fresh-ids")
+                {
+                    var orders = Enumerable.Range(0, 1024).Select(i => new string("ORD-12345".ToCharArray())).ToArray();
+                    var users = Enumerable.Range(0, 1024).Select(i => new string(User.ToCharArray())).ToArray();
+                    for (var i = 0; i < n; i++)
+                    {
+                        using (tracer.StartStage(OrderEvent.PriceCalculated, orders[i & 1023], users[i & 1023])) { }
+                    }
+                    Console.WriteLine("{0} stages with fresh id strings, counters: started {1}", n, tracer.Counters.SpansStarted);
                     return 0;
                 }
                 if (only == "mes")

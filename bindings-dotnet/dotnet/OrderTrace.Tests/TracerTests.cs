@@ -7,6 +7,18 @@ namespace OrderTrace.Tests
     internal sealed class TracerTests : Fixture
     {
         [Test]
+        public void MonoDirectCallsAreUsedExactlyWhenAskedFor()
+        {
+            // scripts/test-dotnet runs every test twice, the second time with the variable set:
+            // then the direct calls must really be in use, not silently left out.
+            var asked = Environment.GetEnvironmentVariable("ORDERTRACE_MONO_DIRECT_CALLS") == "1";
+            var mono = Type.GetType("Mono.Runtime") != null;
+            Assert.Equal(asked && mono, OrderTracer.UsesMonoDirectCalls, "direct calls in use");
+            using (var stage = Tracer.StartStage(OrderEvent.PriceCalculated, "ORD-1", User)) { stage.SetAttribute("t.x", 1); }
+            Assert.Equal("1", Attr(One(Spans(), "price_calculated"), "t.x"), "a stage through them");
+        }
+
+        [Test]
         public void StageIsExportedWithOrderUserEventAndAttributes()
         {
             var attributes = new Dictionary<string, object> { { "mes.workcenter", "casting-2" }, { "mes.retries", 2 }, { "mes.rush", true } };

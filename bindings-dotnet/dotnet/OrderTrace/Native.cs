@@ -79,13 +79,13 @@ namespace OrderTrace
         [DllImport(Lib)] internal static extern void ot_tracer_free(IntPtr tracer);
 
         [DllImport(Lib)] internal static extern int ot_stage_start(TracerHandle tracer, IntPtr start, out IntPtr stage, out IntPtr error);
-        [DllImport(Lib)] internal static extern int ot_stage_set_attribute(StageHandle stage, ref OtAttribute attribute, out IntPtr error);
-        [DllImport(Lib)] internal static extern int ot_stage_record_price(StageHandle stage, double amount, OtStr currency, out IntPtr error);
-        [DllImport(Lib)] internal static extern int ot_stage_record_error(StageHandle stage, OtStr type, OtStr message, OtStr stacktrace, out IntPtr error);
-        [DllImport(Lib)] internal static extern int ot_stage_end(StageHandle stage, out IntPtr error);
-        [DllImport(Lib)] internal static extern int ot_stage_end_with_error(StageHandle stage, OtStr type, OtStr message, OtStr stacktrace, out IntPtr error);
-        [DllImport(Lib)] internal static extern int ot_stage_inject(StageHandle stage, out IntPtr headers, out IntPtr error);
-        [DllImport(Lib)] internal static extern int ot_stage_ids(StageHandle stage, byte[] traceId, byte[] spanId, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_set_attribute(IntPtr stage, ref OtAttribute attribute, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_record_price(IntPtr stage, double amount, OtStr currency, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_record_error(IntPtr stage, OtStr type, OtStr message, OtStr stacktrace, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_end(IntPtr stage, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_end_with_error(IntPtr stage, OtStr type, OtStr message, OtStr stacktrace, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_inject(IntPtr stage, out IntPtr headers, out IntPtr error);
+        [DllImport(Lib)] internal static extern int ot_stage_ids(IntPtr stage, byte[] traceId, byte[] spanId, out IntPtr error);
         [DllImport(Lib)] internal static extern void ot_stage_free(IntPtr stage);
 
         [DllImport(Lib)] internal static extern int ot_headers_check(OtHeader[] headers, UIntPtr count, out IntPtr error);

@@ -25,12 +25,31 @@ namespace OrderTrace
         /// attributes fit many times over.</summary>
         private const int ArenaSize = 4096;
 
+        /// <summary>
+        /// Bytes at the end of the buffer for each remembered id (<see cref="OrderId"/>,
+        /// <see cref="UserId"/>): an order id or user id up to this long in UTF-8 is kept between calls.
+        /// </summary>
+        private const int IdSlotSize = 128;
+        private const int OrderIdSlot = ArenaSize - 2 * IdSlotSize;
+        private const int UserIdSlot = ArenaSize - IdSlotSize;
+        /// <summary>End of the part of the buffer a call's strings use (the id slots follow it).</summary>
+        private const int CallLimit = OrderIdSlot;
+
         /// <summary>The calling thread's instance while no call of this thread uses it.</summary>
         [ThreadStatic] private static NativeStrings idle;
 
         /// <summary>The native buffer; freed by the finalizer once the thread that used it is gone.</summary>
         private readonly byte* arena;
         private int used;
+        /// <summary>Where the strings being written must end: <see cref="CallLimit"/>, or an id slot's end while it is written.</summary>
+        private int limit = CallLimit;
+        /// <summary>
+        /// The last order id and user id sent from this thread, and their bytes in the id slots;
+        /// <see cref="NotKept"/> after one that did not fit (its bytes were pinned for one call).
+        /// </summary>
+        private object lastOrderId, lastUserId;
+        private static readonly object NotKept = new object();
+        private Native.OtStr lastOrderIdStr, lastUserIdStr;
         /// <summary>Pins beyond the buffer (long strings, raw bytes, struct arrays); most calls have none.</summary>
         private List<GCHandle> pins;
 
@@ -92,7 +111,7 @@ namespace OrderTrace
             if (value == null) return s;
             var length = value.Length;
             if (length == 0) return s;
-            var room = ArenaSize - used;
+            var room = limit - used;
             var dst = arena + used;
             if (length <= room)
             {
@@ -156,6 +175,53 @@ namespace OrderTrace
         }
 
         /// <summary>
+        /// An order id as <see cref="Str"/> sends it. The thread's last order id string is
+        /// remembered with its bytes: the same string object (reference, not content: a string
+        /// cannot change) is not encoded again, as when a request's stages pass on the order id
+        /// they were given. Another string costs one compare more than Str.
+        /// </summary>
+        internal Native.OtStr OrderId(string value)
+        {
+            if ((object)value != lastOrderId)
+            {
+                bool kept;
+                lastOrderIdStr = Slot(value, OrderIdSlot, out kept);
+                lastOrderId = kept ? value : NotKept;
+            }
+            return lastOrderIdStr;
+        }
+
+        /// <summary>A user id, remembered as <see cref="OrderId"/> remembers an order id.</summary>
+        internal Native.OtStr UserId(string value)
+        {
+            if ((object)value != lastUserId)
+            {
+                bool kept;
+                lastUserIdStr = Slot(value, UserIdSlot, out kept);
+                lastUserId = kept ? value : NotKept;
+            }
+            return lastUserIdStr;
+        }
+
+        /// <summary>
+        /// <paramref name="value"/> encoded into the id slot at <paramref name="start"/>, where it
+        /// stays valid after the call; <paramref name="kept"/> is false when it did not fit and
+        /// was pinned for this call only.
+        /// </summary>
+        private Native.OtStr Slot(string value, int start, out bool kept)
+        {
+            var callUsed = used;
+            used = start;
+            limit = start + IdSlotSize;
+            var s = Str(value);
+            used = callUsed;
+            limit = CallLimit;
+            var p = (byte*)s.Ptr;
+            kept = p == null || (p >= arena + start && p < arena + start + IdSlotSize);
+            return s;
+        }
+
+        /// <summary>
         /// Room for one <see cref="Native.OtStageStart"/> in the thread's native buffer, valid until
         /// Dispose. Call it first, while the buffer is empty: the struct is written in place
         /// field by field, with none of the managed struct's zeroing and copying.
@@ -164,7 +230,7 @@ namespace OrderTrace
         {
             // The buffer is 16-byte aligned; keep the struct on an 8-byte boundary.
             var offset = (used + 7) & ~7;
-            if (offset + sizeof(Native.OtStageStart) > ArenaSize)
+            if (offset + sizeof(Native.OtStageStart) > CallLimit)
                 throw new InvalidOperationException("NativeStrings.StageStart: call it before the strings");
             used = offset + sizeof(Native.OtStageStart);
             return (Native.OtStageStart*)(arena + offset);
@@ -204,6 +270,7 @@ namespace OrderTrace
                 pins = null;
             }
             used = 0;
+            limit = CallLimit;
             idle = this;
         }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 
 namespace OrderTrace
 {
@@ -24,11 +25,27 @@ namespace OrderTrace
     /// </summary>
     public sealed class StageScope : IDisposable
     {
-        private readonly StageHandle handle;
+        /// <summary>Set in <see cref="state"/> once Dispose was called.</summary>
+        private const int Disposed = int.MinValue;
+        /// <summary><see cref="state"/> once the stage is freed: Disposed, no call in flight, and released (exactly once).</summary>
+        private const int Released = int.MinValue | 0x40000000;
 
-        internal StageScope(StageHandle handle, OrderEvent orderEvent, string orderId)
+        /// <summary>The native stage; freed once, by <see cref="Release"/> or by the handle's finalizer.</summary>
+        private readonly IntPtr stage;
+        /// <summary>Frees the stage if this scope is never disposed; null once released.</summary>
+        private StageHandle handle;
+        /// <summary>
+        /// Native calls in flight on this stage (from any thread), plus <see cref="Disposed"/>:
+        /// what the SafeHandle's reference count did when it was passed to each call. The stage is
+        /// freed when it is disposed and no call uses it, by whichever of Dispose and the last
+        /// call comes last.
+        /// </summary>
+        private int state;
+
+        internal StageScope(IntPtr stage, OrderEvent orderEvent, string orderId)
         {
-            this.handle = handle;
+            this.stage = stage;
+            handle = StageHandle.Take(stage);
             Event = orderEvent;
             OrderId = orderId;
         }
@@ -39,13 +56,52 @@ namespace OrderTrace
         /// <summary>The order.</summary>
         public string OrderId { get; private set; }
 
-        private StageHandle Handle
+        /// <summary>The native stage for one call; pair with <see cref="Exit"/> in a finally.</summary>
+        private IntPtr Enter()
         {
-            get
+            if (Interlocked.Increment(ref state) < 0)
             {
-                if (handle.IsClosed) throw new ObjectDisposedException("StageScope");
-                return handle;
+                Exit();
+                throw new ObjectDisposedException("StageScope");
             }
+            return stage;
+        }
+
+        private void Exit()
+        {
+            if (Interlocked.Decrement(ref state) == Disposed && Interlocked.CompareExchange(ref state, Released, Disposed) == Disposed)
+            {
+                Release();
+            }
+        }
+
+        /// <summary>Ends the stage if still open (successfully unless it failed) and releases it.</summary>
+        public void Dispose()
+        {
+            while (true)
+            {
+                var s = Volatile.Read(ref state);
+                if (s < 0) return;
+                // No call in flight (the common case): release now. Otherwise the last call does.
+                if (Interlocked.CompareExchange(ref state, s == 0 ? Released : s | Disposed, s) == s)
+                {
+                    if (s == 0) Release();
+                    return;
+                }
+            }
+        }
+
+        /// <summary>
+        /// Frees the native stage (ending it if open). The handle stops pointing at it first, so
+        /// its finalizer cannot free it again, and goes back to the thread's pool.
+        /// </summary>
+        private void Release()
+        {
+            var h = handle;
+            handle = null;
+            StageHandle.Return(h);
+            if (MonoDirectCalls.Enabled) MonoDirectCalls.Free(stage);
+            else Native.ot_stage_free(stage);
         }
 
         /// <summary>Trace id, 32 hex characters.</summary>
@@ -59,7 +115,15 @@ namespace OrderTrace
             var trace = new byte[32];
             var span = new byte[16];
             IntPtr error;
-            Native.Check(Native.ot_stage_ids(Handle, trace, span, out error), error);
+            var p = Enter();
+            try
+            {
+                Native.Check(Native.ot_stage_ids(p, trace, span, out error), error);
+            }
+            finally
+            {
+                Exit();
+            }
             return new[] { System.Text.Encoding.ASCII.GetString(trace), System.Text.Encoding.ASCII.GetString(span) };
         }
 
@@ -109,9 +173,17 @@ namespace OrderTrace
         {
             using (var s = NativeStrings.Rent())
             {
-                var a = ToNative(s, key, value);
-                IntPtr error;
-                Native.Check(Native.ot_stage_set_attribute(Handle, ref a, out error), error);
+                var p = Enter();
+                try
+                {
+                    var a = ToNative(s, key, value);
+                    IntPtr error;
+                    Native.Check(Native.ot_stage_set_attribute(p, ref a, out error), error);
+                }
+                finally
+                {
+                    Exit();
+                }
             }
         }
 
@@ -122,7 +194,15 @@ namespace OrderTrace
             using (var s = NativeStrings.Rent())
             {
                 IntPtr error;
-                Native.Check(Native.ot_stage_record_price(Handle, (double)amount, s.Str(currency), out error), error);
+                var p = Enter();
+                try
+                {
+                    Native.Check(Native.ot_stage_record_price(p, (double)amount, s.Str(currency), out error), error);
+                }
+                finally
+                {
+                    Exit();
+                }
             }
         }
 
@@ -133,8 +213,16 @@ namespace OrderTrace
             using (var s = NativeStrings.Rent())
             {
                 IntPtr error;
-                Native.Check(Native.ot_stage_record_error(Handle, s.Str(TypeOf(exception)), s.Str(exception.Message),
-                    s.Str(exception.ToString()), out error), error);
+                var p = Enter();
+                try
+                {
+                    Native.Check(Native.ot_stage_record_error(p, s.Str(TypeOf(exception)), s.Str(exception.Message),
+                        s.Str(exception.ToString()), out error), error);
+                }
+                finally
+                {
+                    Exit();
+                }
             }
         }
 
@@ -145,8 +233,16 @@ namespace OrderTrace
             using (var s = NativeStrings.Rent())
             {
                 IntPtr error;
-                Native.Check(Native.ot_stage_end_with_error(Handle, s.Str(TypeOf(exception)), s.Str(exception.Message),
-                    s.Str(exception.ToString()), out error), error);
+                var p = Enter();
+                try
+                {
+                    Native.Check(Native.ot_stage_end_with_error(p, s.Str(TypeOf(exception)), s.Str(exception.Message),
+                        s.Str(exception.ToString()), out error), error);
+                }
+                finally
+                {
+                    Exit();
+                }
             }
         }
 
@@ -154,7 +250,15 @@ namespace OrderTrace
         public void Complete()
         {
             IntPtr error;
-            Native.Check(Native.ot_stage_end(Handle, out error), error);
+            var p = Enter();
+            try
+            {
+                Native.Check(Native.ot_stage_end(p, out error), error);
+            }
+            finally
+            {
+                Exit();
+            }
         }
 
         /// <summary>The headers to send on the next hop (traceparent, tracestate, baggage).</summary>
@@ -162,7 +266,15 @@ namespace OrderTrace
         {
             IntPtr list;
             IntPtr error;
-            Native.Check(Native.ot_stage_inject(Handle, out list, out error), error);
+            var p = Enter();
+            try
+            {
+                Native.Check(Native.ot_stage_inject(p, out list, out error), error);
+            }
+            finally
+            {
+                Exit();
+            }
             var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var kv in Native.TakeHeaders(list)) headers[kv.Key] = kv.Value;
             return headers;
@@ -173,10 +285,5 @@ namespace OrderTrace
             return e.GetType().FullName ?? e.GetType().Name;
         }
 
-        /// <summary>Ends the stage if still open (successfully unless it failed) and releases it.</summary>
-        public void Dispose()
-        {
-            handle.Dispose();
-        }
     }
 }
