@@ -52,25 +52,26 @@ public final class OrderTracer implements AutoCloseable {
     <T> T withHandle(java.util.function.LongFunction<T> f) {
         long stamp = lock.readLock();
         try {
-            long h = release.get();
-            if (h == 0) {
-                throw new OrderTraceException(OrderTraceException.CLOSED, "the tracer is closed");
-            }
-            return f.apply(h);
+            return f.apply(liveHandle());
         } finally {
             lock.unlockRead(stamp);
         }
+    }
+
+    /** The native tracer's handle; CLOSED once the tracer is closed. Call under the read lock. */
+    private long liveHandle() {
+        long h = release.get();
+        if (h == 0) {
+            throw new OrderTraceException(OrderTraceException.CLOSED, "the tracer is closed");
+        }
+        return h;
     }
 
     /** Starts the common stage with the ids {@code ids} holds ({@link NativeBridge#stageStartAscii}). */
     long startCommon(int event, int kind, IdBuffer ids) {
         long stamp = lock.readLock();
         try {
-            long h = release.get();
-            if (h == 0) {
-                throw new OrderTraceException(OrderTraceException.CLOSED, "the tracer is closed");
-            }
-            return NativeBridge.stageStartAscii(h, event, kind, ids.address(), ids.orderLength(), ids.userLength());
+            return NativeBridge.stageStartAscii(liveHandle(), event, kind, ids.address(), ids.orderLength(), ids.userLength());
         } finally {
             lock.unlockRead(stamp);
             ids.reachable();
