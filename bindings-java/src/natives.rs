@@ -15,9 +15,9 @@ use jni::objects::{JClass, JDoubleArray, JIntArray, JLongArray, JObjectArray, JS
 use jni::refs::Reference as _;
 use jni::sys::{jboolean, jdouble, jint, jlong};
 use jni::{Env, EnvUnowned};
-use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, OrderTracer, propagation};
+use ordertrace::{AttributeValue, ErrorInfo, OrderEvent, OrderTracer, Stage, propagation};
 use ordertrace_bridge::tracer_settings::TracerSettings;
-use ordertrace_bridge::{BridgeError, StageSlot, span_kind};
+use ordertrace_bridge::{BridgeError, SpareBox, StageSlot, span_kind};
 use std::mem::MaybeUninit;
 use std::time::Duration;
 
@@ -282,6 +282,30 @@ fn hand_out<T>(value: T) -> jlong {
     Box::into_raw(Box::new(value)) as usize as jlong
 }
 
+thread_local! {
+    /// The last stage handle this thread freed, for its next start (see [`SpareBox`]).
+    static SPARE_STAGE: SpareBox<StageSlot> = const { SpareBox::new() };
+}
+
+/// A stage's handle, in this thread's spare allocation if it has one; freed with
+/// [`free_stage`].
+fn hand_out_stage(stage: Stage) -> jlong {
+    Box::into_raw(SpareBox::boxed(&SPARE_STAGE, StageSlot::new(stage))) as usize as jlong
+}
+
+/// Frees a handle made by [`hand_out_stage`] (ending its stage if open), keeping the
+/// allocation as this thread's spare; 0 is ignored.
+///
+/// # Safety
+/// `handle` must be 0 or from `hand_out_stage` and not freed before.
+unsafe fn free_stage(handle: jlong) {
+    let ptr = handle as usize as *mut StageSlot;
+    if !ptr.is_null() {
+        // SAFETY: see the function's contract.
+        SpareBox::recycle(&SPARE_STAGE, unsafe { Box::from_raw(ptr) });
+    }
+}
+
 /// Frees a handle made by [`hand_out`]; 0 is ignored.
 ///
 /// # Safety
@@ -512,9 +536,7 @@ fn start_handed_out(
     if !user_id.is_empty() {
         b = b.user_id_bytes(user_id);
     }
-    Ok(Some(hand_out(StageSlot::new(
-        b.start().map_err(BridgeError::from)?,
-    ))))
+    Ok(Some(hand_out_stage(b.start().map_err(BridgeError::from)?)))
 }
 
 /// Where the user id starts in a thread's id buffer (`IdBuffer.USER_AT`); the order id starts at
@@ -690,9 +712,7 @@ fn start_general(
             b = b.parent(&propagation::extract(&pairs));
         }
     }
-    Ok(hand_out(StageSlot::new(
-        b.start().map_err(BridgeError::from)?,
-    )))
+    Ok(hand_out_stage(b.start().map_err(BridgeError::from)?))
 }
 
 native!(Java_io_ordertrace_NativeBridge_stageSetAttribute(
@@ -742,7 +762,7 @@ pub extern "system" fn Java_io_ordertrace_NativeBridge_stageEnd<'caller>(
     direct(
         &mut unowned,
         || {
-            stage_ref(stage)?.take_open()?.end();
+            stage_ref(stage)?.end_open(Stage::end)?;
             Ok(Some(()))
         },
         |_| Ok(()),
@@ -752,14 +772,13 @@ pub extern "system" fn Java_io_ordertrace_NativeBridge_stageEnd<'caller>(
 native!(Java_io_ordertrace_NativeBridge_stageEndWithError(
     stage: jlong, error_type: JString<'caller>, message: JString<'caller>, stacktrace: JString<'caller>
 ) -> (), |env| {
-    let s = stage_ref(stage)?.take_open()?;
-    match error_info(env, &error_type, &message, &stacktrace) {
+    stage_ref(stage)?.end_open(|s| match error_info(env, &error_type, &message, &stacktrace) {
         Ok(e) => Ok(s.end_with_error(&e).map_err(BridgeError::from)?),
         Err(bad) => {
             let _ = s.end_with_error(&ErrorInfo::new("error", "an unreadable error was reported"));
             Err(bad)
         }
-    }
+    })?
 });
 
 native!(Java_io_ordertrace_NativeBridge_stageInject(stage: jlong) -> JObjectArray<'caller>, |env| {
@@ -790,7 +809,7 @@ pub extern "system" fn Java_io_ordertrace_NativeBridge_stageFree<'caller>(
         &mut unowned,
         || {
             // SAFETY: the Java stage frees its handle once.
-            unsafe { free::<StageSlot>(stage) };
+            unsafe { free_stage(stage) };
             Ok(Some(()))
         },
         |_| Ok(()),

@@ -1,7 +1,8 @@
 //! What the C ABI (`ordertrace-ffi`) and the JNI bridge (`ordertrace-jni`) both need, written
 //! once: a failure on its way to another language ([`BridgeError`], with its entry in the
 //! core's [`Status`] table), the panic guard ([`catch`]), UTF-8 views of foreign bytes
-//! ([`utf8`]), the stage a handle owns ([`StageSlot`]) and incoming headers laid out for a
+//! ([`utf8`]), the stage a handle owns ([`StageSlot`]) and a thread's spare allocation for it
+//! ([`SpareBox`]), incoming headers laid out for a
 //! crossing ([`incoming`]), a tracer's settings ([`tracer_settings`]). Neither bridge calls the other; both
 //! call the core's Rust API through this crate.
 //!
@@ -21,6 +22,7 @@ mod error;
 mod incoming;
 mod span_kind;
 mod spans_json;
+mod spare_box;
 mod stage_slot;
 mod text;
 pub mod tracer_settings;
@@ -32,5 +34,6 @@ pub use incoming::{
 pub use ordertrace::Status;
 pub use span_kind::span_kind;
 pub use spans_json::spans_json;
+pub use spare_box::SpareBox;
 pub use stage_slot::StageSlot;
 pub use text::{opt_utf8, utf8};
