@@ -55,6 +55,9 @@ public final class OrderTracer implements AutoCloseable {
             return f.apply(liveHandle());
         } finally {
             lock.unlockRead(stamp);
+            // As in startCommon: `lock` is final, so its load may be hoisted above the call and
+            // leave `this` unreachable (and the Cleaner free to run) while the native call runs.
+            java.lang.ref.Reference.reachabilityFence(this);
         }
     }
 
