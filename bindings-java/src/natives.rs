@@ -299,11 +299,8 @@ fn hand_out_stage(stage: Stage) -> jlong {
 /// # Safety
 /// `handle` must be 0 or from `hand_out_stage` and not freed before.
 unsafe fn free_stage(handle: jlong) {
-    let ptr = handle as usize as *mut StageSlot;
-    if !ptr.is_null() {
-        // SAFETY: see the function's contract.
-        SpareBox::recycle(&SPARE_STAGE, unsafe { Box::from_raw(ptr) });
-    }
+    // SAFETY: forwarded.
+    unsafe { release_handle(handle, |s| SpareBox::recycle(&SPARE_STAGE, s)) }
 }
 
 /// Frees a handle made by [`hand_out`]; 0 is ignored.
@@ -311,10 +308,20 @@ unsafe fn free_stage(handle: jlong) {
 /// # Safety
 /// `handle` must be 0 or from `hand_out::<T>` and not freed before.
 unsafe fn free<T>(handle: jlong) {
+    // SAFETY: forwarded.
+    unsafe { release_handle::<T>(handle, drop) }
+}
+
+/// Hands a handle made by [`hand_out`] or [`hand_out_stage`] back to `release` as its box
+/// (which drops it or keeps the allocation); 0 is ignored.
+///
+/// # Safety
+/// `handle` must be 0 or a `Box<T>` handed out and not freed before.
+unsafe fn release_handle<T>(handle: jlong, release: impl FnOnce(Box<T>)) {
     let ptr = handle as usize as *mut T;
     if !ptr.is_null() {
         // SAFETY: see the function's contract.
-        drop(unsafe { Box::from_raw(ptr) });
+        release(unsafe { Box::from_raw(ptr) });
     }
 }
 

@@ -97,14 +97,12 @@ impl KnownIds {
         if self.entries.is_empty() {
             return None;
         }
-        for (i, slot) in self.recent.into_iter().enumerate() {
-            if let Some(k) = &self.entries[usize::from(slot)]
+        for slot in self.recent.map(usize::from) {
+            if let Some(k) = &self.entries[slot]
                 && k.text.as_bytes() == bytes
             {
-                let found = SharedId::kept(&k.text, usize::from(slot));
-                if i == 1 {
-                    self.recent.swap(0, 1);
-                }
+                let found = SharedId::kept(&k.text, slot);
+                self.used(slot);
                 return Some(found);
             }
         }

@@ -54,9 +54,20 @@ pub(crate) fn hand_out<T>(value: T, out: *mut *mut T) -> Result<(), BridgeError>
 /// # Safety
 /// `ptr` must be NULL or come from `Box::into_raw` and not be freed before or used after.
 pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
+    // SAFETY: forwarded.
+    unsafe { release_handle(ptr, drop) }
+}
+
+/// Hands a handle created with `Box::into_raw` back to `release` as its box (which drops it or
+/// keeps the allocation); NULL is ignored and a panic in a destructor stays on this side.
+///
+/// # Safety
+/// As for [`free_handle`].
+pub(crate) unsafe fn release_handle<T>(ptr: *mut T, release: impl FnOnce(Box<T>)) {
     if !ptr.is_null() {
         // SAFETY: see the function's contract.
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(ptr) })));
+        let boxed = unsafe { Box::from_raw(ptr) };
+        let _ = catch_unwind(AssertUnwindSafe(|| release(boxed)));
     }
 }
 

@@ -437,15 +437,10 @@ pub unsafe extern "C" fn ot_stage_ids(
 /// `stage` must be NULL or a live handle, not used again afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_stage_free(stage: *mut OtStage) {
-    if stage.is_null() {
-        return;
-    }
     // SAFETY: forwarded; the handle was made by Box::into_raw in ot_stage_start.
-    let stage = unsafe { Box::from_raw(stage) };
-    // Ending an open stage runs the core: no panic may cross the boundary.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        SpareBox::recycle(&SPARE_STAGE, stage)
-    }));
+    unsafe {
+        crate::error::release_handle(stage, |s| SpareBox::recycle(&SPARE_STAGE, s));
+    }
 }
 
 #[cfg(test)]

@@ -182,33 +182,24 @@ namespace OrderTrace
         /// </summary>
         internal Native.OtStr OrderId(string value)
         {
-            if ((object)value != lastOrderId)
-            {
-                bool kept;
-                lastOrderIdStr = Slot(value, OrderIdSlot, out kept);
-                lastOrderId = kept ? value : NotKept;
-            }
+            if ((object)value != lastOrderId) lastOrderIdStr = Remember(value, OrderIdSlot, out lastOrderId);
             return lastOrderIdStr;
         }
 
         /// <summary>A user id, remembered as <see cref="OrderId"/> remembers an order id.</summary>
         internal Native.OtStr UserId(string value)
         {
-            if ((object)value != lastUserId)
-            {
-                bool kept;
-                lastUserIdStr = Slot(value, UserIdSlot, out kept);
-                lastUserId = kept ? value : NotKept;
-            }
+            if ((object)value != lastUserId) lastUserIdStr = Remember(value, UserIdSlot, out lastUserId);
             return lastUserIdStr;
         }
 
         /// <summary>
         /// <paramref name="value"/> encoded into the id slot at <paramref name="start"/>, where it
-        /// stays valid after the call; <paramref name="kept"/> is false when it did not fit and
-        /// was pinned for this call only.
+        /// stays valid after the call; <paramref name="remembered"/> is the string to compare the
+        /// next one with: <paramref name="value"/>, or <see cref="NotKept"/> when it did not fit
+        /// and was pinned for this call only.
         /// </summary>
-        private Native.OtStr Slot(string value, int start, out bool kept)
+        private Native.OtStr Remember(string value, int start, out object remembered)
         {
             var callUsed = used;
             used = start;
@@ -217,7 +208,8 @@ namespace OrderTrace
             used = callUsed;
             limit = CallLimit;
             var p = (byte*)s.Ptr;
-            kept = p == null || (p >= arena + start && p < arena + start + IdSlotSize);
+            var kept = p == null || (p >= arena + start && p < arena + start + IdSlotSize);
+            remembered = kept ? value : NotKept;
             return s;
         }
 

@@ -209,25 +209,17 @@ namespace OrderTrace
         /// <summary>Records an exception (its .NET type, message and stack trace) and keeps the stage open.</summary>
         public void RecordException(Exception exception)
         {
-            if (exception == null) throw new ArgumentNullException("exception");
-            using (var s = NativeStrings.Rent())
-            {
-                IntPtr error;
-                var p = Enter();
-                try
-                {
-                    Native.Check(Native.ot_stage_record_error(p, s.Str(TypeOf(exception)), s.Str(exception.Message),
-                        s.Str(exception.ToString()), out error), error);
-                }
-                finally
-                {
-                    Exit();
-                }
-            }
+            SendException(exception, false);
         }
 
         /// <summary>Ends the stage as failed with this exception.</summary>
         public void Fail(Exception exception)
+        {
+            SendException(exception, true);
+        }
+
+        /// <summary>The exception's type, message and stack trace to the stage: recorded, or ending it when <paramref name="end"/>.</summary>
+        private void SendException(Exception exception, bool end)
         {
             if (exception == null) throw new ArgumentNullException("exception");
             using (var s = NativeStrings.Rent())
@@ -236,8 +228,12 @@ namespace OrderTrace
                 var p = Enter();
                 try
                 {
-                    Native.Check(Native.ot_stage_end_with_error(p, s.Str(TypeOf(exception)), s.Str(exception.Message),
-                        s.Str(exception.ToString()), out error), error);
+                    var type = s.Str(TypeOf(exception));
+                    var message = s.Str(exception.Message);
+                    var stacktrace = s.Str(exception.ToString());
+                    Native.Check(end
+                        ? Native.ot_stage_end_with_error(p, type, message, stacktrace, out error)
+                        : Native.ot_stage_record_error(p, type, message, stacktrace, out error), error);
                 }
                 finally
                 {
